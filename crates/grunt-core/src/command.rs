@@ -1,0 +1,130 @@
+//! `grcmd.*` files: how a client asks grund for work.
+//!
+//! A command is a file `<loc>/<jobid>/<project>/grcmd.<word>` added or changed by a client
+//! commit. Its content is a timestamp, except `grcmd.results` written by `grunt files` (the
+//! file names, one a line) and `grcmd.newproj-server` (the new project's name).
+
+use crate::jobid::JobId;
+use crate::layout::Location;
+use crate::name;
+use crate::time;
+
+pub const PREFIX: &str = "grcmd.";
+
+/// Commands grund runs itself; every other word goes to the runner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Core {
+    Results,
+    Delete,
+    Archive,
+    Nuke,
+    NewprojServer,
+}
+
+impl Core {
+    pub fn from_word(word: &str) -> Option<Core> {
+        Some(match word {
+            "results" => Core::Results,
+            "delete" => Core::Delete,
+            "archive" => Core::Archive,
+            "nuke" => Core::Nuke,
+            "newproj-server" => Core::NewprojServer,
+            _ => return None,
+        })
+    }
+}
+
+/// A command file's place in the jobs repo.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CommandPath {
+    pub location: Location,
+    pub job: JobId,
+    pub project: String,
+    pub word: String,
+}
+
+impl CommandPath {
+    /// Recognises `<loc>/<jobid>/<project>/grcmd.<word>`. `Ok(None)`: not a command file at
+    /// all; `Err`: looks like one but is malformed (reported, never run).
+    pub fn parse(path: &str) -> Result<Option<CommandPath>, String> {
+        let Some((dir, file)) = path.rsplit_once('/') else {
+            return Ok(None);
+        };
+        let Some(word) = file.strip_prefix(PREFIX) else {
+            return Ok(None);
+        };
+        let parts: Vec<&str> = dir.split('/').collect();
+        let [loc, job, project] = parts.as_slice() else {
+            return Err(format!(
+                "{path}: command files belong in <active|archive|delete>/<jobid>/<project>/"
+            ));
+        };
+        let location = loc
+            .parse::<Location>()
+            .map_err(|_| format!("{path}: {loc:?} is not active, archive or delete"))?;
+        let job = job.parse::<JobId>().map_err(|e| format!("{path}: {e}"))?;
+        name::check("project", project).map_err(|e| format!("{path}: {e}"))?;
+        name::check_command(word).map_err(|e| format!("{path}: {e}"))?;
+        Ok(Some(CommandPath {
+            location,
+            job,
+            project: project.to_string(),
+            word: word.to_string(),
+        }))
+    }
+
+    pub fn file_name(&self) -> String {
+        format!("{PREFIX}{}", self.word)
+    }
+}
+
+/// The usual content of a command file.
+pub fn timestamp_content() -> String {
+    format!("{}\n", time::now())
+}
+
+/// For `grcmd.results`: the file names it lists, or `None` when it is a timestamp (ask the
+/// runner's `results` instead).
+pub fn listed_files(content: &str) -> Option<Vec<String>> {
+    if content.trim().is_empty() || time::parse(content.lines().next().unwrap_or("")).is_some() {
+        return None;
+    }
+    Some(
+        content
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_command_paths() {
+        let c = CommandPath::parse("active/ore000042/sim/grcmd.submit")
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.location, Location::Active);
+        assert_eq!(c.job.to_string(), "ore000042");
+        assert_eq!(c.word, "submit");
+        assert_eq!(CommandPath::parse("active/ore000042/sim/job.out"), Ok(None));
+        assert_eq!(CommandPath::parse("grund_status.txt"), Ok(None));
+        assert!(CommandPath::parse("active/ore000042/sim/sub/grcmd.x").is_err());
+        assert!(CommandPath::parse("elsewhere/ore000042/sim/grcmd.x").is_err());
+        assert!(CommandPath::parse("active/../sim/grcmd.x").is_err());
+        assert!(CommandPath::parse("active/ore000042/sim/grcmd.rm;ls").is_err());
+    }
+
+    #[test]
+    fn results_content() {
+        assert_eq!(listed_files("2026-11-21 09:30:00 UTC\n"), None);
+        assert_eq!(
+            listed_files("a.csv\n\nout/b.csv\n"),
+            Some(vec!["a.csv".to_string(), "out/b.csv".to_string()])
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! The client's side of the conversation with a server repo: pull (fetch and fast-forward),
+//! and commit-and-push that, when the server moved meanwhile, fetches and replays the change
+//! on the new tip instead of forcing.
+
+use git2::{Oid, Repository, Signature};
+
+use super::refs::make_commit;
+use super::remote::{set_ref, Pushed, Remote, TRACKING_REF};
+use super::tree::{self, Edit};
+use crate::layout::BRANCH_REF;
+use crate::{Error, Result};
+
+/// Fetches and moves the local branch to the server's. With `checkout`, the working tree
+/// follows (the results repo, whose files people open).
+pub fn pull(repo: &Repository, checkout: bool) -> Result<Option<Oid>> {
+    let remote = Remote::origin(repo)?;
+    let Some(head) = remote.fetch(repo)? else {
+        return Ok(None);
+    };
+    let old = super::head(repo)?;
+    set_ref(repo, BRANCH_REF, head)?;
+    if checkout && (old != Some(head) || repo.index().map(|i| i.is_empty()).unwrap_or(true)) {
+        let mut co = git2::build::CheckoutBuilder::new();
+        co.force();
+        repo.checkout_head(Some(&mut co))
+            .map_err(Error::git("checking out", repo.path()))?;
+    }
+    Ok(Some(head))
+}
+
+/// A change to publish: its edits and its commit message.
+#[derive(Debug)]
+pub struct Change {
+    pub edits: Vec<Edit>,
+    pub message: String,
+}
+
+/// Builds a commit from `build`'s change on the server's current tip and pushes it. When the
+/// push is rejected because the server moved, fetches and calls `build` again on the new tip
+/// (which may renumber a job, say), up to `tries` times. Returns the pushed commit, or the
+/// tip when the change turned out to change nothing.
+pub fn push_change<F>(
+    repo: &Repository,
+    sig: &Signature<'_>,
+    tries: u32,
+    mut build: F,
+) -> Result<Oid>
+where
+    F: FnMut(&Repository, Option<&git2::Commit<'_>>) -> Result<Change>,
+{
+    let remote = Remote::origin(repo)?;
+    let err = || Error::git("committing", repo.path());
+    let mut last_reason = String::new();
+    for _ in 0..tries {
+        let base = remote.fetch(repo)?;
+        let parent = base
+            .map(|b| repo.find_commit(b))
+            .transpose()
+            .map_err(err())?;
+        let change = build(repo, parent.as_ref())?;
+        let base_tree = parent.as_ref().map(|p| p.tree_id());
+        let new_tree = tree::apply(repo, base_tree, &change.edits)?;
+        if Some(new_tree) == base_tree {
+            if let Some(b) = base {
+                set_ref(repo, BRANCH_REF, b)?;
+                return Ok(b);
+            }
+        }
+        let commit = make_commit(repo, sig, &change.message, new_tree, parent.as_ref())?;
+        match remote.push(repo, commit, base)? {
+            Pushed::Ok => {
+                set_ref(repo, TRACKING_REF, commit)?;
+                set_ref(repo, BRANCH_REF, commit)?;
+                return Ok(commit);
+            }
+            Pushed::Rejected(why) => {
+                log::debug!("push rejected ({why}); fetching and replaying");
+                last_reason = why;
+            }
+        }
+    }
+    Err(Error::Contention {
+        what: format!("the server repo {} ({last_reason})", remote.display()),
+        tries,
+    })
+}

@@ -1,0 +1,175 @@
+//! Jobs as recorded in a jobs repo tree, read straight from git objects (no working copy):
+//! where each job is, its `job.*` files, and the summary people see.
+
+use git2::{ObjectType, Repository, Tree};
+use serde::Serialize;
+
+use crate::git::tree;
+use crate::jobfile::{self, JobFiles};
+use crate::jobid::JobId;
+use crate::layout::{self, Location};
+use crate::status::{self, State};
+use crate::time;
+
+/// One job of a jobs tree.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    pub id: JobId,
+    pub location: Location,
+    /// Name of the project subdirectory (`<loc>/<id>/<project>`).
+    pub project: String,
+    pub files: JobFiles,
+}
+
+impl JobRecord {
+    /// `<loc>/<id>/<project>` in the repo.
+    pub fn dir(&self) -> String {
+        layout::job_dir(self.location, &self.id, &self.project)
+    }
+
+    pub fn summary(&self, server: &str) -> JobSummary {
+        let (state, reason) = status::derive(&self.files);
+        let f = &self.files;
+        JobSummary {
+            id: self.id.to_string(),
+            server: server.to_string(),
+            location: self.location,
+            status: state.to_string(),
+            state,
+            reason,
+            batch_id: f.line(jobfile::BATCHID),
+            scheduler_status: f.line(jobfile::STATUS),
+            submit: f.line(jobfile::SUBMIT),
+            start: f.line(jobfile::START),
+            end: if f.has(jobfile::CANCELED) {
+                f.line(jobfile::CANCELED)
+            } else {
+                f.line(jobfile::END)
+            },
+            args: f.args(),
+            message: f.line(jobfile::MESSAGE),
+        }
+    }
+}
+
+/// What `grunt jobs` shows of a job (and `--json` prints). Times are as stored: UTC.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobSummary {
+    pub id: String,
+    pub server: String,
+    pub location: Location,
+    /// `state` as people read it: `Done`, `Failed(3)`, …
+    pub status: String,
+    #[serde(flatten)]
+    pub state: State,
+    pub reason: Option<String>,
+    pub batch_id: String,
+    pub scheduler_status: String,
+    pub submit: String,
+    pub start: String,
+    pub end: String,
+    pub args: Vec<String>,
+    pub message: String,
+}
+
+impl JobSummary {
+    /// A timestamp field in local time for tables.
+    pub fn local(t: &str) -> String {
+        if t.is_empty() {
+            String::new()
+        } else {
+            time::to_local(t)
+        }
+    }
+}
+
+/// Every job in `root` (a jobs repo's top tree), in all locations, sorted by location and id.
+/// Only the `job.*` files are read.
+pub fn list(repo: &Repository, root: &Tree<'_>, project: &str) -> Vec<JobRecord> {
+    let mut out = Vec::new();
+    for loc in Location::ALL {
+        let Some(dir) = tree::subtree(repo, root, loc.dir()) else {
+            continue;
+        };
+        for entry in dir.iter() {
+            let (Some(name), Some(ObjectType::Tree)) = (entry.name().ok(), entry.kind()) else {
+                continue;
+            };
+            let Ok(id) = name.parse::<JobId>() else {
+                continue;
+            };
+            let Ok(job_tree) = repo.find_tree(entry.id()) else {
+                continue;
+            };
+            if let Some(rec) = read_job(repo, &job_tree, id, loc, project) {
+                out.push(rec);
+            }
+        }
+    }
+    out.sort_by(|a, b| (a.location, &a.id).cmp(&(b.location, &b.id)));
+    out
+}
+
+/// The job `id` in `root`, wherever it is.
+pub fn find(repo: &Repository, root: &Tree<'_>, id: &JobId, project: &str) -> Option<JobRecord> {
+    Location::ALL.iter().find_map(|loc| {
+        let t = tree::subtree(repo, root, &layout::job_root(*loc, id))?;
+        read_job(repo, &t, id.clone(), *loc, project)
+    })
+}
+
+fn read_job(
+    repo: &Repository,
+    job_tree: &Tree<'_>,
+    id: JobId,
+    location: Location,
+    project: &str,
+) -> Option<JobRecord> {
+    // The project subdirectory, or the only subdirectory when the project was renamed.
+    let sub = job_tree
+        .get_name(project)
+        .filter(|e| e.kind() == Some(ObjectType::Tree))
+        .or_else(|| {
+            let mut dirs = job_tree
+                .iter()
+                .filter(|e| e.kind() == Some(ObjectType::Tree));
+            let first = dirs.next()?;
+            dirs.next().is_none().then_some(first)
+        })?;
+    let project = sub.name().ok()?.to_string();
+    let t = repo.find_tree(sub.id()).ok()?;
+    let mut files = JobFiles::default();
+    for e in t.iter() {
+        if let (Some(name), Some(ObjectType::Blob)) = (e.name().ok(), e.kind()) {
+            if jobfile::is_job_file(name) {
+                if let Ok(b) = repo.find_blob(e.id()) {
+                    files.insert(name, b.content());
+                }
+            }
+        }
+    }
+    Some(JobRecord {
+        id,
+        location,
+        project,
+        files,
+    })
+}
+
+/// The highest job number in use in `root` (all locations) or recorded in `maxjob.id`.
+pub fn max_number(repo: &Repository, root: &Tree<'_>) -> u64 {
+    let recorded = tree::read_file(repo, root, layout::MAXJOB_FILE)
+        .and_then(|b| crate::fsutil::first_line(&b).trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let mut max = recorded;
+    for loc in Location::ALL {
+        if let Some(dir) = tree::subtree(repo, root, loc.dir()) {
+            for e in dir.iter() {
+                if let Some(id) = e.name().ok().and_then(|n| n.parse::<JobId>().ok()) {
+                    max = max.max(id.number());
+                }
+            }
+        }
+    }
+    max
+}

@@ -1,0 +1,446 @@
+//! Running the user's runner (`grunter`) for one command in a job directory.
+//!
+//! The runner is, in order: an executable `grunter` in the job directory, `grunter.py` run with
+//! `python3` (the original contract, unchanged), or `[runner] command` from `grunt.toml` run
+//! with `sh -c`. It gets a cleared environment plus the documented variables, its own process
+//! group, and a time limit after which the whole group is killed. Its stdout and stderr go to
+//! `job.grunter.out` and `job.grunter.err` in the job.
+//!
+//! grund does not run the runner as its own child: it starts a small supervisor (grund's own
+//! binary, see [`supervise`]) that outlives grund. The supervisor records, durably, that it
+//! started the runner and how the runner ended, and holds a lock while it runs. So a grund
+//! killed at any moment finds out after a restart whether a runner ran, is still running, or
+//! never started, and never runs one twice (see [`crate::ledger`]).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::config::{self, ProjectConfig};
+use crate::fsutil;
+use crate::jobfile;
+
+/// Variables passed through from grund's environment to every runner.
+pub const PASSTHROUGH: [&str; 9] = [
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "TZ", "TMPDIR",
+];
+
+/// How long a runner gets after SIGTERM before SIGKILL, when its time is up.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Error)]
+pub enum RunnerError {
+    #[error("no runner in {dir}: add an executable `grunter` or a `grunter.py` to the project (see runner-examples/), or set [runner] command in grunt.toml")]
+    Missing { dir: PathBuf },
+}
+
+/// Who the runner works for: the job and where it is.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    pub job_id: String,
+    pub project: String,
+    pub server: String,
+    pub user: String,
+    pub job_dir: PathBuf,
+}
+
+/// Everything needed to run a runner once; written to disk for the supervisor.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Invocation {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub dir: PathBuf,
+    pub env: BTreeMap<String, String>,
+    pub timeout_secs: u64,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+}
+
+impl Invocation {
+    /// The runner call for command `word` in the job at `ctx.job_dir`.
+    pub fn new(ctx: &JobContext, word: &str, cfg: &ProjectConfig) -> Result<Self, RunnerError> {
+        let dir = &ctx.job_dir;
+        let exe = dir.join(jobfile::RUNNER_EXE);
+        let py = dir.join(jobfile::RUNNER_PY);
+        let (program, args) = if exe.is_file() {
+            (exe, vec![word.to_string()])
+        } else if py.is_file() {
+            (
+                PathBuf::from("python3"),
+                vec![jobfile::RUNNER_PY.to_string(), word.to_string()],
+            )
+        } else if let Some(cmd) = cfg
+            .runner
+            .command
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+        {
+            (
+                PathBuf::from("sh"),
+                vec![
+                    "-c".into(),
+                    format!("{cmd} \"$@\""),
+                    "grunter".into(),
+                    word.to_string(),
+                ],
+            )
+        } else {
+            return Err(RunnerError::Missing { dir: dir.clone() });
+        };
+        let mut env: BTreeMap<String, String> = config::flatten_env(&cfg.raw);
+        let passthrough = PASSTHROUGH
+            .iter()
+            .map(|s| s.to_string())
+            .chain(cfg.runner.env.iter().cloned());
+        for name in passthrough {
+            if let Ok(v) = std::env::var(&name) {
+                env.insert(name, v);
+            }
+        }
+        for (k, v) in [
+            ("GRUNT_JOBID", &ctx.job_id),
+            ("GRUNT_PROJECT", &ctx.project),
+            ("GRUNT_SERVER", &ctx.server),
+            ("GRUNT_USER", &ctx.user),
+        ] {
+            env.insert(k.to_string(), v.clone());
+        }
+        env.insert("GRUNT_JOB_DIR".into(), dir.display().to_string());
+        Ok(Invocation {
+            program,
+            args,
+            dir: dir.clone(),
+            env,
+            timeout_secs: cfg.runner_timeout(),
+            stdout: dir.join(jobfile::RUNNER_OUT),
+            stderr: dir.join(jobfile::RUNNER_ERR),
+        })
+    }
+}
+
+/// How a runner call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Exited(i32),
+    Signaled(i32),
+    TimedOut(u64),
+    SpawnFailed(String),
+    /// grund was interrupted and the record of the ending is gone: the runner may have run.
+    Unknown(String),
+}
+
+impl Outcome {
+    pub fn success(&self) -> bool {
+        *self == Outcome::Exited(0)
+    }
+
+    /// Text for `job.error`, or `None` on success.
+    pub fn error_text(&self, word: &str) -> Option<String> {
+        match self {
+            Outcome::Exited(0) => None,
+            Outcome::Exited(c) => Some(format!("runner `{word}` exited with status {c}; see job.grunter.err")),
+            Outcome::Signaled(s) => Some(format!("runner `{word}` was killed by signal {s}")),
+            Outcome::TimedOut(t) => Some(format!(
+                "runner `{word}` did not finish within {t} s and was killed with its process group; raise [runner] timeout in grunt.toml if it needs longer"
+            )),
+            Outcome::SpawnFailed(e) => Some(format!("runner `{word}` could not be started: {e}")),
+            Outcome::Unknown(why) => Some(format!("runner `{word}`: {why}")),
+        }
+    }
+
+    fn encode(&self) -> String {
+        match self {
+            Outcome::Exited(c) => format!("exit {c}\n"),
+            Outcome::Signaled(s) => format!("signal {s}\n"),
+            Outcome::TimedOut(t) => format!("timeout {t}\n"),
+            Outcome::SpawnFailed(e) => format!("spawn-error {}\n", e.replace('\n', " ")),
+            Outcome::Unknown(e) => format!("unknown {}\n", e.replace('\n', " ")),
+        }
+    }
+
+    fn decode(text: &str) -> Option<Outcome> {
+        let (kind, rest) = text.trim().split_once(' ')?;
+        Some(match kind {
+            "exit" => Outcome::Exited(rest.parse().ok()?),
+            "signal" => Outcome::Signaled(rest.parse().ok()?),
+            "timeout" => Outcome::TimedOut(rest.parse().ok()?),
+            "spawn-error" => Outcome::SpawnFailed(rest.to_string()),
+            "unknown" => Outcome::Unknown(rest.to_string()),
+            _ => return None,
+        })
+    }
+}
+
+/// The files of one supervised runner call, named after a command key (see
+/// [`crate::ledger`]): `.inv` (the invocation), `.lock` (held while the supervisor lives),
+/// `.started` (the runner may have run), `.exit` (how it ended).
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub base: PathBuf,
+}
+
+impl Slot {
+    fn file(&self, ext: &str) -> PathBuf {
+        let mut s = self.base.clone().into_os_string();
+        s.push(ext);
+        PathBuf::from(s)
+    }
+
+    pub fn exit_file(&self) -> PathBuf {
+        self.file(".exit")
+    }
+
+    pub fn read_exit(&self) -> crate::Result<Option<Outcome>> {
+        Ok(fsutil::read_line(&self.exit_file())?.and_then(|l| Outcome::decode(&l)))
+    }
+
+    /// Runs `inv` once, or finds out how the run that a previous grund started ended.
+    /// `supervisor` is the command that runs [`supervise`] for a slot path (grund's binary).
+    pub fn run_once(&self, inv: &Invocation, supervisor: &Path) -> crate::Result<Outcome> {
+        if let Some(o) = self.read_exit()? {
+            return Ok(o);
+        }
+        let lock_path = self.file(".lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(crate::Error::io("opening", &lock_path))?;
+        if lock.try_lock().is_err() {
+            // A supervisor from before our restart is still running the runner: wait for it.
+            let deadline = Instant::now() + Duration::from_secs(inv.timeout_secs) + KILL_GRACE * 4;
+            while Instant::now() < deadline {
+                if lock.try_lock().is_ok() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            return Ok(self.read_exit()?.unwrap_or_else(|| {
+                Outcome::Unknown("its supervisor did not record how it ended".into())
+            }));
+        }
+        if self.file(".started").exists() {
+            return Ok(Outcome::Unknown(
+                "grund was interrupted while it ran and its ending was not recorded; it was not run again".into(),
+            ));
+        }
+        let inv_path = self.file(".inv");
+        let json = serde_json::to_vec(inv).unwrap_or_default();
+        fsutil::atomic_write(&inv_path, &json)?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&lock);
+        let mut cmd = Command::new(supervisor);
+        cmd.arg(&self.base)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .process_group(0);
+        // SAFETY: only fcntl, which is async-signal-safe, runs between fork and exec. It lets
+        // the supervisor inherit the lock, so the lock is held from before it exists until it
+        // exits, whatever happens to grund.
+        unsafe {
+            cmd.pre_exec(move || {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(crate::Error::io(
+            "starting the runner supervisor",
+            supervisor,
+        ))?;
+        drop(lock);
+        let status = child.wait().map_err(crate::Error::io(
+            "waiting for the runner supervisor",
+            supervisor,
+        ))?;
+        Ok(self.read_exit()?.unwrap_or_else(|| {
+            Outcome::Unknown(format!(
+                "its supervisor ended ({status}) without recording how"
+            ))
+        }))
+    }
+}
+
+/// The supervisor's work: runs the invocation saved in the slot, enforcing its time limit, and
+/// records how it ended. Called by grund's binary in a process of its own.
+pub fn supervise(slot_base: &Path) -> crate::Result<()> {
+    let slot = Slot {
+        base: slot_base.to_path_buf(),
+    };
+    let inv_path = slot.file(".inv");
+    let text = std::fs::read(&inv_path).map_err(crate::Error::io("reading", &inv_path))?;
+    let outcome = match serde_json::from_slice::<Invocation>(&text) {
+        Ok(inv) => {
+            fsutil::create_new_durable(&slot.file(".started"), b"")?;
+            run(&inv)
+        }
+        Err(e) => {
+            Outcome::SpawnFailed(format!("unreadable invocation {}: {e}", inv_path.display()))
+        }
+    };
+    fsutil::atomic_write(&slot.exit_file(), outcome.encode().as_bytes())
+}
+
+/// Runs an invocation in its own process group and waits, killing the group at the deadline.
+pub fn run(inv: &Invocation) -> Outcome {
+    let open = |p: &Path| File::create(p).map_err(|e| format!("{}: {e}", p.display()));
+    let (out, err) = match (open(&inv.stdout), open(&inv.stderr)) {
+        (Ok(o), Ok(e)) => (o, e),
+        (Err(e), _) | (_, Err(e)) => return Outcome::SpawnFailed(e),
+    };
+    let mut child = match Command::new(&inv.program)
+        .args(&inv.args)
+        .current_dir(&inv.dir)
+        .env_clear()
+        .envs(&inv.env)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return Outcome::SpawnFailed(format!("{}: {e}", inv.program.display())),
+    };
+    let pgid = child.id() as libc::pid_t;
+    let deadline = Instant::now() + Duration::from_secs(inv.timeout_secs);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                use std::os::unix::process::ExitStatusExt;
+                return match (status.code(), status.signal()) {
+                    (Some(c), _) => Outcome::Exited(c),
+                    (None, Some(s)) => Outcome::Signaled(s),
+                    _ => Outcome::Exited(-1),
+                };
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => break,
+            Err(e) => return Outcome::Unknown(format!("waiting for it failed: {e}")),
+        }
+    }
+    // Time is up: TERM the whole group, give it a grace period, then KILL whatever is left
+    // (members that ignore TERM outlive the leader).
+    // SAFETY: kill(2) on the process group of our own child.
+    unsafe { libc::kill(-pgid, libc::SIGTERM) };
+    let grace_end = Instant::now() + KILL_GRACE;
+    while Instant::now() < grace_end && group_alive(pgid) {
+        let _ = child.try_wait();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    let _ = child.wait();
+    Outcome::TimedOut(inv.timeout_secs)
+}
+
+/// Is any process of the group still there (zombies of our own child count until reaped)?
+fn group_alive(pgid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(dir: &Path) -> JobContext {
+        JobContext {
+            job_id: "ore000001".into(),
+            project: "sim".into(),
+            server: "clust".into(),
+            user: "ore".into(),
+            job_dir: dir.to_path_buf(),
+        }
+    }
+
+    #[test]
+    fn finds_runner_in_order_and_sets_env() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = ProjectConfig::parse(
+            "[runner]\ncommand = \"./r.sh\"\n[run]\ncommand = \"x\"",
+            Path::new("g"),
+        )
+        .unwrap();
+        let inv = Invocation::new(&ctx(d.path()), "submit", &cfg).unwrap();
+        assert_eq!(inv.program, Path::new("sh"));
+        assert_eq!(inv.env["GRUNT_RUN_COMMAND"], "x");
+        assert_eq!(inv.env["GRUNT_JOBID"], "ore000001");
+        std::fs::write(d.path().join("grunter.py"), "").unwrap();
+        let inv = Invocation::new(&ctx(d.path()), "submit", &cfg).unwrap();
+        assert_eq!(inv.args, ["grunter.py", "submit"]);
+        std::fs::write(d.path().join("grunter"), "").unwrap();
+        let inv = Invocation::new(&ctx(d.path()), "status", &cfg).unwrap();
+        assert_eq!(inv.program, d.path().join("grunter"));
+        let none = tempfile::tempdir().unwrap();
+        let e =
+            Invocation::new(&ctx(none.path()), "submit", &ProjectConfig::default()).unwrap_err();
+        assert!(e.to_string().contains("grunter"), "{e}");
+    }
+
+    #[test]
+    fn run_reports_exit_and_kills_group_at_deadline() {
+        let d = tempfile::tempdir().unwrap();
+        let mk = |script: &str, timeout_secs| Invocation {
+            program: "sh".into(),
+            args: vec!["-c".into(), script.into()],
+            dir: d.path().to_path_buf(),
+            env: BTreeMap::from([("PATH".to_string(), std::env::var("PATH").unwrap())]),
+            timeout_secs,
+            stdout: d.path().join("o"),
+            stderr: d.path().join("e"),
+        };
+        assert_eq!(run(&mk("echo hi; exit 3", 10)), Outcome::Exited(3));
+        assert_eq!(std::fs::read_to_string(d.path().join("o")).unwrap(), "hi\n");
+        // A child that ignores TERM in the background still dies with the group.
+        let pidfile = d.path().join("pid");
+        let script = format!(
+            "(trap '' TERM; sleep 60) & echo $! > {}; wait",
+            pidfile.display()
+        );
+        assert_eq!(run(&mk(&script, 1)), Outcome::TimedOut(1));
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // SAFETY: signal 0 only probes for existence.
+        while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_ne!(
+            unsafe { libc::kill(pid, 0) },
+            0,
+            "grandchild survived the timeout"
+        );
+        assert!(matches!(
+            run(&Invocation {
+                program: "/nonexistent".into(),
+                ..mk("", 1)
+            }),
+            Outcome::SpawnFailed(_)
+        ));
+    }
+
+    #[test]
+    fn outcome_encoding_round_trips() {
+        for o in [
+            Outcome::Exited(3),
+            Outcome::Signaled(9),
+            Outcome::TimedOut(300),
+            Outcome::SpawnFailed("no such file".into()),
+        ] {
+            assert_eq!(Outcome::decode(&o.encode()), Some(o));
+        }
+    }
+}
