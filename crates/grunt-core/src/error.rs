@@ -47,6 +47,9 @@ pub enum Error {
         source: git2::Error,
     },
 
+    #[error("git: {}", .0.message())]
+    GitOther(#[from] git2::Error),
+
     #[error("{path} is not a grunt repo: {why}")]
     NotARepo { path: PathBuf, why: String },
 

@@ -2,11 +2,11 @@
 //!
 //! The original marks a commit done *before* running its commands, so a crash loses them.
 //! Here `last_commit_done.sha` (kept where the original keeps it) only moves once every command
-//! up to that commit has finished and its results are committed. In between, each command has a
-//! key (a hash of its commit and path) and files in the project's `grund-state/` directory:
-//! `<key>.done` once it has completed, and the runner [`Slot`] files while a runner call is
-//! under way. Core commands are idempotent, so redoing one after a crash is harmless; runner
-//! calls are never repeated (see [`crate::runner`]).
+//! up to that commit has finished and its results are committed. After a crash grund replays
+//! the whole batch since that commit: core commands are idempotent, so redoing one is
+//! harmless, and each runner call has a key (a hash of its command's commit and path) naming a
+//! [`Slot`] in the project's `grund-state/` directory, which records whether the call started
+//! and how it ended, so a replay returns the recorded ending instead of running it again.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -54,19 +54,10 @@ impl Ledger {
         // The original writes the sha without a newline; so do we.
         fsutil::atomic_write(&self.last_done, commit.to_string().as_bytes())?;
         for key in keys {
-            for ext in [".done", ".inv", ".lock", ".started", ".exit"] {
+            for ext in [".inv", ".lock", ".started", ".exit", ".out"] {
                 let _ = fs::remove_file(self.dir.join(format!("{key}{ext}")));
             }
         }
-        Ok(())
-    }
-
-    pub fn is_done(&self, key: &str) -> bool {
-        self.dir.join(format!("{key}.done")).exists()
-    }
-
-    pub fn mark_done(&self, key: &str) -> Result<()> {
-        fsutil::create_new_durable(&self.dir.join(format!("{key}.done")), b"")?;
         Ok(())
     }
 
@@ -83,7 +74,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_done_and_last_done() {
+    fn keys_and_last_done() {
         let d = tempfile::tempdir().unwrap();
         let l = Ledger::open(
             &d.path().join("state"),
@@ -95,13 +86,14 @@ mod tests {
         let k2 = Ledger::key(c, "active/ore000002/sim/grcmd.submit");
         assert_ne!(k1, k2);
         assert_eq!(l.last_done().unwrap(), None);
-        assert!(!l.is_done(&k1));
-        l.mark_done(&k1).unwrap();
-        l.mark_done(&k1).unwrap();
-        assert!(l.is_done(&k1));
+        let exit = l.slot(&k1).exit_file();
+        std::fs::write(&exit, "exit 0\n").unwrap();
         l.set_last_done(c, &[k1.clone()]).unwrap();
         assert_eq!(l.last_done().unwrap(), Some(c));
-        assert!(!l.is_done(&k1));
+        assert!(
+            !exit.exists(),
+            "slot files of finished commands are cleared"
+        );
         assert_eq!(
             std::fs::read_to_string(d.path().join("jobs/last_commit_done.sha")).unwrap(),
             c.to_string()

@@ -192,6 +192,11 @@ impl Slot {
         PathBuf::from(s)
     }
 
+    /// Where a call whose stdout must outlive the job's `job.grunter.out` writes it.
+    pub fn stdout_file(&self) -> PathBuf {
+        self.file(".out")
+    }
+
     pub fn exit_file(&self) -> PathBuf {
         self.file(".exit")
     }
@@ -201,8 +206,17 @@ impl Slot {
     }
 
     /// Runs `inv` once, or finds out how the run that a previous grund started ended.
-    /// `supervisor` is the command that runs [`supervise`] for a slot path (grund's binary).
-    pub fn run_once(&self, inv: &Invocation, supervisor: &Path) -> crate::Result<Outcome> {
+    /// `supervisor` is the command (program and leading arguments) that runs [`supervise`]
+    /// for the slot path given as its last argument: grund's own binary.
+    pub fn run_once(
+        &self,
+        inv: &Invocation,
+        supervisor: &[std::ffi::OsString],
+    ) -> crate::Result<Outcome> {
+        let Some((program, lead)) = supervisor.split_first() else {
+            return Ok(Outcome::SpawnFailed("no supervisor command".into()));
+        };
+        let program = Path::new(program);
         if let Some(o) = self.read_exit()? {
             return Ok(o);
         }
@@ -235,8 +249,9 @@ impl Slot {
         let json = serde_json::to_vec(inv).unwrap_or_default();
         fsutil::atomic_write(&inv_path, &json)?;
         let fd = std::os::fd::AsRawFd::as_raw_fd(&lock);
-        let mut cmd = Command::new(supervisor);
-        cmd.arg(&self.base)
+        let mut cmd = Command::new(program);
+        cmd.args(lead)
+            .arg(&self.base)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -253,14 +268,13 @@ impl Slot {
                 Ok(())
             });
         }
-        let mut child = cmd.spawn().map_err(crate::Error::io(
-            "starting the runner supervisor",
-            supervisor,
-        ))?;
+        let mut child = cmd
+            .spawn()
+            .map_err(crate::Error::io("starting the runner supervisor", program))?;
         drop(lock);
         let status = child.wait().map_err(crate::Error::io(
             "waiting for the runner supervisor",
-            supervisor,
+            program,
         ))?;
         Ok(self.read_exit()?.unwrap_or_else(|| {
             Outcome::Unknown(format!(

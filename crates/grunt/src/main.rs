@@ -1,1 +1,22 @@
-fn main() {}
+//! `grunt`: parses arguments and dispatches to one module per command (see `commands`).
+
+mod cli;
+mod commands;
+mod context;
+mod error;
+mod files;
+mod table;
+mod ui;
+mod wait;
+
+use clap::Parser;
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = cli::Cli::parse();
+    let code = match commands::run(cli) {
+        Ok(()) => 0,
+        Err(e) => error::report(&e),
+    };
+    std::process::exit(code);
+}

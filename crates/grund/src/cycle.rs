@@ -1,0 +1,273 @@
+//! One pass over one project: find the commands pushed since `last_commit_done.sha`, run them
+//! in commit order, commit what they changed (results first, then jobs, so a client that sees
+//! the answer in jobs finds the results already there), and only then move
+//! `last_commit_done.sha`. A crash anywhere replays the same batch, which is harmless (see
+//! [`crate::exec`] and `grunt_core::ledger`).
+
+use std::path::Path;
+
+use git2::{Oid, Repository, Sort};
+use grunt_core::command::CommandPath;
+use grunt_core::git::{self, refs, remote, tree};
+use grunt_core::jobfile;
+use grunt_core::layout::{self, Location, BRANCH_REF};
+use grunt_core::ledger::Ledger;
+use grunt_core::{jobs, time, Error, Result, GRUND_COMMIT_PREFIX};
+
+use crate::exec::{Batch, Pending, Project};
+use crate::workdir;
+
+/// How many times a commit is rebuilt when clients keep pushing while grund commits.
+const COMMIT_TRIES: u32 = 50;
+
+/// What one pass did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub commands: usize,
+    pub head: Option<Oid>,
+}
+
+/// Processes everything pending in `p`.
+pub fn process(p: &Project) -> Result<Report> {
+    let bare = p.layout.bare(&p.server, &p.user, &p.name);
+    let jobs_repo = git::open(&bare.jobs())?;
+    let Some(head) = git::head(&jobs_repo)? else {
+        return Ok(Report::default());
+    };
+    let last = p.ledger.last_done()?;
+    if last == Some(head) {
+        return Ok(Report {
+            commands: 0,
+            head: Some(head),
+        });
+    }
+    if let Some(l) = last {
+        if jobs_repo.find_commit(l).is_err() {
+            log::warn!(
+                "{}: last_commit_done.sha names {l}, which the repo does not have; skipping to {head} without running anything in between",
+                p.name
+            );
+            p.ledger.set_last_done(head, &[])?;
+            return Ok(Report {
+                commands: 0,
+                head: Some(head),
+            });
+        }
+    }
+    let commits = new_commits(&jobs_repo, head, last)?;
+    let mut batch = Batch::default();
+    let mut keys = Vec::new();
+    let mut commands = 0;
+    for c in &commits {
+        let commit = jobs_repo
+            .find_commit(*c)
+            .map_err(Error::git("reading commit", jobs_repo.path()))?;
+        let tree = commit
+            .tree()
+            .map_err(Error::git("reading tree", jobs_repo.path()))?;
+        let (pending, changed) = commands_of(&jobs_repo, &commit)?;
+        sync_client_files(p, &jobs_repo, &tree, &changed)?;
+        for cmd in pending {
+            keys.push(cmd.key.clone());
+            p.execute(&jobs_repo, &tree, &cmd, &mut batch)?;
+            commands += 1;
+        }
+    }
+    if commands > 0 {
+        commit_batch(p, &jobs_repo, &bare.results(), &batch, last, head)?;
+    }
+    p.ledger.set_last_done(head, &keys)?;
+    // Keep the working copy's idea of the server current, for people who look at it.
+    if let Ok(wc) = git::open(&p.work.root) {
+        let _ = remote::set_ref(&wc, remote::TRACKING_REF, head);
+    }
+    Ok(Report {
+        commands,
+        head: Some(head),
+    })
+}
+
+/// Client commits after `last` up to `head`, oldest first. grund's own commits are skipped;
+/// so are merges, whose changes are in their parents (grunt never makes them).
+fn new_commits(repo: &Repository, head: Oid, last: Option<Oid>) -> Result<Vec<Oid>> {
+    let err = || Error::git("walking history", repo.path());
+    let mut walk = repo.revwalk().map_err(err())?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+        .map_err(err())?;
+    walk.push(head).map_err(err())?;
+    if let Some(l) = last {
+        walk.hide(l).map_err(err())?;
+    }
+    let mut out = Vec::new();
+    for oid in walk {
+        let oid = oid.map_err(err())?;
+        let c = repo.find_commit(oid).map_err(err())?;
+        if c.message().unwrap_or("").starts_with(GRUND_COMMIT_PREFIX) || c.parent_count() > 1 {
+            continue;
+        }
+        out.push(oid);
+    }
+    Ok(out)
+}
+
+/// The commands a commit adds or changes, in path order, and all paths it adds or changes.
+fn commands_of(
+    repo: &Repository,
+    commit: &git2::Commit<'_>,
+) -> Result<(Vec<Pending>, Vec<(String, Oid, i32)>)> {
+    let err = || Error::git("diffing", repo.path());
+    let new = commit.tree().map_err(err())?;
+    let old = match commit.parent(0) {
+        Ok(p) => Some(p.tree().map_err(err())?),
+        Err(_) => None,
+    };
+    let diff = repo
+        .diff_tree_to_tree(old.as_ref(), Some(&new), None)
+        .map_err(err())?;
+    let mut pending = Vec::new();
+    let mut changed = Vec::new();
+    for d in diff.deltas() {
+        if !matches!(
+            d.status(),
+            git2::Delta::Added | git2::Delta::Modified | git2::Delta::Typechange
+        ) {
+            continue;
+        }
+        let f = d.new_file();
+        let Some(path) = f.path().and_then(|p| p.to_str()).map(str::to_string) else {
+            continue;
+        };
+        match CommandPath::parse(&path) {
+            Ok(Some(cmd)) => pending.push(Pending {
+                key: Ledger::key(commit.id(), &path),
+                path: path.clone(),
+                cmd,
+            }),
+            Ok(None) => {}
+            Err(why) => log::warn!("ignoring command file in {}: {why}", commit.id()),
+        }
+        changed.push((path, f.id(), u32::from(f.mode()) as i32));
+    }
+    pending.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((pending, changed))
+}
+
+/// Writes what a client commit changed in jobs that are already on disk (a new message, a
+/// refreshed runner, the command files), so runners see what the client sent.
+fn sync_client_files(
+    p: &Project,
+    repo: &Repository,
+    _tree: &git2::Tree<'_>,
+    changed: &[(String, Oid, i32)],
+) -> Result<()> {
+    for (path, oid, mode) in changed {
+        let mut parts = path.splitn(4, '/');
+        let (Some(loc), Some(id), Some(proj), Some(rel)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        if loc.parse::<Location>().is_err() {
+            continue;
+        }
+        let Ok(id) = id.parse() else { continue };
+        if jobfile::is_job_file(rel) && !jobfile::CLIENT_OWNED.contains(&rel) {
+            continue;
+        }
+        let Some((_, dir)) = p.work.find(&id, proj) else {
+            continue;
+        };
+        let blob = repo
+            .find_blob(*oid)
+            .map_err(Error::git("reading blob", repo.path()))?;
+        workdir::write_file(&dir, rel, blob.content(), *mode)?;
+    }
+    Ok(())
+}
+
+/// Commits the batch: results first, then jobs (moves, `job.*` files, status).
+fn commit_batch(
+    p: &Project,
+    jobs_repo: &Repository,
+    results: &Path,
+    batch: &Batch,
+    last: Option<Oid>,
+    head: Oid,
+) -> Result<()> {
+    let message = format!(
+        "{GRUND_COMMIT_PREFIX} processed from: {} to: {head}",
+        last.map(|l| l.to_string()).unwrap_or_default()
+    );
+    let status = format!(
+        "time: {}\ncommit_done: {}\ncommit_cur: {head}\n",
+        time::now(),
+        last.map(|l| l.to_string()).unwrap_or_default()
+    );
+    let results_repo = git::open(results)?;
+    let rsig = git::signature(&results_repo, &p.user)?;
+    refs::commit_edits(
+        &results_repo,
+        BRANCH_REF,
+        &rsig,
+        &message,
+        COMMIT_TRIES,
+        |r, _| {
+            let mut edits = batch.results_edits.clone();
+            edits.push(tree::put_bytes(
+                r,
+                layout::STATUS_FILE,
+                status.as_bytes(),
+                false,
+            )?);
+            Ok(edits)
+        },
+    )?;
+    let sig = git::signature(jobs_repo, &p.user)?;
+    refs::commit_edits(
+        jobs_repo,
+        BRANCH_REF,
+        &sig,
+        &message,
+        COMMIT_TRIES,
+        |r, parent| {
+            let base = parent.map(|c| c.tree_id());
+            let moved = tree::apply(r, base, &batch.jobs_edits)?;
+            let moved = r
+                .find_tree(moved)
+                .map_err(Error::git("reading tree", r.path()))?;
+            let mut edits = batch.jobs_edits.clone();
+            for (id, project) in &batch.touched {
+                // Files go where the job is now; a nuked job has none.
+                let Some(rec) = jobs::find(r, &moved, id, project) else {
+                    continue;
+                };
+                let Some((_, dir)) = p.work.find(id, &rec.project) else {
+                    continue;
+                };
+                for (name, data) in workdir::job_files(&dir)? {
+                    edits.push(tree::put_bytes(
+                        r,
+                        &format!("{}/{name}", rec.dir()),
+                        &data,
+                        false,
+                    )?);
+                }
+            }
+            let max = jobs::max_number(r, &moved);
+            edits.push(tree::put_bytes(
+                r,
+                layout::MAXJOB_FILE,
+                format!("{max}\n").as_bytes(),
+                false,
+            )?);
+            edits.push(tree::put_bytes(
+                r,
+                layout::STATUS_FILE,
+                status.as_bytes(),
+                false,
+            )?);
+            Ok(edits)
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! What each command does. Core commands (results, delete, archive, nuke, newproj-server)
+//! change the repos and the disk idempotently, so replaying one after a crash is harmless;
+//! every other word is a runner call, which runs at most once per command (see
+//! `grunt_core::runner::Slot`). A command's failure is written into its job (`job.error`) and
+//! never stops grund.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use git2::{Repository, Tree};
+use grunt_core::command::{self, CommandPath, Core};
+use grunt_core::config::ProjectConfig;
+use grunt_core::git::tree::{self, Edit};
+use grunt_core::jobid::JobId;
+use grunt_core::layout::{self, Location, ServerLayout};
+use grunt_core::ledger::Ledger;
+use grunt_core::runner::{Invocation, JobContext, Outcome};
+use grunt_core::{jobfile, name, project, Error, Result};
+
+use crate::workdir::{self, WorkDir, SUBMITTED_MARK};
+
+/// One project as grund serves it.
+#[derive(Debug)]
+pub struct Project {
+    pub name: String,
+    pub server: String,
+    pub user: String,
+    pub layout: ServerLayout,
+    pub work: WorkDir,
+    pub ledger: Ledger,
+    /// How to start a runner supervisor (grund's own binary and its hidden subcommand).
+    pub supervisor: Vec<OsString>,
+}
+
+/// A command found in a client commit.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub path: String,
+    pub cmd: CommandPath,
+    pub key: String,
+}
+
+/// What a batch of commands changes in the repos, collected until it is committed.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Moves and removals of jobs, in order.
+    pub jobs_edits: Vec<Edit>,
+    pub results_edits: Vec<Edit>,
+    /// Jobs whose `job.*` files on disk are committed back.
+    pub touched: BTreeSet<(JobId, String)>,
+}
+
+impl Project {
+    fn ctx(&self, id: &JobId, dir: &Path) -> JobContext {
+        JobContext {
+            job_id: id.to_string(),
+            project: self.name.clone(),
+            server: self.server.clone(),
+            user: self.user.clone(),
+            job_dir: dir.to_path_buf(),
+        }
+    }
+
+    /// The job's directory on disk, written from `tree` (the command's commit) if need be.
+    fn ensure_dir(
+        &self,
+        repo: &Repository,
+        tree: &Tree<'_>,
+        c: &CommandPath,
+    ) -> Result<Option<PathBuf>> {
+        if let Some((_, d)) = self.work.find(&c.job, &c.project) {
+            return Ok(Some(d));
+        }
+        let at = layout::job_dir(c.location, &c.job, &c.project);
+        match tree::subtree(repo, tree, &at) {
+            Some(t) => Ok(Some(
+                self.work
+                    .materialize(repo, &t, c.location, &c.job, &c.project)?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Runs one command of the commit whose tree is `tree`.
+    pub fn execute(
+        &self,
+        repo: &Repository,
+        tree: &Tree<'_>,
+        p: &Pending,
+        batch: &mut Batch,
+    ) -> Result<()> {
+        let c = &p.cmd;
+        log::info!("{}: {} {}", self.name, c.word, c.job);
+        match Core::from_word(&c.word) {
+            Some(Core::Delete) => self.relocate(c, Location::Delete, batch),
+            Some(Core::Archive) => self.relocate(c, Location::Archive, batch),
+            Some(Core::Nuke) => self.nuke(c, batch),
+            Some(Core::NewprojServer) => self.newproj(repo, tree, p),
+            Some(Core::Results) => self.results(repo, tree, p, batch),
+            None => self.runner(repo, tree, p, batch),
+        }
+    }
+
+    fn relocate(&self, c: &CommandPath, to: Location, batch: &mut Batch) -> Result<()> {
+        let from = layout::job_root(c.location, &c.job);
+        let dest = layout::job_root(to, &c.job);
+        batch.jobs_edits.push(Edit::Move {
+            from: from.clone(),
+            to: dest.clone(),
+        });
+        // Deleted jobs keep their record in jobs, not their results.
+        batch.results_edits.push(match to {
+            Location::Delete => Edit::Remove { path: from },
+            _ => Edit::Move { from, to: dest },
+        });
+        self.work.move_job(&c.job, c.location, to)?;
+        batch.touched.insert((c.job.clone(), c.project.clone()));
+        Ok(())
+    }
+
+    fn nuke(&self, c: &CommandPath, batch: &mut Batch) -> Result<()> {
+        for l in Location::ALL {
+            let path = layout::job_root(l, &c.job);
+            batch.jobs_edits.push(Edit::Remove { path: path.clone() });
+            batch.results_edits.push(Edit::Remove { path });
+        }
+        self.work.remove_job(&c.job)
+    }
+
+    fn newproj(&self, repo: &Repository, tree: &Tree<'_>, p: &Pending) -> Result<()> {
+        let content = tree::read_file(repo, tree, &p.path).unwrap_or_default();
+        let new = grunt_core::fsutil::first_line(&content);
+        if let Err(e) = name::check("project", new.trim()) {
+            log::warn!("{}: newproj-server: {e}", p.path);
+            return Ok(());
+        }
+        match project::create_server(&self.layout, &self.server, &self.user, new.trim()) {
+            Ok(_) => log::info!("created project {new}"),
+            Err(Error::ProjectExists { .. }) => log::info!("project {new} exists already"),
+            Err(e) => log::warn!("newproj-server {new}: {e}"),
+        }
+        Ok(())
+    }
+
+    /// Copies the job's result files into the results repo: those listed in the command file
+    /// (`grunt files`), else those the runner's `results` prints.
+    fn results(
+        &self,
+        repo: &Repository,
+        tree: &Tree<'_>,
+        p: &Pending,
+        batch: &mut Batch,
+    ) -> Result<()> {
+        let c = &p.cmd;
+        let Some(dir) = self.ensure_dir(repo, tree, c)? else {
+            log::warn!("{}: job not found", p.path);
+            return Ok(());
+        };
+        batch.touched.insert((c.job.clone(), c.project.clone()));
+        let content = tree::read_file(repo, tree, &p.path).unwrap_or_default();
+        let names = match command::listed_files(&String::from_utf8_lossy(&content)) {
+            Some(names) => names,
+            None => {
+                let slot = self.ledger.slot(&p.key);
+                let mut inv = match self.invocation(&c.job, &dir, "results") {
+                    Ok(inv) => inv,
+                    Err(e) => return self.job_error(&dir, "results", &e.to_string()),
+                };
+                // The list must survive later runner calls that rewrite job.grunter.out.
+                inv.stdout = slot.stdout_file();
+                let outcome = slot.run_once(&inv, &self.supervisor)?;
+                let out = fs::read(&inv.stdout).unwrap_or_default();
+                let _ = fs::write(dir.join(jobfile::RUNNER_OUT), &out);
+                if let Some(text) = outcome.error_text("results") {
+                    self.job_error(&dir, "results", &text)?;
+                }
+                String::from_utf8_lossy(&out)
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
+        };
+        let loc = self
+            .work
+            .find(&c.job, &c.project)
+            .map(|(l, _)| l)
+            .unwrap_or(c.location);
+        let base = layout::job_dir(loc, &c.job, &c.project);
+        // The blobs belong in the results repo, where they are committed.
+        let results = grunt_core::git::open(
+            &self
+                .layout
+                .bare(&self.server, &self.user, &self.name)
+                .results(),
+        )?;
+        let mut refused = Vec::new();
+        for n in names {
+            match checked_result(&dir, &n) {
+                Ok(file) => {
+                    let data = fs::read(&file).map_err(Error::io("reading result", &file))?;
+                    let exec = file
+                        .metadata()
+                        .map(|m| m.permissions().mode() & 0o111 != 0)
+                        .unwrap_or(false);
+                    batch.results_edits.push(tree::put_bytes(
+                        &results,
+                        &format!("{base}/{n}"),
+                        &data,
+                        exec,
+                    )?);
+                }
+                Err(why) => refused.push(format!("{n:?}: {why}")),
+            }
+        }
+        if !refused.is_empty() {
+            self.job_error(
+                &dir,
+                "results",
+                &format!("refused result files: {}", refused.join("; ")),
+            )?;
+        }
+        workdir::write_job_list(&dir)
+    }
+
+    fn runner(
+        &self,
+        repo: &Repository,
+        tree: &Tree<'_>,
+        p: &Pending,
+        batch: &mut Batch,
+    ) -> Result<()> {
+        let c = &p.cmd;
+        let Some(dir) = self.ensure_dir(repo, tree, c)? else {
+            log::warn!("{}: job not found", p.path);
+            return Ok(());
+        };
+        batch.touched.insert((c.job.clone(), c.project.clone()));
+        if c.word == "submit" && !self.may_submit(&dir, &p.key)? {
+            return self.job_error(
+                &dir,
+                "submit",
+                "the job was submitted already; not submitting it again (use a new job)",
+            );
+        }
+        let inv = match self.invocation(&c.job, &dir, &c.word) {
+            Ok(inv) => inv,
+            Err(e) => return self.job_error(&dir, &c.word, &e.to_string()),
+        };
+        let outcome = self.ledger.slot(&p.key).run_once(&inv, &self.supervisor)?;
+        if let Some(text) = outcome.error_text(&c.word) {
+            self.job_error(&dir, &c.word, &text)?;
+        }
+        if !matches!(outcome, Outcome::Exited(_)) {
+            log::warn!("{}: {} {}: {outcome:?}", self.name, c.word, c.job);
+        }
+        workdir::write_job_list(&dir)
+    }
+
+    /// A job's first `submit` command may run; any later one is refused.
+    fn may_submit(&self, dir: &Path, key: &str) -> Result<bool> {
+        let mark = dir.join(SUBMITTED_MARK);
+        match grunt_core::fsutil::read_line(&mark)? {
+            Some(k) => Ok(k == key),
+            None if dir.join(jobfile::BATCHID).exists() => Ok(false),
+            None => {
+                grunt_core::fsutil::atomic_write(&mark, key.as_bytes())?;
+                Ok(true)
+            }
+        }
+    }
+
+    fn invocation(&self, id: &JobId, dir: &Path, word: &str) -> Result<Invocation> {
+        let cfg = ProjectConfig::load(dir)?;
+        Ok(Invocation::new(&self.ctx(id, dir), word, &cfg)?)
+    }
+
+    fn job_error(&self, dir: &Path, word: &str, text: &str) -> Result<()> {
+        workdir::write_error(dir, word, text)?;
+        workdir::write_job_list(dir)
+    }
+}
+
+use std::os::unix::fs::PermissionsExt;
+
+/// A result file must be a relative path to a regular file inside the job directory, reached
+/// without leaving it through `..` or a link.
+fn checked_result(dir: &Path, rel: &str) -> std::result::Result<PathBuf, String> {
+    name::check_relative_path(rel).map_err(|e| e.why.to_string())?;
+    let path = dir.join(rel);
+    let real = path
+        .canonicalize()
+        .map_err(|e| format!("cannot open it ({e})"))?;
+    let base = dir.canonicalize().map_err(|e| e.to_string())?;
+    if !real.starts_with(&base) {
+        return Err("it leads outside the job directory".into());
+    }
+    let meta = fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_paths_stay_inside() {
+        let d = tempfile::tempdir().unwrap();
+        let job = d.path().join("job");
+        fs::create_dir_all(job.join("out")).unwrap();
+        fs::write(job.join("out/a.csv"), "1").unwrap();
+        fs::write(d.path().join("secret"), "s").unwrap();
+        std::os::unix::fs::symlink(d.path().join("secret"), job.join("link")).unwrap();
+        std::os::unix::fs::symlink(job.join("out/a.csv"), job.join("inlink")).unwrap();
+        assert!(checked_result(&job, "out/a.csv").is_ok());
+        for bad in [
+            "../secret",
+            "/etc/passwd",
+            "link",
+            "out",
+            "missing",
+            "inlink",
+        ] {
+            assert!(checked_result(&job, bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! grund, the grunt daemon: one per user on the server, it notices new commits in every
+//! project's bare jobs repo and runs the `grcmd.*` commands they carry.
+//!
+//! - [`daemon`]: the loop ([`daemon::run`]) and one pass over all projects ([`daemon::tick`]).
+//! - [`lock`]: one instance per user, through `flock` on `~/gruntsrv/grund.lock`.
+//! - [`watch`]: waking up when a ref changes (inotify through `notify`) or on a poll timer.
+//! - [`cycle`]: processing one project's pending commands, exactly once.
+//! - [`exec`]: what each command does, in git and on disk.
+//! - [`workdir`]: the job directories on disk, written from git only for jobs grund touches.
+//! - [`heartbeat`]: the file that tells clients grund is alive.
+
+pub mod cycle;
+pub mod daemon;
+pub mod exec;
+pub mod heartbeat;
+pub mod lock;
+pub mod watch;
+pub mod workdir;
+
+pub use daemon::{run, tick, Options};

@@ -1,0 +1,105 @@
+//! `--wait[=SECS]`: after pushing a command, pull until grund's answer to that commit is
+//! there (grund records in `grund_status.txt` the last client commit it has processed), and
+//! fail clearly at the deadline, saying whether grund looks alive.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use git2::Oid;
+use grunt_core::git::{self, remote::Remote, tree};
+use grunt_core::layout;
+
+use crate::context::Ctx;
+
+/// Default deadline of `--wait` without a value.
+pub const DEFAULT_SECS: u64 = 60;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct WaitArg {
+    /// Wait until grund has answered (and the answer is pulled), at most SECS seconds
+    /// (default 60).
+    #[arg(long, value_name = "SECS", num_args = 0..=1, require_equals = true, default_missing_value = "60")]
+    pub wait: Option<u64>,
+}
+
+/// Waits for grund's answer to `commit`.
+pub fn wait_for(ctx: &Ctx, commit: Oid, secs: u64) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        ctx.pull_jobs()?;
+        if answered(ctx, commit)? {
+            ctx.pull_results()?;
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            bail!(
+                "grund on {} has not answered within {secs} s{}",
+                ctx.server,
+                liveness(ctx)
+            );
+        }
+        std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
+    }
+}
+
+/// Has grund processed `commit` (or a later one)?
+fn answered(ctx: &Ctx, commit: Oid) -> Result<bool> {
+    let Some(head) = git::head(&ctx.jobs)? else {
+        return Ok(false);
+    };
+    let t = ctx.jobs.find_commit(head)?.tree()?;
+    let Some(status) = tree::read_file(&ctx.jobs, &t, layout::STATUS_FILE) else {
+        return Ok(false);
+    };
+    let text = String::from_utf8_lossy(&status);
+    let cur = text
+        .lines()
+        .find_map(|l| l.strip_prefix("commit_cur:"))
+        .and_then(|s| Oid::from_str(s.trim()).ok());
+    Ok(match cur {
+        Some(c) => c == commit || ctx.jobs.graph_descendant_of(c, commit).unwrap_or(false),
+        None => false,
+    })
+}
+
+/// What can be said about grund's health from here.
+fn liveness(ctx: &Ctx) -> String {
+    let Ok(Remote::Local(path)) = Remote::origin(&ctx.jobs) else {
+        return ": is grund running on the server? (`nohup grund &` there)".into();
+    };
+    let Some(root) = path
+        .ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == layout::SERVER_ROOT))
+    else {
+        return String::new();
+    };
+    heartbeat_note(&root.join("grund.heartbeat"))
+}
+
+/// Describes a heartbeat file's age.
+pub fn heartbeat_note(file: &Path) -> String {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return format!(
+            ": grund has never run there ({} is missing); start it with `nohup grund &`",
+            file.display()
+        );
+    };
+    let time = text
+        .lines()
+        .find_map(|l| l.strip_prefix("time:"))
+        .unwrap_or("")
+        .trim();
+    match grunt_core::time::parse(time) {
+        Some(t) => {
+            let age = (chrono::Utc::now() - t).num_seconds();
+            if age > 60 {
+                format!(": grund looks dead (last heartbeat {age} s ago in {}); start it with `nohup grund &`", file.display())
+            } else {
+                format!(": grund is alive (heartbeat {age} s ago) but busy or failing; see its log (nohup.out)")
+            }
+        }
+        None => format!(": unreadable heartbeat {}", file.display()),
+    }
+}
