@@ -1,1 +1,12 @@
+//! The end-to-end suite: real git repos, real `grunt` and `grund` processes, hermetic homes.
+//! One module per area.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly
+
+mod bad_input;
+mod compat;
+mod concurrency;
+mod daemon;
+mod exactly_once;
+mod local_runner;
+mod roundtrip;

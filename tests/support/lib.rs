@@ -1,1 +1,347 @@
+//! Test harness for the end-to-end suite: hermetic homes for a server account and client
+//! accounts on this machine, the real `grunt` and `grund` binaries, daemons that are killed
+//! when their guard drops, and waiting on conditions with deadlines instead of sleeps.
 
+#![allow(clippy::unwrap_used)] // a test harness: failing loudly is its job
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The directory holding the `grunt` and `grund` binaries, built once per test run.
+pub fn bin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        // target/<profile>/deps/e2e-<hash> -> target/<profile>
+        let exe = std::env::current_exe().expect("test executable path");
+        let dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .to_path_buf();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "grunt", "-p", "grund"]);
+        if dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let st = cmd.status().expect("running cargo build for the binaries");
+        assert!(st.success(), "building grunt and grund failed");
+        dir
+    })
+}
+
+pub fn grunt_bin() -> PathBuf {
+    bin_dir().join("grunt")
+}
+
+pub fn grund_bin() -> PathBuf {
+    bin_dir().join("grund")
+}
+
+/// Polls `cond` every 20 ms until it holds or `secs` pass; panics with `what` on timeout.
+pub fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(cond(), "timed out after {secs} s waiting for: {what}");
+}
+
+/// A hermetic account on this machine: its own HOME and user name.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub home: PathBuf,
+    pub user: String,
+}
+
+impl Account {
+    pub fn new(root: &Path, dir: &str, user: &str) -> Account {
+        let home = root.join(dir);
+        std::fs::create_dir_all(&home).expect("creating home");
+        Account {
+            home,
+            user: user.to_string(),
+        }
+    }
+
+    /// A command with this account's clean environment.
+    pub fn command(&self, program: &Path, cwd: &Path) -> Command {
+        let mut c = Command::new(program);
+        c.current_dir(cwd)
+            .env_clear()
+            .env("HOME", &self.home)
+            .env("USER", &self.user)
+            .env("LOGNAME", &self.user)
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("LANG", "C")
+            .env("TZ", "UTC")
+            .stdin(Stdio::null());
+        if let Some(v) = std::env::var_os("RUST_LOG") {
+            c.env("RUST_LOG", v);
+        }
+        c
+    }
+}
+
+/// The result of running a binary.
+#[derive(Debug)]
+pub struct Run {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            ok: o.status.success(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Panics with the output unless the command succeeded.
+    pub fn success(self) -> Run {
+        assert!(
+            self.ok,
+            "command failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Panics unless the command failed with `needle` in its stderr.
+    pub fn failure(self, needle: &str) -> Run {
+        assert!(
+            !self.ok,
+            "command succeeded but should have failed\nstdout:\n{}",
+            self.stdout
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A running grund, killed (by pid) when dropped.
+#[derive(Debug)]
+pub struct Daemon {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A server account, one client account and a project directory, all under one temp dir.
+#[derive(Debug)]
+pub struct World {
+    pub tmp: tempfile::TempDir,
+    pub server: Account,
+    pub client: Account,
+    pub project: PathBuf,
+    pub server_name: String,
+    pub project_name: String,
+}
+
+/// The local runner shipped in runner-examples/.
+pub fn local_runner() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../runner-examples/local/grunter")
+}
+
+impl World {
+    /// A world with server `clust`, user `ore` on both sides, and project `sim` set up on both
+    /// sides, whose runner is `runner` (a script's text) and whose grunt.toml is `toml`.
+    pub fn new(runner: &str, toml: &str) -> World {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let server = Account::new(tmp.path(), "srvhome", "ore");
+        let client = Account::new(tmp.path(), "clihome", "ore");
+        let project = tmp.path().join("work/sim");
+        let w = World {
+            server,
+            client,
+            project,
+            server_name: "clust".into(),
+            project_name: "sim".into(),
+            tmp,
+        };
+        w.make_project(runner, toml);
+        w.grunt_as(
+            &w.server,
+            &w.server.home,
+            &["newproj", "sim", "--server", "clust"],
+        )
+        .success();
+        let remote = w.server.home.display().to_string();
+        w.grunt(&["newproj", "sim", &remote, "--server", "clust"])
+            .success();
+        w
+    }
+
+    /// The project directory: a git repo with `sim.sh`, `grunter` and `grunt.toml` committed.
+    fn make_project(&self, runner: &str, toml: &str) {
+        std::fs::create_dir_all(&self.project).expect("project dir");
+        write_exec(&self.project.join("grunter"), runner);
+        std::fs::write(self.project.join("grunt.toml"), toml).expect("grunt.toml");
+        std::fs::write(
+            self.project.join("sim.sh"),
+            "echo \"epoch,loss\" > out.csv\necho \"1,$1\" >> out.csv\necho \"ran with: $*\"\n",
+        )
+        .expect("sim.sh");
+        let repo = git2::Repository::init(&self.project).expect("git init");
+        let mut idx = repo.index().expect("index");
+        for f in ["grunter", "grunt.toml", "sim.sh"] {
+            idx.add_path(Path::new(f)).expect("add");
+        }
+        idx.write().expect("index write");
+        let tree = repo
+            .find_tree(idx.write_tree().expect("tree"))
+            .expect("tree");
+        let sig =
+            git2::Signature::new("t", "t@x", &git2::Time::new(1_700_000_000, 0)).expect("sig");
+        repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &[])
+            .expect("commit");
+    }
+
+    pub fn grunt_as(&self, who: &Account, cwd: &Path, args: &[&str]) -> Run {
+        who.command(&grunt_bin(), cwd)
+            .args(args)
+            .output()
+            .expect("running grunt")
+            .into()
+    }
+
+    /// `grunt` as the client, in the project directory.
+    pub fn grunt(&self, args: &[&str]) -> Run {
+        self.grunt_as(&self.client, &self.project, args)
+    }
+
+    /// `grund --once` as the server.
+    pub fn grund_once(&self) -> Run {
+        self.server
+            .command(&grund_bin(), &self.server.home)
+            .args(["--once", "--server", &self.server_name])
+            .output()
+            .expect("running grund")
+            .into()
+    }
+
+    /// Starts grund as the server; its log goes to a file.
+    pub fn spawn_grund(&self, extra: &[&str]) -> Daemon {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let log = self.tmp.path().join(format!("grund-{n}.log"));
+        let f = std::fs::File::create(&log).expect("log file");
+        let child = self
+            .server
+            .command(&grund_bin(), &self.server.home)
+            .args(["--server", &self.server_name])
+            .args(extra)
+            .stdout(f.try_clone().expect("log"))
+            .stderr(f)
+            .spawn()
+            .expect("starting grund");
+        Daemon { child, log }
+    }
+
+    pub fn bare_jobs(&self) -> PathBuf {
+        self.server.home.join("gruntsrv/bb/clust/ore/sim/jobs")
+    }
+
+    pub fn bare_results(&self) -> PathBuf {
+        self.server.home.join("gruntsrv/bb/clust/ore/sim/results")
+    }
+
+    /// The server's disk directory of the jobs.
+    pub fn server_jobs_dir(&self) -> PathBuf {
+        self.server.home.join("gruntsrv/wc/clust/ore/sim/jobs")
+    }
+
+    /// Paths in the tip of a bare repo.
+    pub fn paths_in(repo: &Path) -> Vec<String> {
+        let r = git2::Repository::open_bare(repo).expect("open bare");
+        let head = r.refname_to_id("refs/heads/master").expect("master");
+        let tree = r.find_commit(head).expect("commit").tree().expect("tree");
+        let mut out = Vec::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+            if e.kind() == Some(git2::ObjectType::Blob) {
+                out.push(format!("{dir}{}", e.name().unwrap_or("?")));
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .expect("walk");
+        out
+    }
+
+    /// A file's content in the tip of a bare repo.
+    pub fn file_in(repo: &Path, path: &str) -> Option<String> {
+        let r = git2::Repository::open_bare(repo).ok()?;
+        let head = r.refname_to_id("refs/heads/master").ok()?;
+        let tree = r.find_commit(head).ok()?.tree().ok()?;
+        let e = tree.get_path(Path::new(path)).ok()?;
+        let b = r.find_blob(e.id()).ok()?;
+        Some(String::from_utf8_lossy(b.content()).into_owned())
+    }
+
+    /// `grunt jobs --json`, parsed.
+    pub fn jobs_json(&self) -> Vec<serde_json::Value> {
+        let r = self.grunt(&["jobs", "--json"]).success();
+        serde_json::from_str::<Vec<serde_json::Value>>(&r.stdout).expect("jobs --json output")
+    }
+
+    pub fn job_state(&self, id: &str) -> Option<String> {
+        self.jobs_json()
+            .into_iter()
+            .find(|j| j["id"] == id)
+            .and_then(|j| j["status"].as_str().map(str::to_string))
+    }
+}
+
+/// Writes an executable file.
+pub fn write_exec(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("writing script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// The local runner's text.
+pub fn local_runner_text() -> String {
+    std::fs::read_to_string(local_runner()).expect("runner-examples/local/grunter")
+}
+
+/// Runs an arbitrary command and returns its output.
+pub fn run(program: &str, args: &[&str], cwd: &Path, env: &[(&str, OsString)]) -> Run {
+    let mut c = Command::new(program);
+    c.args(args).current_dir(cwd);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("running command").into()
+}

@@ -110,11 +110,14 @@ fn new_commits(repo: &Repository, head: Oid, last: Option<Oid>) -> Result<Vec<Oi
     Ok(out)
 }
 
+/// A file a client commit added or changed: path, blob and mode.
+type Changed = (String, Oid, i32);
+
 /// The commands a commit adds or changes, in path order, and all paths it adds or changes.
 fn commands_of(
     repo: &Repository,
     commit: &git2::Commit<'_>,
-) -> Result<(Vec<Pending>, Vec<(String, Oid, i32)>)> {
+) -> Result<(Vec<Pending>, Vec<Changed>)> {
     let err = || Error::git("diffing", repo.path());
     let new = commit.tree().map_err(err())?;
     let old = match commit.parent(0) {
@@ -158,7 +161,7 @@ fn sync_client_files(
     p: &Project,
     repo: &Repository,
     _tree: &git2::Tree<'_>,
-    changed: &[(String, Oid, i32)],
+    changed: &[Changed],
 ) -> Result<()> {
     for (path, oid, mode) in changed {
         let mut parts = path.splitn(4, '/');

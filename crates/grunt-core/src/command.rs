@@ -78,9 +78,26 @@ impl CommandPath {
     }
 }
 
-/// The usual content of a command file.
+/// The usual content of a command file: a timestamp (all the original reads) and a token
+/// unique to this request, so that repeating a command within the same second still changes
+/// the file, and so still reaches grund.
 pub fn timestamp_content() -> String {
-    format!("{}\n", time::now())
+    format!("{}\nrequest: {}\n", time::now(), unique_token())
+}
+
+/// A token no other request has: time in nanoseconds, process id and a counter.
+pub fn unique_token() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{nanos:x}-{:x}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// For `grcmd.results`: the file names it lists, or `None` when it is a timestamp (ask the
@@ -122,6 +139,8 @@ mod tests {
     #[test]
     fn results_content() {
         assert_eq!(listed_files("2026-11-21 09:30:00 UTC\n"), None);
+        assert_eq!(listed_files(&timestamp_content()), None);
+        assert_ne!(timestamp_content(), timestamp_content());
         assert_eq!(
             listed_files("a.csv\n\nout/b.csv\n"),
             Some(vec!["a.csv".to_string(), "out/b.csv".to_string()])

@@ -88,7 +88,7 @@ mod tests {
         assert_eq!(l.last_done().unwrap(), None);
         let exit = l.slot(&k1).exit_file();
         std::fs::write(&exit, "exit 0\n").unwrap();
-        l.set_last_done(c, &[k1.clone()]).unwrap();
+        l.set_last_done(c, std::slice::from_ref(&k1)).unwrap();
         assert_eq!(l.last_done().unwrap(), Some(c));
         assert!(
             !exit.exists(),

@@ -292,6 +292,9 @@ pub fn supervise(slot_base: &Path) -> crate::Result<()> {
     };
     let inv_path = slot.file(".inv");
     let text = std::fs::read(&inv_path).map_err(crate::Error::io("reading", &inv_path))?;
+    // The slot's lock came to us without close-on-exec; the runner and the jobs it leaves
+    // running must not inherit it (nor anything else of ours), or the lock would outlive us.
+    close_on_exec_above_stderr();
     let outcome = match serde_json::from_slice::<Invocation>(&text) {
         Ok(inv) => {
             fsutil::create_new_durable(&slot.file(".started"), b"")?;
@@ -302,6 +305,19 @@ pub fn supervise(slot_base: &Path) -> crate::Result<()> {
         }
     };
     fsutil::atomic_write(&slot.exit_file(), outcome.encode().as_bytes())
+}
+
+fn close_on_exec_above_stderr() {
+    // Bounded: descriptors above 4096 are not something grund ever hands down.
+    for fd in 3..4096 {
+        // SAFETY: fcntl on a descriptor number; invalid ones just fail with EBADF.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
 }
 
 /// Runs an invocation in its own process group and waits, killing the group at the deadline.
