@@ -10,3 +10,4 @@ mod daemon;
 mod exactly_once;
 mod local_runner;
 mod roundtrip;
+mod ssh_transport;

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // a test harness: failing loudly is its job
 
+pub mod sshd;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

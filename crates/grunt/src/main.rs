@@ -13,6 +13,11 @@ use clap::Parser;
 
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    // Before anything else touches git2: ssh URLs go through the system ssh.
+    if let Err(e) = grunt_core::transport::register() {
+        eprintln!("grunt: error: {e}");
+        std::process::exit(1);
+    }
     let cli = cli::Cli::parse();
     let code = match commands::run(cli) {
         Ok(()) => 0,

@@ -1,8 +1,11 @@
-//! Transports for remote URLs. `ssh` URLs (`ssh://…` and `[user@]host:path`) will go through
-//! the system `ssh`, so `~/.ssh/config` applies; until that transport is registered here,
-//! libgit2 reports such URLs as unsupported.
+//! Transports for remote URLs: `ssh://…` and `[user@]host:path` go through the system `ssh`
+//! ([`ssh`]), so whatever works for `ssh myhost` (aliases, ControlMaster, ProxyJump, agent)
+//! works for grunt, with no libssh2 or OpenSSL in the build.
 
-/// Registers grunt's transports with libgit2 (idempotent).
+pub mod ssh;
+
+/// Registers grunt's transports with libgit2 (idempotent). Call it early in `main`, before any
+/// other thread uses git2 (see [`ssh::register`]).
 pub fn register() -> crate::Result<()> {
-    Ok(())
+    ssh::register().map_err(crate::Error::GitOther)
 }
