@@ -7,6 +7,7 @@ mod bad_input;
 mod compat;
 mod concurrency;
 mod daemon;
+mod demo;
 mod exactly_once;
 mod local_runner;
 mod roundtrip;
