@@ -74,3 +74,62 @@ fn reset_skips_pending_commands() {
     assert!(!r.stderr.contains("ran "), "{}", r.stderr);
     assert!(!w.server_jobs_dir().join("active/ore000001").exists());
 }
+
+/// Answers batch-status for every listed job: even jobs completed, odd ones failed with 3.
+const BATCH_RUNNER: &str = r#"#!/bin/sh
+case "$1" in
+  submit) echo 7 > job.slurmid; date -u '+%Y-%m-%d %H:%M:%S UTC' > job.start ;;
+  batch-status)
+    echo batch-status >> "$HOME/calls.log"
+    while IFS="$(printf '\t')" read -r id batch dir; do
+      [ -d "$dir" ] || exit 9
+      n=${id#???}; n=$((1$n - 1000000))
+      if [ $((n % 2)) = 0 ]; then echo "$id COMPLETED 0"; else echo "$id FAILED 3"; fi
+    done < "$GRUNT_BATCH_FILE" ;;
+esac
+"#;
+
+#[test]
+fn refresh_asks_the_runner_once_for_all_active_jobs() {
+    let w = World::new(BATCH_RUNNER, "");
+    const N: usize = 20;
+    for i in 0..N {
+        w.grunt(&["submit", "-m", &format!("job {i}")]).success();
+    }
+    // --once runs the pending submits, then one refresh.
+    w.grund_once().success();
+    let calls = std::fs::read_to_string(w.server.home.join("calls.log")).unwrap();
+    assert_eq!(
+        calls.lines().count(),
+        1,
+        "one batch-status call for {N} jobs: {calls}"
+    );
+    let jobs = w.jobs_json();
+    assert_eq!(jobs.len(), N);
+    for j in &jobs {
+        let n: u64 = j["id"].as_str().unwrap()[3..].parse().unwrap();
+        let want = if n % 2 == 0 { "Done" } else { "Failed(3)" };
+        assert_eq!(j["status"], want, "{j}");
+        let sched = if n % 2 == 0 { "COMPLETED" } else { "FAILED" };
+        assert_eq!(j["scheduler_status"], sched, "{j}");
+    }
+    // Finished jobs are not asked about again.
+    w.grund_once().success();
+    let calls = std::fs::read_to_string(w.server.home.join("calls.log")).unwrap();
+    assert_eq!(calls.lines().count(), 1, "{calls}");
+}
+
+#[test]
+fn a_running_grund_keeps_states_current_without_status_commands() {
+    let toml = "[run]\ncommand = \"sleep 1; sh sim.sh\"\n";
+    let w = World::new(&local_runner_text(), toml);
+    let _d = w.spawn_grund(&["--poll", "1", "--refresh", "10"]);
+    w.grunt(&["submit", "--wait=30", "-m", "refresh me"])
+        .success();
+    // No status command: grund's refresh commits job.end and the runner's word by itself.
+    wait_until(40, "job done after a plain pull", || {
+        w.job_state("ore000001").as_deref() == Some("Done")
+    });
+    let job = w.jobs_json().into_iter().next().unwrap();
+    assert_eq!(job["scheduler_status"], "COMPLETED", "{job}");
+}

@@ -239,23 +239,7 @@ fn commit_batch(
                 .find_tree(moved)
                 .map_err(Error::git("reading tree", r.path()))?;
             let mut edits = batch.jobs_edits.clone();
-            for (id, project) in &batch.touched {
-                // Files go where the job is now; a nuked job has none.
-                let Some(rec) = jobs::find(r, &moved, id, project) else {
-                    continue;
-                };
-                let Some((_, dir)) = p.work.find(id, &rec.project) else {
-                    continue;
-                };
-                for (name, data) in workdir::job_files(&dir)? {
-                    edits.push(tree::put_bytes(
-                        r,
-                        &format!("{}/{name}", rec.dir()),
-                        &data,
-                        false,
-                    )?);
-                }
-            }
+            edits.extend(job_file_edits(p, r, &moved, &batch.touched)?);
             let max = jobs::max_number(r, &moved);
             edits.push(tree::put_bytes(
                 r,
@@ -273,4 +257,32 @@ fn commit_batch(
         },
     )?;
     Ok(())
+}
+
+/// Edits that bring the `job.*` files of `jobs` in `tree` up to date with the disk. Files go
+/// where each job is now; a job that is gone (nuked) or not on disk has none.
+pub fn job_file_edits<'a>(
+    p: &Project,
+    r: &Repository,
+    tree: &git2::Tree<'_>,
+    jobs: impl IntoIterator<Item = &'a (grunt_core::jobid::JobId, String)>,
+) -> Result<Vec<tree::Edit>> {
+    let mut edits = Vec::new();
+    for (id, project) in jobs {
+        let Some(rec) = jobs::find(r, tree, id, project) else {
+            continue;
+        };
+        let Some((_, dir)) = p.work.find(id, &rec.project) else {
+            continue;
+        };
+        for (name, data) in workdir::job_files(&dir)? {
+            edits.push(tree::put_bytes(
+                r,
+                &format!("{}/{name}", rec.dir()),
+                &data,
+                false,
+            )?);
+        }
+    }
+    Ok(edits)
 }

@@ -12,7 +12,7 @@ use grunt_core::name;
 
 use crate::exec::Project;
 use crate::workdir::WorkDir;
-use crate::{cycle, heartbeat, lock, watch};
+use crate::{cycle, heartbeat, lock, refresh, watch};
 
 /// How grund runs.
 #[derive(Debug, Clone)]
@@ -24,6 +24,8 @@ pub struct Options {
     pub poll: Duration,
     /// Process what is pending and exit.
     pub once: bool,
+    /// How often active jobs' states are refreshed (one runner call per project).
+    pub refresh: Duration,
     /// Command that starts a runner supervisor: grund's binary and its hidden subcommand.
     pub supervisor: Vec<OsString>,
 }
@@ -40,6 +42,7 @@ pub fn run(opts: &Options) -> Result<()> {
         lock.path.display()
     );
     let mut watcher = (!opts.once).then(|| watch::Watcher::new(&user_dir));
+    let mut last_refresh: Option<std::time::Instant> = None;
     // Bounded by the process's life: a daemon runs until it is stopped.
     loop {
         heartbeat::write(&opts.layout.heartbeat_file()).context("writing heartbeat")?;
@@ -48,10 +51,16 @@ pub fn run(opts: &Options) -> Result<()> {
             w.watch_projects(&projects);
         }
         tick(opts, &projects);
+        if last_refresh.is_none_or(|t| t.elapsed() >= opts.refresh) {
+            refresh_all(opts, &projects);
+            last_refresh = Some(std::time::Instant::now());
+        }
         let Some(w) = watcher.as_ref() else {
             return Ok(());
         };
-        w.wait(opts.poll);
+        let until_refresh =
+            last_refresh.map_or(Duration::ZERO, |t| opts.refresh.saturating_sub(t.elapsed()));
+        w.wait(opts.poll.min(until_refresh.max(Duration::from_millis(100))));
     }
 }
 
@@ -66,6 +75,17 @@ pub fn tick(opts: &Options, projects: &[String]) {
             ),
             Ok(_) => {}
             Err(e) => log::error!("{name}: {e:#}"),
+        }
+    }
+}
+
+/// Refreshes the active jobs of every project; errors are logged.
+pub fn refresh_all(opts: &Options, projects: &[String]) {
+    for name in projects {
+        match project(opts, name).and_then(|p| Ok(refresh::refresh(&p)?)) {
+            Ok(r) if r.committed => log::info!("{name}: refreshed {} active job(s)", r.jobs),
+            Ok(_) => {}
+            Err(e) => log::error!("{name}: refresh: {e:#}"),
         }
     }
 }

@@ -20,6 +20,10 @@ struct Cli {
     /// Process what is pending, then exit (for cron or scrontab where daemons are banned).
     #[arg(long)]
     once: bool,
+    /// Seconds between refreshes of active jobs' states: one runner `batch-status` call per
+    /// project, whatever the number of jobs (at least 10).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    refresh: u64,
     /// This server's short name (default: ~/.grunt.defserver).
     #[arg(long, value_name = "NAME")]
     server: Option<String>,
@@ -63,6 +67,7 @@ fn real_main() -> Result<()> {
         user: config::user_name()?,
         poll: Duration::from_secs(cli.poll.max(1)),
         once: cli.once,
+        refresh: Duration::from_secs(cli.refresh.max(10)),
         supervisor: vec![exe.into(), "supervise-runner".into()],
     };
     match cli.command {

@@ -34,6 +34,8 @@ pub enum ConfigError {
     NoServer,
     #[error("cannot tell the user name: set USER")]
     NoUser,
+    #[error("no [profile.{0}] in grunt.toml: add it, or submit without --profile")]
+    NoProfile(String),
 }
 
 /// `grunt.toml`.
@@ -144,6 +146,29 @@ pub fn flatten_env(table: &toml::Table) -> BTreeMap<String, String> {
     out
 }
 
+/// The job's resources for the runner: `[resources]` with `[profile.<name>]` on top, as
+/// `GRUNT_RES_<KEY>` variables (same spelling rules as [`flatten_env`]).
+pub fn resources(
+    table: &toml::Table,
+    profile: Option<&str>,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut merged = toml::Table::new();
+    if let Some(toml::Value::Table(base)) = table.get("resources") {
+        merged.extend(base.clone());
+    }
+    if let Some(name) = profile {
+        let over = table
+            .get("profile")
+            .and_then(|p| p.get(name))
+            .and_then(|t| t.as_table())
+            .ok_or_else(|| ConfigError::NoProfile(name.to_string()))?;
+        merged.extend(over.clone());
+    }
+    let mut wrapped = toml::Table::new();
+    wrapped.insert("res".into(), toml::Value::Table(merged));
+    Ok(flatten_env(&wrapped))
+}
+
 /// The server name: `grunt.server` in `project_dir`, else `~/.grunt.defserver`.
 pub fn server_name(project_dir: &Path, home: &Path) -> crate::Result<Option<String>> {
     for path in [project_dir.join(SERVER_FILE), home.join(DEFSERVER_FILE)] {
@@ -228,6 +253,23 @@ gpus = 2
         assert_eq!(env["GRUNT_RUN_RESULTS"], "*.csv\nlogs/*.txt");
         assert_eq!(env["GRUNT_PROFILE_GPU_BIG_GPUS"], "2");
         assert_eq!(env["GRUNT_RUNNER_TIMEOUT"], "20");
+    }
+
+    #[test]
+    fn resource_profiles_merge() {
+        let text = "[resources]\ntime = \"1:00:00\"\nmem = \"4G\"\nsbatch = [\"--x=1\", \"--y=2\"]\n[profile.gpu]\nmem = \"32G\"\ngpus = 2\n";
+        let cfg = ProjectConfig::parse(text, Path::new("g")).unwrap();
+        let base = resources(&cfg.raw, None).unwrap();
+        assert_eq!(base["GRUNT_RES_MEM"], "4G");
+        assert_eq!(base["GRUNT_RES_SBATCH"], "--x=1\n--y=2");
+        let gpu = resources(&cfg.raw, Some("gpu")).unwrap();
+        assert_eq!(gpu["GRUNT_RES_MEM"], "32G");
+        assert_eq!(gpu["GRUNT_RES_GPUS"], "2");
+        assert_eq!(gpu["GRUNT_RES_TIME"], "1:00:00");
+        assert!(matches!(
+            resources(&cfg.raw, Some("nope")),
+            Err(ConfigError::NoProfile(_))
+        ));
     }
 
     #[test]

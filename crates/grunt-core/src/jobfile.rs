@@ -1,6 +1,6 @@
 //! The `job.*` files of a job: their names, who writes them, and a job's view of them.
 //!
-//! Client: `job.message`, `job.submit`, `job.args`. Runner (by convention, Slurm flavour):
+//! Client: `job.message`, `job.submit`, `job.args`, `job.profile`. Runner (by convention, Slurm flavour):
 //! `job.sbatch`, `job.slurmid` (the batch id, whatever the scheduler), `job.start`, `job.end`,
 //! `job.exitcode`, `job.status`, `job.canceled`, `job.out`, `job.err*`, `job.queue`.
 //! grund: `job.list`, `job.error`, `job.grunter.out`, `job.grunter.err`.
@@ -24,10 +24,12 @@ pub const LIST: &str = "job.list";
 pub const ERROR: &str = "job.error";
 pub const RUNNER_OUT: &str = "job.grunter.out";
 pub const RUNNER_ERR: &str = "job.grunter.err";
+/// The resource profile chosen at submit (`grunt submit --profile NAME`).
+pub const PROFILE: &str = "job.profile";
 
 /// Files only the client writes. grund never commits them back from disk, so a message the
 /// client changes while a command runs is not overwritten by the stale copy on the server.
-pub const CLIENT_OWNED: [&str; 3] = [MESSAGE, SUBMIT, ARGS];
+pub const CLIENT_OWNED: [&str; 4] = [MESSAGE, SUBMIT, ARGS, PROFILE];
 
 /// Runner scripts, in the order they are looked for; copied into every job even if untracked.
 pub const RUNNER_EXE: &str = "grunter";

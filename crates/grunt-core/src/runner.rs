@@ -38,6 +38,8 @@ const KILL_GRACE: Duration = Duration::from_secs(2);
 pub enum RunnerError {
     #[error("no runner in {dir}: add an executable `grunter` or a `grunter.py` to the project (see runner-examples/), or set [runner] command in grunt.toml")]
     Missing { dir: PathBuf },
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
 }
 
 /// Who the runner works for: the job and where it is.
@@ -94,6 +96,14 @@ impl Invocation {
             return Err(RunnerError::Missing { dir: dir.clone() });
         };
         let mut env: BTreeMap<String, String> = config::flatten_env(&cfg.raw);
+        let profile = std::fs::read(dir.join(jobfile::PROFILE))
+            .ok()
+            .map(|b| fsutil::first_line(&b).trim().to_string())
+            .filter(|p| !p.is_empty());
+        env.extend(config::resources(&cfg.raw, profile.as_deref())?);
+        if let Some(p) = profile {
+            env.insert("GRUNT_PROFILE".into(), p);
+        }
         let passthrough = PASSTHROUGH
             .iter()
             .map(|s| s.to_string())
