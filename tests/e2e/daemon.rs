@@ -108,9 +108,17 @@ fn refresh_asks_the_runner_once_for_all_active_jobs() {
     assert_eq!(jobs.len(), N);
     for j in &jobs {
         let n: u64 = j["id"].as_str().unwrap()[3..].parse().unwrap();
-        let want = if n.is_multiple_of(2) { "Done" } else { "Failed(3)" };
+        let want = if n.is_multiple_of(2) {
+            "Done"
+        } else {
+            "Failed(3)"
+        };
         assert_eq!(j["status"], want, "{j}");
-        let sched = if n.is_multiple_of(2) { "COMPLETED" } else { "FAILED" };
+        let sched = if n.is_multiple_of(2) {
+            "COMPLETED"
+        } else {
+            "FAILED"
+        };
         assert_eq!(j["scheduler_status"], sched, "{j}");
     }
     // Finished jobs are not asked about again.

@@ -12,3 +12,4 @@ mod exactly_once;
 mod local_runner;
 mod roundtrip;
 mod ssh_transport;
+mod submit_options;

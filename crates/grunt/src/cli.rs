@@ -21,6 +21,8 @@ pub enum Command {
     Server(server::Args),
     /// Submit the project's git-tracked files as a new job: submit [args..] -m "why".
     Submit(submit::Args),
+    /// Submit a new job with the same code, arguments and profile as each given job.
+    Rerun(rerun::Args),
     /// List jobs: all, or active, done, archive or delete.
     Jobs(jobs::Args),
     /// Ask the runner to update the status of jobs (default: all active jobs).

@@ -5,6 +5,7 @@ mod commands;
 mod context;
 mod error;
 mod files;
+mod newjob;
 mod table;
 mod ui;
 mod wait;

@@ -11,6 +11,7 @@ pub mod newproj;
 pub mod newproj_server;
 pub mod push;
 pub mod queue;
+pub mod rerun;
 pub mod results;
 pub mod server;
 pub mod show;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Server(a) => server::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Submit(a) => submit::run(&Ctx::open()?, a),
+        Command::Rerun(a) => rerun::run(&Ctx::open()?, a),
         Command::Jobs(a) => jobs::run(&Ctx::open()?, a),
         Command::Status(a) => push::run(&Ctx::open()?, "status", a),
         Command::Results(a) => results::run(&Ctx::open()?, a),

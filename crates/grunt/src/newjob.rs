@@ -1,0 +1,58 @@
+//! Publishing a new job: choose the next job id (above this client's `nextjob.id` and every id
+//! on the server), put the job's tree at `active/<jobid>/<project>`, push, and when another
+//! client took the id meanwhile, renumber and push again. Used by `submit` and `rerun`.
+
+use std::cell::RefCell;
+
+use anyhow::{bail, Result};
+use git2::{FileMode, Oid};
+use grunt_core::git::{self, sync, tree::Edit};
+use grunt_core::jobid::JobId;
+use grunt_core::layout::{self, ClientLayout, Location};
+use grunt_core::{fsutil, jobs};
+
+use crate::context::{Ctx, PUSH_TRIES};
+
+/// Pushes a job whose files are `job_tree`; returns its id and the pushed commit.
+pub fn publish(ctx: &Ctx, job_tree: Oid, message: &str) -> Result<(JobId, Oid)> {
+    let next_file = ClientLayout::new()?.nextjob_file(&ctx.project);
+    let next: u64 = fsutil::read_line(&next_file)?
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1);
+    let sig = git::signature(&ctx.jobs, &ctx.user)?;
+    let chosen: RefCell<Option<JobId>> = RefCell::new(None);
+    let commit = sync::push_change(&ctx.jobs, &sig, PUSH_TRIES, |repo, parent| {
+        let max = match parent {
+            Some(p) => jobs::max_number(repo, &p.tree()?),
+            None => 0,
+        };
+        let id = JobId::new(&ctx.prefix, next.max(max + 1))?;
+        *chosen.borrow_mut() = Some(id.clone());
+        Ok(sync::Change {
+            edits: vec![Edit::Put {
+                path: layout::job_dir(Location::Active, &id, &ctx.project),
+                oid: job_tree,
+                mode: FileMode::Tree,
+            }],
+            message: format!("Submit job: {id} {message}"),
+        })
+    })?;
+    let Some(id) = chosen.into_inner() else {
+        bail!("internal: no job id was chosen");
+    };
+    fsutil::write_line(&next_file, &(id.number() + 1).to_string())?;
+    Ok((id, commit))
+}
+
+/// The id the next job would get, as far as this client knows now (for dry runs).
+pub fn peek_id(ctx: &Ctx) -> Result<JobId> {
+    let next_file = ClientLayout::new()?.nextjob_file(&ctx.project);
+    let next: u64 = fsutil::read_line(&next_file)?
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1);
+    let max = match git::head(&ctx.jobs)? {
+        Some(h) => jobs::max_number(&ctx.jobs, &ctx.jobs.find_commit(h)?.tree()?),
+        None => 0,
+    };
+    Ok(JobId::new(&ctx.prefix, next.max(max + 1))?)
+}
