@@ -66,7 +66,7 @@ pub fn process(p: &Project) -> Result<Report> {
             .tree()
             .map_err(Error::git("reading tree", jobs_repo.path()))?;
         let (pending, changed) = commands_of(&jobs_repo, &commit)?;
-        sync_client_files(p, &jobs_repo, &tree, &changed)?;
+        sync_client_files(p, &jobs_repo, &changed)?;
         for cmd in pending {
             keys.push(cmd.key.clone());
             p.execute(&jobs_repo, &tree, &cmd, &mut batch)?;
@@ -157,12 +157,7 @@ fn commands_of(
 
 /// Writes what a client commit changed in jobs that are already on disk (a new message, a
 /// refreshed runner, the command files), so runners see what the client sent.
-fn sync_client_files(
-    p: &Project,
-    repo: &Repository,
-    _tree: &git2::Tree<'_>,
-    changed: &[Changed],
-) -> Result<()> {
+fn sync_client_files(p: &Project, repo: &Repository, changed: &[Changed]) -> Result<()> {
     for (path, oid, mode) in changed {
         let mut parts = path.splitn(4, '/');
         let (Some(loc), Some(id), Some(proj), Some(rel)) =

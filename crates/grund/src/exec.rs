@@ -83,6 +83,26 @@ impl Project {
         }
     }
 
+    /// The directory a command on a job works in (written from git if need be); the job's
+    /// files are committed back with the batch.
+    fn job_dir_for(
+        &self,
+        repo: &Repository,
+        tree: &Tree<'_>,
+        p: &Pending,
+        batch: &mut Batch,
+    ) -> Result<Option<PathBuf>> {
+        let c = &p.cmd;
+        let dir = self.ensure_dir(repo, tree, c)?;
+        match &dir {
+            Some(_) => {
+                batch.touched.insert((c.job.clone(), c.project.clone()));
+            }
+            None => log::warn!("{}: job not found", p.path),
+        }
+        Ok(dir)
+    }
+
     /// Runs one command of the commit whose tree is `tree`.
     pub fn execute(
         &self,
@@ -154,11 +174,9 @@ impl Project {
         batch: &mut Batch,
     ) -> Result<()> {
         let c = &p.cmd;
-        let Some(dir) = self.ensure_dir(repo, tree, c)? else {
-            log::warn!("{}: job not found", p.path);
+        let Some(dir) = self.job_dir_for(repo, tree, p, batch)? else {
             return Ok(());
         };
-        batch.touched.insert((c.job.clone(), c.project.clone()));
         let content = tree::read_file(repo, tree, &p.path).unwrap_or_default();
         let names = match command::listed_files(&String::from_utf8_lossy(&content)) {
             Some(names) => names,
@@ -234,11 +252,9 @@ impl Project {
         batch: &mut Batch,
     ) -> Result<()> {
         let c = &p.cmd;
-        let Some(dir) = self.ensure_dir(repo, tree, c)? else {
-            log::warn!("{}: job not found", p.path);
+        let Some(dir) = self.job_dir_for(repo, tree, p, batch)? else {
             return Ok(());
         };
-        batch.touched.insert((c.job.clone(), c.project.clone()));
         if c.word == "submit" && !self.may_submit(&dir, &p.key)? {
             return self.job_error(
                 &dir,
