@@ -1,19 +1,16 @@
 //! `~/gruntsrv/grund.heartbeat`: when grund last looked for work, its pid and version, so a
-//! client (or a person) can tell a live daemon from a dead one.
+//! client (or a person) can tell a live daemon from a dead one. The format is
+//! `grunt_core::heartbeat`'s.
 
 use std::path::Path;
 
-use grunt_core::{fsutil, time};
+use grunt_core::fsutil;
+use grunt_core::heartbeat::Heartbeat;
 
 /// Age after which a client should call grund dead: a few poll intervals.
-pub const STALE_AFTER_SECS: i64 = 60;
+pub use grunt_core::heartbeat::STALE_AFTER_SECS;
 
 pub fn write(path: &Path) -> grunt_core::Result<()> {
-    let text = format!(
-        "time: {}\npid: {}\nversion: {}\n",
-        time::now(),
-        std::process::id(),
-        env!("CARGO_PKG_VERSION")
-    );
+    let text = Heartbeat::now(env!("CARGO_PKG_VERSION")).render();
     fsutil::atomic_write(path, text.as_bytes())
 }

@@ -10,12 +10,15 @@
 //! - [`git`]: repos, trees built straight from blobs, commits with compare-and-swap, remotes.
 //! - [`project`]: creating a project's repos on the server and the client.
 //! - [`ledger`]: grund's durable per-command progress, for exactly-once processing.
+//! - [`heartbeat`]: grund's heartbeat file, how clients tell whether it lives.
+//! - [`remote_server`]: a server reached over ssh: what is there, creating a project on it.
 
 pub mod command;
 pub mod config;
 pub mod error;
 pub mod fsutil;
 pub mod git;
+pub mod heartbeat;
 pub mod jobfile;
 pub mod jobid;
 pub mod joblist;
@@ -24,6 +27,7 @@ pub mod layout;
 pub mod ledger;
 pub mod name;
 pub mod project;
+pub mod remote_server;
 pub mod runner;
 pub mod status;
 pub mod time;

@@ -36,21 +36,7 @@ pub fn create_server(
     let made = (|| {
         for (b, w) in [(bare.jobs(), work.jobs()), (bare.results(), work.results())] {
             let repo = git::init(&b, true)?;
-            let sig = git::signature(&repo, user)?;
-            let msg = format!("Initial commit for {project} project");
-            let head = refs::commit_edits(&repo, BRANCH_REF, &sig, &msg, 1, |r, _| {
-                Location::ALL
-                    .iter()
-                    .map(|l| {
-                        tree::put_bytes(
-                            r,
-                            &format!("{}/{PLACEHOLDER}", l.dir()),
-                            PLACEHOLDER.as_bytes(),
-                            false,
-                        )
-                    })
-                    .collect()
-            })?;
+            let head = initial_commit(&repo, user, project)?;
             link_working_copy(&w, &b, head)?;
         }
         Ok(())
@@ -59,6 +45,27 @@ pub fn create_server(
         let _ = fs::remove_dir_all(&bare.base);
     }
     made.map(|()| bare)
+}
+
+/// Commits a project's first commit, "Initial commit for <project> project" with `active/`,
+/// `archive/` and `delete/` each holding a `placeholder`, on `master` of an empty `repo`.
+/// Returns it (`None` when the branch already had these files).
+pub fn initial_commit(repo: &Repository, user: &str, project: &str) -> Result<Option<git2::Oid>> {
+    let sig = git::signature(repo, user)?;
+    let msg = format!("Initial commit for {project} project");
+    refs::commit_edits(repo, BRANCH_REF, &sig, &msg, 1, |r, _| {
+        Location::ALL
+            .iter()
+            .map(|l| {
+                tree::put_bytes(
+                    r,
+                    &format!("{}/{PLACEHOLDER}", l.dir()),
+                    PLACEHOLDER.as_bytes(),
+                    false,
+                )
+            })
+            .collect()
+    })
 }
 
 /// A server working copy that shares the bare repo's objects (no copy of the history) and

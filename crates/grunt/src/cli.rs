@@ -59,6 +59,8 @@ pub enum Command {
     Queue(queue::Args),
     /// Create a project on the server through grund: newproj-server <project>.
     NewprojServer(newproj_server::Args),
+    /// Check this project's server: ssh, ControlMaster, git, grunt/grund versions, grund's heartbeat, repos.
+    Doctor(doctor::Args),
     /// Run a full local round trip in a throwaway directory: server, grund, submit, results.
     Demo(demo::Args),
     /// Any other word is a user command for the runner: <word> <jobs..>.

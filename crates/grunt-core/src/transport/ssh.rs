@@ -11,6 +11,10 @@
 //! closing the subtransport reaps it. ssh's stderr is captured so that
 //! failures become actionable error messages naming the host.
 //!
+//! [`Host`] runs other commands on a server (`grunt newproj` creating a project,
+//! `grunt doctor`) through the very same ssh program, options and error
+//! explanations.
+//!
 //! Path convention: a remote path `~/x` (from `host:~/x` or
 //! `ssh://host/~/x`) is sent as the relative path `'x'`, because sshd starts
 //! the remote command in the account's home directory; a bare `~` becomes
@@ -21,7 +25,7 @@
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -83,9 +87,11 @@ pub fn register() -> Result<(), git2::Error> {
 
 /// Everything that can go wrong, worded for the person at the keyboard.
 #[derive(Debug, thiserror::Error)]
-enum SshError {
+pub enum SshError {
     #[error("invalid ssh URL `{url}`: {reason}")]
     BadUrl { url: String, reason: String },
+    #[error("invalid ssh host `{host}`: {reason} — write `[user@]host`, e.g. a Host alias of ~/.ssh/config")]
+    BadHost { host: String, reason: String },
     #[error(
         "could not run the ssh command `{program}`: {source} — install openssh-client, \
          or point GIT_SSH_COMMAND / GIT_SSH at your ssh"
@@ -145,6 +151,15 @@ enum SshError {
          during the operation; check `ssh {host}` and retry"
     )]
     Lost { host: String, detail: String },
+    #[error(
+        "`{command}` on {host} did not finish within {secs} s — the server or the connection \
+         hangs; check `ssh {host} true`"
+    )]
+    Timeout {
+        host: String,
+        command: String,
+        secs: u64,
+    },
     #[error("ssh to {host} failed ({status}): {detail}")]
     Other {
         host: String,
@@ -363,7 +378,7 @@ fn finish(
 
 /// Quotes `s` for a POSIX shell (and csh, which expands `!` inside quotes),
 /// the same way git quotes the path of the remote command.
-fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
     for c in s.chars() {
@@ -440,8 +455,21 @@ impl Launcher {
     }
 }
 
-/// The argument vector given to ssh (after the program name).
+/// The argument vector given to ssh (after the program name) for a git
+/// operation.
 fn ssh_args(url: &SshUrl, side: Side, batch_mode: bool) -> Vec<String> {
+    let remote = format!("{} {}", side.program(), shell_quote(&url.path));
+    base_args(url, batch_mode, &[], Some(remote))
+}
+
+/// ssh's arguments: port, BatchMode, `options` (before the `--` that ends
+/// them), the destination and the remote command line, if any.
+fn base_args(
+    url: &SshUrl,
+    batch_mode: bool,
+    options: &[&str],
+    remote: Option<String>,
+) -> Vec<String> {
     let mut args = Vec::new();
     if let Some(p) = url.port {
         args.push("-p".to_owned());
@@ -453,9 +481,10 @@ fn ssh_args(url: &SshUrl, side: Side, batch_mode: bool) -> Vec<String> {
         args.push("-o".to_owned());
         args.push("BatchMode=yes".to_owned());
     }
+    args.extend(options.iter().map(|o| (*o).to_owned()));
     args.push("--".to_owned());
     args.push(url.destination());
-    args.push(format!("{} {}", side.program(), shell_quote(&url.path)));
+    args.extend(remote);
     args
 }
 
@@ -572,7 +601,7 @@ fn interesting_lines(stderr: &str) -> Vec<&str> {
 /// Turns what is known about a failed ssh run into a message.
 fn explain(
     url: &SshUrl,
-    side: Side,
+    side: Option<Side>,
     status: Option<ExitStatus>,
     stderr: &str,
     io_err: Option<&io::Error>,
@@ -653,30 +682,34 @@ fn explain(
             return SshError::NeedsPrompt { host, detail };
         }
     }
-    let program = side.program();
     let code = status.and_then(|s| s.code());
-    if code == Some(127)
-        || lines
-            .iter()
-            .any(|l| l.contains(program) && l.contains("not found"))
-    {
-        return SshError::GitMissing {
-            program: program.to_owned(),
-            host,
-        };
-    }
-    for needle in [
-        "does not appear to be a git repository",
-        "not a git repository",
-        "repository not found",
-        "No such file or directory",
-    ] {
-        if let Some(detail) = find(needle) {
-            return SshError::RepoNotFound {
-                path: url.path.clone(),
+    // A git operation's remote command is git itself; [`Host::run`] only
+    // explains ssh's own failures (the command's are its caller's business).
+    if let Some(side) = side {
+        let program = side.program();
+        if code == Some(127)
+            || lines
+                .iter()
+                .any(|l| l.contains(program) && l.contains("not found"))
+        {
+            return SshError::GitMissing {
+                program: program.to_owned(),
                 host,
-                detail,
             };
+        }
+        for needle in [
+            "does not appear to be a git repository",
+            "not a git repository",
+            "repository not found",
+            "No such file or directory",
+        ] {
+            if let Some(detail) = find(needle) {
+                return SshError::RepoNotFound {
+                    path: url.path.clone(),
+                    host,
+                    detail,
+                };
+            }
         }
     }
     for needle in [
@@ -732,6 +765,249 @@ fn explain(
     }
 }
 
+/// A server to run commands on: `[user@]host` as people type it (a Host
+/// alias of `~/.ssh/config` works), or the host part of a remote URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    url: SshUrl,
+}
+
+/// What a remote command printed and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteOutput {
+    /// The remote command's exit code (None: ssh was killed by a signal).
+    pub code: Option<i32>,
+    pub stdout: String,
+    /// The tail of the remote command's (and ssh's) stderr.
+    pub stderr: String,
+}
+
+impl RemoteOutput {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// stderr's meaningful lines on one line, for messages.
+    pub fn error_text(&self) -> String {
+        interesting_lines(&self.stderr).join(" / ")
+    }
+}
+
+/// Whether a ControlMaster connection serves a host (`ssh -O check`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlMaster {
+    /// ssh's answer, e.g. `Master running (pid=1234)`.
+    Running(String),
+    /// No ControlPath is configured for the host: every operation logs in anew.
+    NotConfigured,
+    /// Configured, but no master is up; ssh's answer.
+    NotRunning(String),
+}
+
+impl Host {
+    /// Parses `[user@]host` (or `[user@][v6addr]`). A port goes in
+    /// `~/.ssh/config` (`Port`), as for every other ssh use.
+    pub fn parse(dest: &str) -> Result<Host, SshError> {
+        let bad = |reason: String| SshError::BadHost {
+            host: dest.to_owned(),
+            reason,
+        };
+        let url = parse_scp_url(&format!("{dest}:.")).map_err(|e| match e {
+            SshError::BadUrl { reason, .. } => bad(reason),
+            other => other,
+        })?;
+        // `host:path` would have left the path in front of our `.`.
+        if url.path != "." {
+            return Err(bad("a host has no `:path` part".to_owned()));
+        }
+        Ok(Host { url })
+    }
+
+    /// The host of a remote URL (`host:path`, `ssh://host/path`) and the
+    /// path as it is sent to the server (relative to the remote home unless
+    /// it starts with `/`).
+    pub fn from_url(url: &str) -> Result<(Host, String), SshError> {
+        let url = parse_url(url)?;
+        let path = url.path.clone();
+        Ok((Host { url }, path))
+    }
+
+    /// The ssh destination, `[user@]host`, for hints like `ssh HOST true`.
+    pub fn destination(&self) -> String {
+        self.url.destination()
+    }
+
+    /// The URL of `path` on this host (a relative path starts in the remote home): the
+    /// scp-like form people write, or `ssh://` when a port or an IPv6 address needs it.
+    pub fn url(&self, path: &str) -> String {
+        let u = &self.url;
+        if u.port.is_none() && !u.host.contains(':') {
+            return format!("{}:{path}", u.destination());
+        }
+        let user = u.user.as_ref().map(|n| format!("{n}@")).unwrap_or_default();
+        let host = if u.host.contains(':') {
+            format!("[{}]", u.host)
+        } else {
+            u.host.clone()
+        };
+        let port = u.port.map(|p| format!(":{p}")).unwrap_or_default();
+        let path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/~/{path}")
+        };
+        format!("ssh://{user}{host}{port}{path}")
+    }
+
+    /// Runs `command` (one line for the remote login shell; quote every
+    /// argument with [`shell_quote`]) with the same ssh, options and
+    /// BatchMode rule as git operations. ssh's own failures (exit status
+    /// 255: cannot connect, authentication, connection lost) are an error
+    /// explained like a git operation's; the command's failure is in the
+    /// returned exit code. Killed after `timeout`.
+    pub fn run(&self, command: &str, timeout: Duration) -> Result<RemoteOutput, SshError> {
+        self.run_with(&Launcher::from_env(), command, timeout)
+    }
+
+    fn run_with(
+        &self,
+        launcher: &Launcher,
+        command: &str,
+        timeout: Duration,
+    ) -> Result<RemoteOutput, SshError> {
+        let interactive = io::stdin().is_terminal();
+        let args = base_args(&self.url, !interactive, &[], Some(command.to_owned()));
+        let (status, stdout, stderr) =
+            self.run_args(launcher, &args, command, interactive, timeout)?;
+        let code = status.code();
+        if code.is_none() || code == Some(255) {
+            return Err(explain(&self.url, None, Some(status), &stderr, None));
+        }
+        Ok(RemoteOutput {
+            code,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// `ssh -O check HOST`: whether a ControlMaster serves this host.
+    pub fn control_master(&self, timeout: Duration) -> Result<ControlMaster, SshError> {
+        let interactive = io::stdin().is_terminal();
+        let args = base_args(&self.url, !interactive, &["-O", "check"], None);
+        let launcher = Launcher::from_env();
+        let (status, _, stderr) =
+            self.run_args(&launcher, &args, "ssh -O check", interactive, timeout)?;
+        let text = interesting_lines(&stderr).join(" / ");
+        Ok(if status.success() {
+            ControlMaster::Running(text)
+        } else if text.contains("No ControlPath specified") {
+            ControlMaster::NotConfigured
+        } else {
+            ControlMaster::NotRunning(text)
+        })
+    }
+
+    /// Runs ssh with `args` to its end (bounded by `timeout`): exit status,
+    /// stdout and the tail of stderr.
+    fn run_args(
+        &self,
+        launcher: &Launcher,
+        args: &[String],
+        what: &str,
+        interactive: bool,
+        timeout: Duration,
+    ) -> Result<(ExitStatus, String, String), SshError> {
+        let deadline = Instant::now() + timeout;
+        let (mut child, stderr) = spawn_ssh(launcher, args, Stdio::null(), interactive)?;
+        let (tx, rx) = mpsc::channel();
+        if let Some(mut out) = child.stdout.take() {
+            let spawned = thread::Builder::new()
+                .name("ssh-stdout".to_owned())
+                .spawn(move || {
+                    let mut buf = Vec::new();
+                    let _ = out.read_to_end(&mut buf);
+                    let _ = tx.send(buf);
+                });
+            if let Err(source) = spawned {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(SshError::Spawn {
+                    program: launcher.describe(),
+                    source,
+                });
+            }
+        }
+        let status = match wait_deadline(&mut child, &stderr, timeout) {
+            Ok(Some(st)) => st,
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(SshError::Timeout {
+                    host: self.url.display_host(),
+                    command: what.to_owned(),
+                    secs: timeout.as_secs(),
+                });
+            }
+        };
+        // ssh is gone; a remote process it left behind cannot hold our pipe
+        // open, but bound the wait all the same.
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(500));
+        let stdout = rx.recv_timeout(left).unwrap_or_default();
+        let stderr = stderr.text(Duration::from_millis(500));
+        Ok((
+            status,
+            String::from_utf8_lossy(&stdout).into_owned(),
+            stderr,
+        ))
+    }
+}
+
+impl std::fmt::Display for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url.display_host())
+    }
+}
+
+/// Starts ssh with `args`, stdout piped, stderr captured by a reader thread
+/// (and shown live when `interactive`, see [`Captured::pump`]).
+fn spawn_ssh(
+    launcher: &Launcher,
+    args: &[String],
+    stdin: Stdio,
+    interactive: bool,
+) -> Result<(Child, Arc<Captured>), SshError> {
+    let mut cmd = launcher.command(args);
+    cmd.stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    log::debug!("ssh: {} {:?}", launcher.describe(), args);
+    let mut child = cmd.spawn().map_err(|source| SshError::Spawn {
+        program: launcher.describe(),
+        source,
+    })?;
+    let stderr = Arc::new(Captured::default());
+    match child.stderr.take() {
+        Some(pipe) => {
+            let sink = Arc::clone(&stderr);
+            let spawned = thread::Builder::new()
+                .name("ssh-stderr".to_owned())
+                .spawn(move || sink.pump(pipe, interactive));
+            if let Err(e) = spawned {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(SshError::Spawn {
+                    program: launcher.describe(),
+                    source: e,
+                });
+            }
+        }
+        None => stderr.lock().eof = true,
+    }
+    Ok((child, stderr))
+}
+
 /// One running ssh process and its pipes.
 #[derive(Debug)]
 struct Conn {
@@ -750,33 +1026,7 @@ impl Conn {
     fn spawn(url: SshUrl, side: Side, launcher: &Launcher) -> Result<Conn, SshError> {
         let interactive = io::stdin().is_terminal();
         let args = ssh_args(&url, side, !interactive);
-        let mut cmd = launcher.command(&args);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        log::debug!("ssh transport: {} {:?}", launcher.describe(), args);
-        let mut child = cmd.spawn().map_err(|source| SshError::Spawn {
-            program: launcher.describe(),
-            source,
-        })?;
-        let stderr = Arc::new(Captured::default());
-        match child.stderr.take() {
-            Some(pipe) => {
-                let sink = Arc::clone(&stderr);
-                let spawned = thread::Builder::new()
-                    .name("ssh-stderr".to_owned())
-                    .spawn(move || sink.pump(pipe, interactive));
-                if let Err(e) = spawned {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(SshError::Spawn {
-                        program: launcher.describe(),
-                        source: e,
-                    });
-                }
-            }
-            None => stderr.lock().eof = true,
-        }
+        let (mut child, stderr) = spawn_ssh(launcher, &args, Stdio::piped(), interactive)?;
         Ok(Conn {
             url,
             side,
@@ -797,7 +1047,7 @@ impl Conn {
             .ok()
             .flatten();
         let stderr = self.stderr.text(Duration::from_millis(500));
-        let msg = explain(&self.url, self.side, status, &stderr, io_err).to_string();
+        let msg = explain(&self.url, Some(self.side), status, &stderr, io_err).to_string();
         log::debug!("ssh transport failed: {msg}; stderr: {stderr}");
         self.failed = Some(msg.clone());
         io::Error::other(msg)
@@ -1096,7 +1346,8 @@ mod tests {
     #[test]
     fn explains_failures() {
         let u = url(Some("me"), "cluster", None, "r.git");
-        let e = |stderr: &str, code: i32| explain(&u, Side::Upload, status(code), stderr, None);
+        let e =
+            |stderr: &str, code: i32| explain(&u, Some(Side::Upload), status(code), stderr, None);
         let msg = e("me@cluster: Permission denied (publickey).\n", 255).to_string();
         assert!(msg.contains("ssh to me@cluster failed: me@cluster: Permission denied (publickey)"));
         assert!(msg.contains("ssh-agent, IdentityFile"), "{msg}");
@@ -1231,5 +1482,77 @@ mod tests {
             Err(e) => e.message().to_owned(),
         };
         assert!(err.contains("could not run the ssh command"), "{err}");
+    }
+
+    #[test]
+    fn parses_hosts() {
+        let h = |s: &str| Host::parse(s).map(|h| h.destination());
+        assert_eq!(h("cluster").ok().as_deref(), Some("cluster"));
+        assert_eq!(h("me@cluster").ok().as_deref(), Some("me@cluster"));
+        assert_eq!(h("me@[::1]").ok().as_deref(), Some("me@::1"));
+        for bad in [
+            "",
+            "-oProxyCommand=x",
+            "host:path",
+            "a/b",
+            "ho st",
+            "@h",
+            "-u@h",
+        ] {
+            let err = Host::parse(bad).expect_err(bad).to_string();
+            assert!(err.contains("invalid ssh host"), "{bad}: {err}");
+        }
+        let (host, path) = Host::from_url("me@c:gruntsrv/bb/x/jobs").expect("url");
+        assert_eq!(
+            (host.destination().as_str(), path.as_str()),
+            ("me@c", "gruntsrv/bb/x/jobs")
+        );
+        assert_eq!(host.to_string(), "me@c");
+        assert_eq!(host.url("a/b"), "me@c:a/b");
+        for (url, path) in [
+            ("ssh://me@[::1]:2222/x", "gr/jobs"),
+            ("ssh://h:22/x", "/abs/jobs"),
+            ("[fe80::1]:x", "rel"),
+        ] {
+            let (host, _) = Host::from_url(url).expect(url);
+            let again = parse_url(&host.url(path)).expect("round trip");
+            assert_eq!(
+                again,
+                SshUrl {
+                    path: path.to_owned(),
+                    ..host.url.clone()
+                },
+                "{url}"
+            );
+        }
+    }
+
+    /// A fake ssh that runs the remote command (its last argument) locally.
+    fn local_shell() -> Launcher {
+        Launcher::Shell(OsString::from("for a; do last=$a; done; eval \"$last\" #"))
+    }
+
+    #[test]
+    fn runs_remote_commands() {
+        let h = Host::parse("me@box").expect("host");
+        let t = Duration::from_secs(10);
+        let cmd = format!("printf '%s' {}; echo oops >&2; exit 3", shell_quote("it's"));
+        let out = h.run_with(&local_shell(), &cmd, t).expect("runs");
+        assert_eq!(out.code, Some(3));
+        assert!(!out.success());
+        assert_eq!(out.stdout, "it's");
+        assert_eq!(out.error_text(), "oops");
+
+        // ssh's own failure (255) is explained like a git operation's.
+        let cmd = "echo 'me@box: Permission denied (publickey).' >&2; exit 255";
+        let err = h.run_with(&local_shell(), cmd, t).expect_err("auth");
+        assert!(matches!(err, SshError::Auth { .. }), "{err}");
+
+        let start = Instant::now();
+        let err = h
+            .run_with(&local_shell(), "sleep 5", Duration::from_millis(300))
+            .expect_err("timeout");
+        assert!(matches!(err, SshError::Timeout { .. }), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(4));
     }
 }

@@ -3,6 +3,7 @@
 pub mod clean;
 pub mod demo;
 pub mod diff;
+pub mod doctor;
 pub mod files_cmd;
 pub mod jobs;
 pub mod link;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Clean => clean::run(&Ctx::open()?),
         Command::Queue(a) => queue::run(&Ctx::open()?, a),
         Command::NewprojServer(a) => newproj_server::run(&Ctx::open()?, a),
+        Command::Doctor(a) => doctor::run(a),
         Command::Other(words) => push::run_user(&Ctx::open()?, words),
     }
 }

@@ -1,0 +1,501 @@
+//! A server reached over ssh (see [`Host`]): what is there for a project ([`probe`]: the
+//! account, git, grunt and grund with their versions, grund's heartbeat, the project's bare
+//! repos), and creating a project's server side from the client ([`create`]): with the
+//! server's own `grunt newproj` when it has one, else with plain `git` there plus a first
+//! commit built here and pushed through the ssh transport.
+//!
+//! Each remote command is one line run by `sh -c` (so the login shell may be csh or fish),
+//! every path and name in it quoted with [`shell_quote`], and every one bounded by a timeout.
+//! Paths are relative to the remote home, as in the repos' URLs (`host:gruntsrv/bb/…`).
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::git::{self, remote::Remote};
+use crate::layout::{BRANCH_REF, SERVER_ROOT};
+use crate::transport::ssh::{shell_quote, Host, RemoteOutput, SshError};
+use crate::{name, project};
+
+/// Longest time one remote command may take.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What can go wrong on the server's side.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error(transparent)]
+    Ssh(#[from] SshError),
+    #[error(transparent)]
+    Core(#[from] crate::Error),
+    #[error(
+        "git is not installed on {host} (not on the PATH of non-interactive ssh sessions): \
+         install it there, or set PATH in the server's ~/.bashrc before its \
+         `not interactive: return` line; check with `ssh {host} 'command -v git'`"
+    )]
+    NoGit { host: String },
+    #[error("`{what}` failed on {host} ({status}): {detail}")]
+    Command {
+        host: String,
+        what: String,
+        status: String,
+        detail: String,
+    },
+    #[error("{host} gave an unusable answer to {what}: {detail}")]
+    Answer {
+        host: String,
+        what: String,
+        detail: String,
+    },
+}
+
+/// Which project on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The server root, relative to the remote home (or absolute): `gruntsrv`.
+    pub root: String,
+    pub server: String,
+    /// The server account's name in the paths; `None`: the account's own (`$USER` there, as
+    /// the server's grunt and grund take it).
+    pub user: Option<String>,
+    pub project: String,
+}
+
+impl Target {
+    /// A project under the standard root `gruntsrv`, for the logged-in account.
+    pub fn new(server: &str, project: &str) -> Target {
+        Target {
+            root: SERVER_ROOT.to_string(),
+            server: server.to_string(),
+            user: None,
+            project: project.to_string(),
+        }
+    }
+
+    /// The target a jobs or results repo path names: `<root>/bb/<server>/<user>/<project>/<kind>`.
+    pub fn from_repo_path(path: &str) -> Option<Target> {
+        let parts: Vec<&str> = path.trim_end_matches('/').rsplitn(6, '/').collect();
+        let [_kind, project, user, server, bb, root] = parts.as_slice() else {
+            return None;
+        };
+        if *bb != "bb" || root.is_empty() {
+            return None;
+        }
+        for n in [project, user, server] {
+            name::check("name", n).ok()?;
+        }
+        Some(Target {
+            root: root.to_string(),
+            server: server.to_string(),
+            user: Some(user.to_string()),
+            project: project.to_string(),
+        })
+    }
+
+    /// `<root>/bb/<server>/<user>/<project>`: where the bare repos are.
+    pub fn bare_base(&self, user: &str) -> String {
+        format!("{}/bb/{}/{user}/{}", self.root, self.server, self.project)
+    }
+
+    /// Shell assignments every script starts with: `a` the account, `u` the user in the paths,
+    /// `b` the bare repos' base, `w` the working copies' base, `hb` grund's heartbeat.
+    fn script_vars(&self) -> String {
+        let user = match &self.user {
+            Some(u) => shell_quote(u),
+            None => "\"$a\"".to_string(),
+        };
+        let base = |kind: &str| {
+            format!(
+                "{}\"$u\"{}",
+                shell_quote(&format!("{}/{kind}/{}/", self.root, self.server)),
+                shell_quote(&format!("/{}", self.project))
+            )
+        };
+        format!(
+            "a=\"${{USER:-${{LOGNAME:-$(id -un)}}}}\"; u={user}; b={}; w={}; hb={}",
+            base("bb"),
+            base("wc"),
+            shell_quote(&format!("{}/grund.heartbeat", self.root))
+        )
+    }
+}
+
+/// A bare repo's state on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepoState {
+    Missing,
+    /// The repo exists but has no `master` yet.
+    Empty,
+    Ready,
+}
+
+/// A program on the server's PATH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tool {
+    pub path: String,
+    /// The first line of its `--version`.
+    pub version: String,
+}
+
+/// What the server has for a project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// The logged-in account's user name there.
+    pub account: String,
+    /// The user name in the project's paths.
+    pub user: String,
+    /// `git --version`, if git is on the PATH.
+    pub git: Option<String>,
+    pub grunt: Option<Tool>,
+    pub grund: Option<Tool>,
+    /// The heartbeat file's text, if it exists.
+    pub heartbeat: Option<String>,
+    /// The command name of the heartbeat's pid when that process runs on this node (not a
+    /// zombie); `running` when `ps` cannot tell.
+    pub grund_process: Option<String>,
+    pub jobs: RepoState,
+    pub results: RepoState,
+}
+
+impl Probe {
+    /// `<root>/bb/<server>/<user>/<project>` for this server's user.
+    pub fn bare_base(&self, target: &Target) -> String {
+        target.bare_base(&self.user)
+    }
+}
+
+const PROBE_WHAT: &str = "the grunt probe";
+
+/// Looks at the server in one ssh round trip.
+pub fn probe(host: &Host, target: &Target) -> Result<Probe, RemoteError> {
+    let out = run_sh(host, &probe_script(target))?;
+    if !out.success() {
+        return Err(failed(host, PROBE_WHAT, &out));
+    }
+    parse_probe(&out.stdout).map_err(|detail| RemoteError::Answer {
+        host: host.to_string(),
+        what: PROBE_WHAT.to_string(),
+        detail,
+    })
+}
+
+/// The same look at a server on this machine (a project whose remote is a path), run by the
+/// local `sh` as the current user.
+pub fn probe_local(target: &Target) -> Result<Probe, RemoteError> {
+    let here = "this machine";
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(probe_script(target))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| crate::Error::io("running sh for", "the probe")(e))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(RemoteError::Command {
+            host: here.to_string(),
+            what: PROBE_WHAT.to_string(),
+            status: out.status.to_string(),
+            detail: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    parse_probe(&stdout).map_err(|detail| RemoteError::Answer {
+        host: here.to_string(),
+        what: PROBE_WHAT.to_string(),
+        detail,
+    })
+}
+
+/// Prints `key=value` lines (and the heartbeat's lines prefixed `heartbeat.`) about the
+/// account, its tools, grund's heartbeat and whether its pid runs here, and the repos.
+fn probe_script(target: &Target) -> String {
+    format!(
+        "{}; echo \"account=$a\"; echo \"user=$u\"; \
+         if command -v git >/dev/null 2>&1; then echo \"git=$(git --version 2>&1 | head -n 1)\"; fi; \
+         for t in grunt grund; do if command -v \"$t\" >/dev/null 2>&1; then \
+         echo \"$t.path=$(command -v \"$t\")\"; echo \"$t.version=$(\"$t\" --version 2>&1 | head -n 1)\"; fi; done; \
+         if [ -r \"$hb\" ]; then sed 's/^/heartbeat./' \"$hb\"; \
+         p=$(sed -n 's/^pid: *//p' \"$hb\" | head -n 1); \
+         if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null; then \
+         set -- $(ps -o stat= -o comm= -p \"$p\" 2>/dev/null); case \"${{1:-}}\" in Z*) ;; \
+         '') echo grund.process=running ;; *) echo \"grund.process=${{2:-running}}\" ;; esac; fi; fi; \
+         for k in jobs results; do if [ ! -d \"$b/$k\" ]; then s=missing; \
+         elif [ -f \"$b/$k/refs/heads/master\" ] || grep -qs ' refs/heads/master$' \"$b/$k/packed-refs\"; \
+         then s=ready; else s=empty; fi; echo \"repo.$k=$s\"; done",
+        target.script_vars()
+    )
+}
+
+fn parse_probe(stdout: &str) -> Result<Probe, String> {
+    let mut p = Probe {
+        account: String::new(),
+        user: String::new(),
+        git: None,
+        grunt: None,
+        grund: None,
+        heartbeat: None,
+        grund_process: None,
+        jobs: RepoState::Missing,
+        results: RepoState::Missing,
+    };
+    let (mut jobs, mut results) = (None, None);
+    let mut tools: [(Option<String>, Option<String>); 2] = Default::default();
+    for line in stdout.lines() {
+        if let Some(hb) = line.strip_prefix("heartbeat.") {
+            let text = p.heartbeat.get_or_insert_with(String::new);
+            text.push_str(hb);
+            text.push('\n');
+            continue;
+        }
+        // Anything else a login script prints is ignored.
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().to_string();
+        let state = || match value.as_str() {
+            "missing" => Some(RepoState::Missing),
+            "empty" => Some(RepoState::Empty),
+            "ready" => Some(RepoState::Ready),
+            _ => None,
+        };
+        match key {
+            "account" => p.account = value,
+            "user" => p.user = value,
+            "git" => p.git = Some(value),
+            "grunt.path" => tools[0].0 = Some(value),
+            "grunt.version" => tools[0].1 = Some(value),
+            "grund.path" => tools[1].0 = Some(value),
+            "grund.version" => tools[1].1 = Some(value),
+            "grund.process" => p.grund_process = Some(value),
+            "repo.jobs" => jobs = state(),
+            "repo.results" => results = state(),
+            _ => {}
+        }
+    }
+    let [grunt, grund] = tools.map(|(path, version)| {
+        path.map(|path| Tool {
+            path,
+            version: version.unwrap_or_default(),
+        })
+    });
+    (p.grunt, p.grund) = (grunt, grund);
+    name::check("user", &p.user).map_err(|e| format!("the server's user name: {e}"))?;
+    match (jobs, results) {
+        (Some(j), Some(r)) => (p.jobs, p.results) = (j, r),
+        _ => return Err(format!("no repo states in its output:\n{stdout}")),
+    }
+    Ok(p)
+}
+
+/// How the server side came to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// Both repos were there already, with their first commit.
+    Existed,
+    /// By the server's `grunt newproj` (its `--version`).
+    ByGrunt(String),
+    /// With `git` there and a first commit pushed from here.
+    ByGit,
+}
+
+/// Creates the project's server side as `probe` found it, finishing whatever an interrupted
+/// earlier run left: the bare repos `jobs` and `results` (with `receive.denyNonFastForwards`)
+/// and their first commit, and the working copies' directories.
+pub fn create(host: &Host, target: &Target, probe: &Probe) -> Result<Created, RemoteError> {
+    use RepoState::*;
+    if (probe.jobs, probe.results) == (Ready, Ready) {
+        return Ok(Created::Existed);
+    }
+    let own_user = target.user.as_ref().is_none_or(|u| *u == probe.account);
+    if let (Missing, Missing, Some(grunt), true) =
+        (probe.jobs, probe.results, &probe.grunt, own_user)
+    {
+        let cmd = format!(
+            "grunt newproj {} --server {}",
+            shell_quote(&target.project),
+            shell_quote(&target.server)
+        );
+        let out = run_sh(host, &cmd)?;
+        if !out.success() {
+            return Err(failed(host, &cmd, &out));
+        }
+        return Ok(Created::ByGrunt(grunt.version.clone()));
+    }
+    if probe.git.is_none() {
+        return Err(RemoteError::NoGit {
+            host: host.to_string(),
+        });
+    }
+    // `git init` on an existing repo only fills in what is missing; `files` refs because
+    // libgit2 (grund) cannot read reftable.
+    let script = format!(
+        "set -e; {}; for k in jobs results; do mkdir -p \"$b/$k\"; \
+         git -c init.defaultRefFormat=files init -q --bare \"$b/$k\"; \
+         git --git-dir=\"$b/$k\" symbolic-ref HEAD {BRANCH_REF}; \
+         git --git-dir=\"$b/$k\" config receive.denyNonFastForwards true; \
+         git --git-dir=\"$b/$k\" config receive.denyDeletes true; done; \
+         mkdir -p \"$w/jobs\" \"$w/results\"",
+        target.script_vars()
+    );
+    let out = run_sh(host, &script)?;
+    if !out.success() {
+        return Err(failed(host, "creating the bare repos with git", &out));
+    }
+    let base = probe.bare_base(target);
+    for (kind, state) in [("jobs", probe.jobs), ("results", probe.results)] {
+        if state != Ready {
+            seed(
+                &host.url(&format!("{base}/{kind}")),
+                &probe.user,
+                &target.project,
+            )?;
+        }
+    }
+    Ok(Created::ByGit)
+}
+
+/// Pushes a project's first commit (see [`project::initial_commit`]) to the empty repo at
+/// `url`, building it in a throwaway local repo. A repo that got its first commit meanwhile
+/// is left as it is.
+fn seed(url: &str, user: &str, project: &str) -> Result<(), RemoteError> {
+    let dir = ScratchDir::new()?;
+    let repo = git::init(&dir.0, true)?;
+    let head = project::initial_commit(&repo, user, project)?;
+    let Some(head) = head.or(git::head(&repo)?) else {
+        return Err(crate::Error::Remote {
+            remote: url.to_string(),
+            message: "building the first commit produced nothing".into(),
+        }
+        .into());
+    };
+    match Remote::Url(url.to_string()).push(&repo, head, None)? {
+        git::remote::Pushed::Ok => {}
+        git::remote::Pushed::Rejected(why) => {
+            log::info!("{url} has a first commit already ({why}); keeping it");
+        }
+    }
+    Ok(())
+}
+
+/// A fresh directory under the system's temp dir, removed on drop.
+#[derive(Debug)]
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> crate::Result<ScratchDir> {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let tmp = std::env::temp_dir();
+        let mut last = None;
+        // Bounded: a name is only taken by a leftover of a crashed run with our pid.
+        for _ in 0..100 {
+            let n = N.fetch_add(1, Ordering::Relaxed);
+            let p = tmp.join(format!("grunt-seed-{}-{n}", std::process::id()));
+            match fs::create_dir(&p) {
+                Ok(()) => return Ok(ScratchDir(p)),
+                Err(e) => last = Some((p, e)),
+            }
+        }
+        let (p, e) = last.unwrap_or_else(|| (tmp.clone(), std::io::ErrorKind::Other.into()));
+        Err(crate::Error::io("creating scratch dir", p)(e))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs a one-line POSIX sh script through the login shell, whatever it is.
+fn run_sh(host: &Host, script: &str) -> Result<RemoteOutput, SshError> {
+    host.run(&format!("sh -c {}", shell_quote(script)), COMMAND_TIMEOUT)
+}
+
+fn failed(host: &Host, what: &str, out: &RemoteOutput) -> RemoteError {
+    let detail = out.error_text();
+    RemoteError::Command {
+        host: host.to_string(),
+        what: what.to_string(),
+        status: match out.code {
+            Some(c) => format!("exit status {c}"),
+            None => "killed".to_string(),
+        },
+        detail: if detail.is_empty() {
+            "no message".to_string()
+        } else {
+            detail
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_from_repo_path() {
+        let t = Target::from_repo_path("gruntsrv/bb/clust/ore/sim/jobs").expect("parses");
+        assert_eq!(t.root, "gruntsrv");
+        assert_eq!(
+            (t.server.as_str(), t.user.as_deref(), t.project.as_str()),
+            ("clust", Some("ore"), "sim")
+        );
+        assert_eq!(t.bare_base("ore"), "gruntsrv/bb/clust/ore/sim");
+        let abs = Target::from_repo_path("/scratch/x/gruntsrv/bb/c/u/p/results").expect("abs");
+        assert_eq!(abs.root, "/scratch/x/gruntsrv");
+        assert!(Target::from_repo_path("repos/sim.git").is_none());
+        assert!(Target::from_repo_path("gruntsrv/xx/c/u/p/jobs").is_none());
+        assert!(Target::from_repo_path("bb/c/u/p/jobs").is_none());
+    }
+
+    /// The scripts run as written, with names that need quoting.
+    #[test]
+    fn script_vars_quote_names() {
+        let t = Target {
+            root: "it's root".into(),
+            server: "c l".into(),
+            user: None,
+            project: "p$x".into(),
+        };
+        let script = format!(
+            "USER=ore; {}; printf '%s|%s|%s|%s' \"$u\" \"$b\" \"$w\" \"$hb\"",
+            t.script_vars()
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .expect("sh");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "ore|it's root/bb/c l/ore/p$x|it's root/wc/c l/ore/p$x|it's root/grund.heartbeat"
+        );
+    }
+
+    #[test]
+    fn parses_probe_output() {
+        let out =
+            "Welcome to the cluster!\naccount=gruntsrv\nuser=gruntsrv\ngit=git version 2.47.3\n\
+                   grund.path=/usr/bin/grund\ngrund.version=grund 0.1.0\n\
+                   heartbeat.time: 2026-11-21 09:30:00 UTC\nheartbeat.pid: 42\n\
+                   grund.process=grund\nrepo.jobs=ready\nrepo.results=empty\n";
+        let p = parse_probe(out).expect("parses");
+        assert_eq!(p.account, "gruntsrv");
+        assert_eq!(p.git.as_deref(), Some("git version 2.47.3"));
+        assert!(p.grunt.is_none());
+        assert_eq!(
+            p.grund,
+            Some(Tool {
+                path: "/usr/bin/grund".into(),
+                version: "grund 0.1.0".into()
+            })
+        );
+        assert_eq!(
+            p.heartbeat.as_deref(),
+            Some("time: 2026-11-21 09:30:00 UTC\npid: 42\n")
+        );
+        assert_eq!(p.grund_process.as_deref(), Some("grund"));
+        assert_eq!((p.jobs, p.results), (RepoState::Ready, RepoState::Empty));
+        assert!(parse_probe("account=x\nuser=x\n").is_err());
+        assert!(parse_probe("user=../x\nrepo.jobs=ready\nrepo.results=ready\n").is_err());
+    }
+}
