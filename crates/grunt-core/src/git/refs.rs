@@ -17,6 +17,10 @@ pub enum Cas {
     Moved,
 }
 
+/// Age after which a ref's `.lock` file is taken for the leftover of a killed process: git
+/// holds such locks for microseconds.
+pub const STALE_LOCK_SECS: u64 = 30;
+
 /// Sets `name` to `new` if it is still at `expected` (`None`: if it does not exist yet).
 pub fn cas(
     repo: &Repository,
@@ -38,14 +42,44 @@ pub fn cas(
             Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::Exists) => {
                 return Ok(Cas::Moved)
             }
-            Err(e) if e.code() == ErrorCode::Locked && attempt < 49 => {
+            Err(e) if e.code() == ErrorCode::Locked => {
+                if attempt == 49 {
+                    // Recursion ends: a lock just removed cannot be stale again.
+                    if clear_stale_lock(repo, name)? {
+                        return cas(repo, name, new, expected, log);
+                    }
+                    return Ok(Cas::Moved);
+                }
                 std::thread::sleep(Duration::from_millis(10));
             }
-            Err(e) if e.code() == ErrorCode::Locked => return Ok(Cas::Moved),
             Err(e) => return Err(Error::git("updating ref", repo.path())(e)),
         }
     }
     Ok(Cas::Moved)
+}
+
+/// Removes `<ref>.lock` if it is older than [`STALE_LOCK_SECS`] (left by a process killed in
+/// the middle of an update, it would block every update forever). True if it did.
+pub fn clear_stale_lock(repo: &Repository, name: &str) -> Result<bool> {
+    let lock = repo.path().join(format!("{name}.lock"));
+    let Ok(meta) = std::fs::metadata(&lock) else {
+        return Ok(false);
+    };
+    let age = meta
+        .modified()
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .unwrap_or_default();
+    if age < Duration::from_secs(STALE_LOCK_SECS) {
+        return Ok(false);
+    }
+    log::warn!(
+        "removing {} left {} s ago by a process that died while updating it",
+        lock.display(),
+        age.as_secs()
+    );
+    std::fs::remove_file(&lock).map_err(Error::io("removing stale lock", &lock))?;
+    Ok(true)
 }
 
 /// Builds a commit on the current tip of `refname` from the edits `build` returns for that
@@ -106,6 +140,34 @@ mod tests {
     use super::*;
     use crate::git::testutil;
     use crate::layout::BRANCH_REF;
+
+    #[test]
+    fn a_stale_ref_lock_is_cleared_and_a_fresh_one_respected() {
+        let (_d, repo) = testutil::repo(true);
+        let sig = testutil::sig();
+        let c1 = commit_edits(&repo, BRANCH_REF, &sig, "one", 3, |r, _| {
+            Ok(vec![tree::put_bytes(r, "a", b"1", false)?])
+        })
+        .unwrap()
+        .unwrap();
+        let t = repo.find_commit(c1).unwrap().tree_id();
+        let c2 = make_commit(&repo, &sig, "two", t, Some(&repo.find_commit(c1).unwrap())).unwrap();
+        let lock = repo.path().join("refs/heads/master.lock");
+        let f = std::fs::File::create(&lock).unwrap();
+        assert_eq!(
+            cas(&repo, BRANCH_REF, c2, Some(c1), "x").unwrap(),
+            Cas::Moved,
+            "a fresh lock is someone's"
+        );
+        let old = std::time::SystemTime::now() - Duration::from_secs(STALE_LOCK_SECS + 5);
+        f.set_modified(old).unwrap();
+        assert_eq!(
+            cas(&repo, BRANCH_REF, c2, Some(c1), "x").unwrap(),
+            Cas::Updated
+        );
+        assert!(!lock.exists());
+        assert_eq!(crate::git::head(&repo).unwrap(), Some(c2));
+    }
 
     #[test]
     fn cas_detects_a_moved_ref_and_commit_edits_replays() {
