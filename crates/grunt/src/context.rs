@@ -16,8 +16,10 @@ use grunt_core::layout::{self, ClientLayout, ProjectDirs};
 
 use crate::ui;
 
-/// How many times a push is replayed when others keep pushing.
-pub const PUSH_TRIES: u32 = 20;
+/// How many times a push is replayed when others keep pushing. Each try waits up to ~0.5 s
+/// on a locked ref, so this also outlasts a lock left by a killed process until it is
+/// cleared as stale (`grunt_core::git::refs::STALE_LOCK_SECS`).
+pub const PUSH_TRIES: u32 = 80;
 
 pub struct Ctx {
     /// The project directory (where grunt runs).
