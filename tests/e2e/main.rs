@@ -12,5 +12,6 @@ mod demo;
 mod exactly_once;
 mod local_runner;
 mod roundtrip;
+mod ssh_roundtrip;
 mod ssh_transport;
 mod submit_options;

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // a test harness: failing loudly is its job
 
 pub mod sshd;
+pub mod sshworld;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -16,13 +17,13 @@ use std::time::{Duration, Instant};
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        // target/<profile>/deps/e2e-<hash> -> target/<profile>
+        // target/<profile>/deps/e2e-<hash> -> target/<profile>; a bench binary is in
+        // target/<profile> itself.
         let exe = std::env::current_exe().expect("test executable path");
-        let dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target dir")
-            .to_path_buf();
+        let mut dir = exe.parent().expect("target dir").to_path_buf();
+        if dir.file_name().is_some_and(|n| n == "deps") {
+            dir.pop();
+        }
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "--quiet", "-p", "grunt", "-p", "grund"]);
@@ -209,27 +210,7 @@ impl World {
 
     /// The project directory: a git repo with `sim.sh`, `grunter` and `grunt.toml` committed.
     fn make_project(&self, runner: &str, toml: &str) {
-        std::fs::create_dir_all(&self.project).expect("project dir");
-        write_exec(&self.project.join("grunter"), runner);
-        std::fs::write(self.project.join("grunt.toml"), toml).expect("grunt.toml");
-        std::fs::write(
-            self.project.join("sim.sh"),
-            "echo \"epoch,loss\" > out.csv\necho \"1,$1\" >> out.csv\necho \"ran with: $*\"\n",
-        )
-        .expect("sim.sh");
-        let repo = git2::Repository::init(&self.project).expect("git init");
-        let mut idx = repo.index().expect("index");
-        for f in ["grunter", "grunt.toml", "sim.sh"] {
-            idx.add_path(Path::new(f)).expect("add");
-        }
-        idx.write().expect("index write");
-        let tree = repo
-            .find_tree(idx.write_tree().expect("tree"))
-            .expect("tree");
-        let sig =
-            git2::Signature::new("t", "t@x", &git2::Time::new(1_700_000_000, 0)).expect("sig");
-        repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &[])
-            .expect("commit");
+        make_project(&self.project, runner, toml);
     }
 
     pub fn grunt_as(&self, who: &Account, cwd: &Path, args: &[&str]) -> Run {
@@ -324,6 +305,31 @@ impl World {
             .find(|j| j["id"] == id)
             .and_then(|j| j["status"].as_str().map(str::to_string))
     }
+}
+
+/// Makes `dir` a project: a git repo with `sim.sh`, `grunter` (`runner`) and `grunt.toml`
+/// (`toml`) committed. `sim.sh` writes `out.csv` from its first argument.
+pub fn make_project(dir: &Path, runner: &str, toml: &str) {
+    std::fs::create_dir_all(dir).expect("project dir");
+    write_exec(&dir.join("grunter"), runner);
+    std::fs::write(dir.join("grunt.toml"), toml).expect("grunt.toml");
+    std::fs::write(
+        dir.join("sim.sh"),
+        "echo \"epoch,loss\" > out.csv\necho \"1,$1\" >> out.csv\necho \"ran with: $*\"\n",
+    )
+    .expect("sim.sh");
+    let repo = git2::Repository::init(dir).expect("git init");
+    let mut idx = repo.index().expect("index");
+    for f in ["grunter", "grunt.toml", "sim.sh"] {
+        idx.add_path(Path::new(f)).expect("add");
+    }
+    idx.write().expect("index write");
+    let tree = repo
+        .find_tree(idx.write_tree().expect("tree"))
+        .expect("tree");
+    let sig = git2::Signature::new("t", "t@x", &git2::Time::new(1_700_000_000, 0)).expect("sig");
+    repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &[])
+        .expect("commit");
 }
 
 /// Writes an executable file.

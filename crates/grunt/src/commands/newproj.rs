@@ -143,17 +143,16 @@ fn over_ssh(a: &Args, home: &Path, server: &Server, user: &str, host: &Host) -> 
 
 /// What exists on the server after a failure, as far as a fresh look can tell.
 fn remote_state(host: &Host, target: &Target) -> String {
-    let again = "run the same command again to finish: it keeps what exists";
+    let failed = format!("creating project {} on {host} failed", target.project);
+    let again = "nothing was kept on this client; run the same command again to finish: it keeps what exists";
     match remote_server::probe(host, target) {
         Ok(p) => format!(
-            "on {host}, {}/{{jobs,results}} are now {:?}/{:?}; nothing was kept on this client; {again}",
+            "{failed}; {}/{{jobs,results}} are now {:?}/{:?} there; {again}",
             p.bare_base(target),
             p.jobs,
             p.results
         ),
-        Err(e) => format!(
-            "could not check what exists on {host} now ({e}); nothing was kept on this client; {again}"
-        ),
+        Err(e) => format!("{failed}; could not check what exists there now ({e}); {again}"),
     }
 }
 
