@@ -1,0 +1,419 @@
+//! The Slurm runner (`runner-examples/slurm/grunter`) and the original grunt's `grunter.py`
+//! against a real Slurm, through `grunt` and `grund` end to end.
+//!
+//! The tests do not start Slurm: `.ci/slurm.sh start` does (CI runs it before the suite). When
+//! `sinfo` does not answer they fail under `CI=true` and are skipped, loudly, elsewhere. Every
+//! Slurm job a test makes is cancelled when the test ends, however it ends.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use grunt_tests::{grund_bin, write_exec, World};
+use serde_json::Value;
+
+/// Whether Slurm answers; under `CI=true` it must.
+fn slurm_is_up() -> bool {
+    let up = Command::new("sinfo")
+        .args(["-h", "-o", "%a"])
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("up"));
+    if up {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "no Slurm answers (`sinfo` fails): CI must run `.ci/slurm.sh start` before the tests"
+    );
+    eprintln!("SKIPPED: no Slurm (run .ci/slurm.sh start)");
+    false
+}
+
+fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+fn slurm_runner_text() -> String {
+    std::fs::read_to_string(repo_file("runner-examples/slurm/grunter"))
+        .expect("runner-examples/slurm/grunter")
+}
+
+/// Cancels the Slurm jobs it holds when dropped, so a failed test leaves nothing queued.
+#[derive(Debug, Default)]
+struct SlurmJobs(Vec<String>);
+
+impl SlurmJobs {
+    fn add(&mut self, id: &str) {
+        if !id.is_empty() && !self.0.iter().any(|i| i == id) {
+            self.0.push(id.to_string());
+        }
+    }
+}
+
+impl Drop for SlurmJobs {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            let _ = Command::new("scancel")
+                .args(&self.0)
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// Adds, commits and (for `None`) removes files in the project's git repo.
+fn commit(w: &World, files: &[(&str, Option<&str>)]) {
+    let repo = git2::Repository::open(&w.project).unwrap();
+    let mut idx = repo.index().unwrap();
+    for (name, text) in files {
+        let path = w.project.join(name);
+        match text {
+            Some(t) => {
+                std::fs::write(&path, t).unwrap();
+                idx.add_path(Path::new(name)).unwrap();
+            }
+            None => {
+                std::fs::remove_file(&path).unwrap();
+                idx.remove_path(Path::new(name)).unwrap();
+            }
+        }
+    }
+    idx.write().unwrap();
+    let tree = repo.find_tree(idx.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::new("t", "t@x", &git2::Time::new(1_700_000_100, 0)).unwrap();
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, "test files", &tree, &[&head])
+        .unwrap();
+}
+
+/// `grunt jobs --json` by id.
+fn jobs_by_id(w: &World) -> BTreeMap<String, Value> {
+    w.jobs_json()
+        .into_iter()
+        .map(|j| (j["id"].as_str().unwrap_or_default().to_string(), j))
+        .collect()
+}
+
+/// Polls `f` once a second until it returns `Some`, or panics after `secs` with the last
+/// value `last` describes.
+fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(last) if Instant::now() >= deadline => {
+                panic!("timed out after {secs} s waiting for {what}; last: {last}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_secs(1)),
+        }
+    }
+}
+
+/// `scontrol -o show job ID` as KEY=VALUE pairs.
+fn scontrol_job(id: &str) -> BTreeMap<String, String> {
+    let out = Command::new("scontrol")
+        .args(["-o", "show", "job", id])
+        .output()
+        .expect("scontrol");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+const JOB_SH: &str = r#"case $1 in
+ok) echo "epoch,loss" > out.csv; echo fine ;;
+fail) echo failing >&2; exit 3 ;;
+sleep) sleep "$2" ;;
+env) echo "greeting=$GREETING from_script=$FROM_SCRIPT args=$*" ;;
+esac
+"#;
+
+#[test]
+fn done_failed_timeout_and_canceled_through_grunt() {
+    if !slurm_is_up() {
+        return;
+    }
+    let toml =
+        "[run]\ncommand = \"sh job.sh\"\nresults = [\"*.csv\"]\n\n[resources]\ntime = \"1\"\n";
+    let w = World::new(&slurm_runner_text(), toml);
+    commit(&w, &[("job.sh", Some(JOB_SH))]);
+    let _d = w.spawn_grund(&["--poll", "1", "--refresh", "10"]);
+    let mut slurm = SlurmJobs::default();
+
+    for (args, msg) in [
+        (&["ok"][..], "succeeds"),
+        (&["fail"], "exits 3"),
+        (&["sleep", "150"], "runs past its 1-minute limit"),
+        (&["sleep", "150"], "is canceled"),
+    ] {
+        let mut a = vec!["submit", "--wait=60"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["-m", msg]);
+        let r = w.grunt(&a).success();
+        assert!(r.stdout.contains("submitted job"), "{}", r.stdout);
+    }
+    let jobs = jobs_by_id(&w);
+    for id in ["ore000001", "ore000002", "ore000003", "ore000004"] {
+        let batch = jobs[id]["batch_id"].as_str().unwrap_or_default();
+        assert!(
+            !batch.is_empty() && batch.bytes().all(|b| b.is_ascii_digit()),
+            "{id} has no Slurm job id: {}",
+            jobs[id]
+        );
+        slurm.add(batch);
+    }
+    // The batch script is Slurm's and carries the profile's time limit.
+    let sbatch =
+        std::fs::read_to_string(w.server_jobs_dir().join("active/ore000003/sim/job.sbatch"))
+            .unwrap();
+    assert!(sbatch.contains("#SBATCH --time=1\n"), "{sbatch}");
+    assert!(
+        sbatch.contains("#SBATCH --job-name=ore000003\n"),
+        "{sbatch}"
+    );
+    let batch3 = jobs["ore000003"]["batch_id"].as_str().unwrap().to_string();
+    assert_eq!(scontrol_job(&batch3)["TimeLimit"], "00:01:00");
+
+    // Cancel job 4 once it runs (or still pends: either way it must end Canceled).
+    w.grunt(&["cancel", "--wait=60", "4"]).success();
+
+    let want = [
+        ("ore000001", "Done"),
+        ("ore000002", "Failed(3)"),
+        ("ore000003", "Timeout"),
+        ("ore000004", "Canceled"),
+    ];
+    // Slurm kills at the limit plus up to a minute; grund refreshes every 10 s.
+    let jobs = eventually(200, "all four end states after plain pulls", || {
+        let jobs = jobs_by_id(&w);
+        let got: Vec<(String, String)> = want
+            .iter()
+            .map(|(id, _)| {
+                (
+                    id.to_string(),
+                    jobs[*id]["status"].as_str().unwrap_or("?").into(),
+                )
+            })
+            .collect();
+        let done = want.iter().zip(&got).all(|((_, s), (_, g))| s == g);
+        if done {
+            Ok(jobs)
+        } else {
+            Err(format!("{got:?}"))
+        }
+    });
+    assert_eq!(
+        jobs["ore000003"]["scheduler_status"], "TIMEOUT",
+        "{}",
+        jobs["ore000003"]
+    );
+    assert_eq!(jobs["ore000002"]["exit_code"], 3, "{}", jobs["ore000002"]);
+    assert_eq!(scontrol_job(&batch3)["JobState"], "TIMEOUT");
+    let batch4 = jobs["ore000004"]["batch_id"].as_str().unwrap().to_string();
+    assert_eq!(scontrol_job(&batch4)["JobState"], "CANCELLED");
+
+    // The job's own output and result files come back.
+    let out = w.grunt(&["out", "1"]).success();
+    assert!(out.stdout.contains("fine"), "{}", out.stdout);
+    w.grunt(&["results", "--wait=60", "1"]).success();
+    let csv = std::fs::read_to_string(w.project.join("gresults/ore000001/out.csv")).unwrap();
+    assert_eq!(csv, "epoch,loss\n");
+}
+
+#[test]
+fn a_profile_reaches_slurm_and_the_job() {
+    if !slurm_is_up() {
+        return;
+    }
+    let toml = r#"[run]
+command = "sh job.sh"
+
+[resources]
+time = "5"
+mem = "100M"
+
+[profile.big]
+time = "0:10:00"
+cpus = 2
+partition = "debug"
+sbatch = ["--comment=grunt-profile-test"]
+env = ["GREETING=hello there"]
+env_script = "setup.sh"
+"#;
+    let w = World::new(&slurm_runner_text(), toml);
+    commit(
+        &w,
+        &[
+            ("job.sh", Some(JOB_SH)),
+            ("setup.sh", Some("export FROM_SCRIPT=sourced\n")),
+        ],
+    );
+    let _d = w.spawn_grund(&["--poll", "1", "--refresh", "10"]);
+    let mut slurm = SlurmJobs::default();
+    w.grunt(&[
+        "submit",
+        "--wait=60",
+        "--profile",
+        "big",
+        "env",
+        "two words",
+        "-m",
+        "profile",
+    ])
+    .success();
+    let job = jobs_by_id(&w)["ore000001"].clone();
+    let batch = job["batch_id"].as_str().unwrap_or_default().to_string();
+    slurm.add(&batch);
+    assert!(!batch.is_empty(), "{job}");
+
+    let sc = scontrol_job(&batch);
+    assert_eq!(sc["TimeLimit"], "00:10:00", "{sc:?}");
+    assert_eq!(sc["Partition"], "debug", "{sc:?}");
+    assert_eq!(sc["Comment"], "grunt-profile-test", "{sc:?}");
+    assert_eq!(sc["MinMemoryNode"], "100M", "{sc:?}");
+    assert_eq!(sc["JobName"], "ore000001", "{sc:?}");
+    assert!(
+        sc["NumCPUs"] == "2" || sc["CPUs/Task"] == "2",
+        "two CPUs per task: {sc:?}"
+    );
+
+    eventually(60, "the profile job Done", || {
+        match w.job_state("ore000001").as_deref() {
+            Some("Done") => Ok(()),
+            s => Err(format!("{s:?}")),
+        }
+    });
+    let out = w.grunt(&["out", "1"]).success();
+    assert!(
+        out.stdout
+            .contains("greeting=hello there from_script=sourced args=env two words"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A directory of `squeue`, `sacct` and `scontrol` wrappers that log each call to `log` and
+/// run the real command.
+fn logging_wrappers(dir: &Path, log: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for cmd in ["squeue", "sacct", "scontrol"] {
+        let real = Command::new("sh")
+            .args(["-c", &format!("command -v {cmd}")])
+            .output()
+            .unwrap();
+        let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+        assert!(!real.is_empty(), "no {cmd} on PATH");
+        write_exec(
+            &dir.join(cmd),
+            &format!(
+                "#!/bin/sh\necho \"{cmd} $*\" >> '{}'\nexec '{real}' \"$@\"\n",
+                log.display()
+            ),
+        );
+    }
+}
+
+#[test]
+fn one_refresh_of_200_active_jobs_is_one_squeue_call() {
+    if !slurm_is_up() {
+        return;
+    }
+    const N: usize = 200;
+    // Held jobs stay PENDING without using the node.
+    let toml = "[run]\ncommand = \"true\"\n\n[resources]\nsbatch = [\"--hold\"]\n";
+    let w = World::new(&slurm_runner_text(), toml);
+    let t0 = Instant::now();
+    for i in 0..N {
+        w.grunt(&["submit", "-m", &format!("held {i}")]).success();
+    }
+    let wrappers = w.tmp.path().join("wrappers");
+    let log = w.tmp.path().join("scheduler-calls.log");
+    logging_wrappers(&wrappers, &log);
+    let path = format!(
+        "{}:{}",
+        wrappers.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut slurm = SlurmJobs::default();
+    // --once: the 200 submits (sbatch), then one refresh.
+    let r = w
+        .server
+        .command(&grund_bin(), &w.server.home)
+        .env("PATH", &path)
+        .args(["--once", "--server", &w.server_name])
+        .output()
+        .unwrap();
+    let jobs = w.jobs_json();
+    for j in &jobs {
+        slurm.add(j["batch_id"].as_str().unwrap_or_default());
+    }
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    eprintln!("{N} submits and one refresh took {:?}", t0.elapsed());
+
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    let count = |c: &str| calls.lines().filter(|l| l.starts_with(c)).count();
+    assert_eq!(count("squeue "), 1, "one squeue for {N} jobs:\n{calls}");
+    assert_eq!(
+        count("sacct "),
+        0,
+        "nothing for sacct, all are queued:\n{calls}"
+    );
+    assert_eq!(count("scontrol "), 0, "{calls}");
+    let ids: std::collections::BTreeSet<&str> =
+        jobs.iter().filter_map(|j| j["batch_id"].as_str()).collect();
+    assert_eq!(jobs.len(), N);
+    assert_eq!(ids.len(), N, "every job has its own Slurm job id");
+    for j in &jobs {
+        assert_eq!(j["status"], "Pending", "{j}");
+        assert_eq!(j["scheduler_status"], "PENDING", "{j}");
+    }
+}
+
+#[test]
+fn the_original_grunter_py_keeps_working_with_slurm() {
+    if !slurm_is_up() {
+        return;
+    }
+    let w = World::new("#!/bin/sh\nexit 1\n", "");
+    let original =
+        std::fs::read_to_string(repo_file("tests/data/schedulers/slurm/original-grunter.py"))
+            .unwrap();
+    commit(&w, &[("grunter", None), ("grunter.py", Some(&original))]);
+    let _d = w.spawn_grund(&["--poll", "1", "--refresh", "10"]);
+    let mut slurm = SlurmJobs::default();
+
+    let r = w
+        .grunt(&["submit", "--wait=60", "0.5", "-m", "the original runner"])
+        .success();
+    assert!(r.stdout.contains("submitted job ore000001"), "{}", r.stdout);
+    let job_dir = w.server_jobs_dir().join("active/ore000001/sim");
+    let id = std::fs::read_to_string(job_dir.join("job.slurmid")).unwrap();
+    slurm.add(id.trim());
+    assert!(id.trim().bytes().all(|b| b.is_ascii_digit()), "{id:?}");
+    assert!(
+        std::fs::read_to_string(job_dir.join("job.sbatch"))
+            .unwrap()
+            .contains("sh sim.sh 0.5"),
+        "the original's own batch script"
+    );
+
+    // Its status command, through grunt, until the job's files say Done (original rule).
+    eventually(90, "the original's job Done", || {
+        w.grunt(&["status", "--wait=30", "1"]).success();
+        match w.job_state("ore000001").as_deref() {
+            Some("Done") => Ok(()),
+            s => Err(format!("{s:?}")),
+        }
+    });
+    assert!(
+        !job_dir.join("job.exitcode").exists(),
+        "the original writes none"
+    );
+    w.grunt(&["results", "--wait=60", "1"]).success();
+    let csv = std::fs::read_to_string(w.project.join("gresults/ore000001/out.csv")).unwrap();
+    assert_eq!(csv, "epoch,loss\n1,0.5\n");
+}
