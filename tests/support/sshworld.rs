@@ -60,6 +60,8 @@ pub struct SshWorld {
     wrapper: PathBuf,
     bin: ServerDir,
     control_master: bool,
+    /// Run `ssh -F <config>` directly, without the logging wrapper (for timing).
+    direct_ssh: bool,
     defserver_existed: bool,
     tmp: tempfile::TempDir,
     _serial: MutexGuard<'static, ()>,
@@ -121,6 +123,7 @@ impl SshWorld {
             wrapper,
             bin,
             control_master: opts.control_master,
+            direct_ssh: false,
             defserver_existed,
             tmp,
             _serial: serial,
@@ -134,7 +137,17 @@ impl SshWorld {
 
     /// The value of GIT_SSH_COMMAND that reaches this world's alias.
     pub fn git_ssh_command(&self) -> String {
-        format!("'{}'", self.wrapper.display())
+        if self.direct_ssh {
+            format!("ssh -F '{}'", self.config.display())
+        } else {
+            format!("'{}'", self.wrapper.display())
+        }
+    }
+
+    /// With `true`, grunt runs `ssh -F <config>` itself instead of the wrapper, as a user's
+    /// setup would: no log, no holding (for timing).
+    pub fn set_direct_ssh(&mut self, direct: bool) {
+        self.direct_ssh = direct;
     }
 
     /// `grunt` as the client in the project directory, through the ssh wrapper.

@@ -24,8 +24,12 @@ pub enum Edit {
 
 /// Writes a blob and returns the edit that puts it at `path`.
 pub fn put_bytes(repo: &Repository, path: &str, data: &[u8], executable: bool) -> Result<Edit> {
+    // Not `repo.blob()`: libgit2 streams that into a compressed temp file even when the
+    // object exists, which made a 1000-file submit write 1000 temp files; `Odb::write`
+    // hashes first and only freshens an object that is there.
     let oid = repo
-        .blob(data)
+        .odb()
+        .and_then(|odb| odb.write(git2::ObjectType::Blob, data))
         .map_err(Error::git("writing blob", repo.path()))?;
     let mode = if executable {
         FileMode::BlobExecutable
