@@ -65,6 +65,93 @@ impl Heartbeat {
     }
 }
 
+/// What grund's heartbeat, and whether its pid still runs, say about grund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// No heartbeat file: grund never ran with this server root.
+    NeverRan,
+    /// The file has no readable `time:` line; its text.
+    Unreadable(String),
+    /// No heartbeat for longer than [`STALE_AFTER_SECS`].
+    Dead {
+        age: i64,
+        pid: Option<u32>,
+    },
+    /// A recent heartbeat, but its process is gone (from the node that was asked).
+    Stopped {
+        age: i64,
+        pid: Option<u32>,
+    },
+    /// A recent heartbeat, but its pid now belongs to another program.
+    PidReused {
+        age: i64,
+        pid: Option<u32>,
+        program: String,
+    },
+    Alive {
+        age: i64,
+        pid: Option<u32>,
+    },
+}
+
+impl Health {
+    /// Judges a heartbeat file's `text` (None: no file) and `process`, the command name of its
+    /// pid if that runs (`running` when the name is unknown; None when it does not run).
+    pub fn judge(text: Option<&str>, process: Option<&str>, now: DateTime<Utc>) -> Health {
+        let Some(text) = text else {
+            return Health::NeverRan;
+        };
+        let Some(hb) = Heartbeat::parse(text) else {
+            return Health::Unreadable(text.trim().to_string());
+        };
+        let (age, pid) = (hb.age_secs(now), hb.pid);
+        if hb.is_stale(now) {
+            return Health::Dead { age, pid };
+        }
+        match process {
+            None => Health::Stopped { age, pid },
+            Some(p) if p != "running" && !p.contains("grund") => Health::PidReused {
+                age,
+                pid,
+                program: p.to_string(),
+            },
+            Some(_) => Health::Alive { age, pid },
+        }
+    }
+
+    pub fn is_alive(&self) -> bool {
+        matches!(self, Health::Alive { .. })
+    }
+
+    /// For people: `alive (pid 42, heartbeat 3 s ago)`, `not running: …`.
+    pub fn describe(&self) -> String {
+        let pid = |p: &Option<u32>| match p {
+            Some(p) => format!("pid {p}"),
+            None => "no pid".to_string(),
+        };
+        match self {
+            Health::NeverRan => "has never run there (no heartbeat file)".to_string(),
+            Health::Unreadable(t) => format!("unreadable heartbeat: {t:?}"),
+            Health::Dead { age, pid: p } => {
+                format!("looks dead: its last heartbeat is {age} s old ({})", pid(p))
+            }
+            Health::Stopped { age, pid: p } => format!(
+                "not running: {} of its heartbeat ({age} s old) is gone",
+                pid(p)
+            ),
+            Health::PidReused {
+                pid: p, program, ..
+            } => format!(
+                "not running: {} of its heartbeat is now `{program}`",
+                pid(p)
+            ),
+            Health::Alive { age, pid: p } => {
+                format!("alive ({}, heartbeat {age} s ago)", pid(p))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +168,26 @@ mod tests {
         assert_eq!((old.pid, old.version), (Some(7), None));
         assert!(Heartbeat::parse("pid: 7\n").is_none());
         assert!(Heartbeat::parse("time: yesterday\n").is_none());
+    }
+
+    #[test]
+    fn judges_health() {
+        let now = Utc::now();
+        let fresh = Heartbeat::now("1").render();
+        let pid = Some(std::process::id());
+        let j = |text: Option<&str>, process| Health::judge(text, process, now);
+        assert_eq!(j(None, None), Health::NeverRan);
+        assert!(matches!(j(Some("junk"), None), Health::Unreadable(_)));
+        assert!(matches!(
+            j(Some("time: 2020-01-01 00:00:00 UTC\n"), Some("grund")),
+            Health::Dead { .. }
+        ));
+        assert!(matches!(j(Some(&fresh), None), Health::Stopped { pid: p, .. } if p == pid));
+        assert!(matches!(
+            j(Some(&fresh), Some("bash")),
+            Health::PidReused { .. }
+        ));
+        assert!(j(Some(&fresh), Some("grund")).is_alive());
+        assert!(j(Some(&fresh), Some("running")).is_alive());
     }
 }

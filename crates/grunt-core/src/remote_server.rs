@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::config::DEFSERVER_FILE;
 use crate::git::{self, remote::Remote};
 use crate::layout::{BRANCH_REF, SERVER_ROOT};
 use crate::transport::ssh::{shell_quote, Host, RemoteOutput, SshError};
@@ -41,6 +42,11 @@ pub enum RemoteError {
         status: String,
         detail: String,
     },
+    #[error(
+        "the server repo {path} is not in grunt's layout \
+         (<root>/bb/<server>/<user>/<project>/jobs): grunt cannot look at that server"
+    )]
+    NotLayout { path: String },
     #[error("{host} gave an unusable answer to {what}: {detail}")]
     Answer {
         host: String,
@@ -117,6 +123,66 @@ impl Target {
             base("wc"),
             shell_quote(&format!("{}/grund.heartbeat", self.root))
         )
+    }
+}
+
+/// A project's server as its clones' origin names it: over ssh or on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerRef {
+    Ssh { host: Host, target: Target },
+    Local { target: Target },
+}
+
+impl ServerRef {
+    /// From the origin of a project's jobs (or results) clone.
+    pub fn of(origin: &Remote) -> Result<ServerRef, RemoteError> {
+        let target = |path: &str| {
+            Target::from_repo_path(path).ok_or_else(|| RemoteError::NotLayout {
+                path: path.to_string(),
+            })
+        };
+        Ok(match origin {
+            Remote::Url(url) => {
+                let (host, path) = Host::from_url(url)?;
+                let target = target(&path)?;
+                ServerRef::Ssh { host, target }
+            }
+            Remote::Local(path) => ServerRef::Local {
+                target: target(&path.to_string_lossy())?,
+            },
+        })
+    }
+
+    pub fn target(&self) -> &Target {
+        match self {
+            ServerRef::Ssh { target, .. } | ServerRef::Local { target } => target,
+        }
+    }
+
+    /// The host as people wrote it, or `this machine`.
+    pub fn place(&self) -> String {
+        match self {
+            ServerRef::Ssh { host, .. } => host.to_string(),
+            ServerRef::Local { .. } => "this machine".to_string(),
+        }
+    }
+
+    /// `ssh HOST 'cmd'` to run `cmd` there, or just `cmd` on this machine (for hints).
+    pub fn hint(&self, cmd: &str) -> String {
+        match self {
+            ServerRef::Ssh { host, .. } => {
+                format!("ssh {} {}", host.destination(), shell_quote(cmd))
+            }
+            ServerRef::Local { .. } => cmd.to_string(),
+        }
+    }
+
+    /// [`probe`] or [`probe_local`].
+    pub fn probe(&self) -> Result<Probe, RemoteError> {
+        match self {
+            ServerRef::Ssh { host, target } => probe(host, target),
+            ServerRef::Local { target } => probe_local(target),
+        }
     }
 }
 
@@ -299,7 +365,9 @@ pub enum Created {
 
 /// Creates the project's server side as `probe` found it, finishing whatever an interrupted
 /// earlier run left: the bare repos `jobs` and `results` (with `receive.denyNonFastForwards`)
-/// and their first commit, and the working copies' directories.
+/// and their first commit, the working copies' directories, and `~/.grunt.defserver` when
+/// the account has none (so that a plain `grund` serves this server, as after the server's
+/// own `grunt newproj`).
 pub fn create(host: &Host, target: &Target, probe: &Probe) -> Result<Created, RemoteError> {
     use RepoState::*;
     if (probe.jobs, probe.results) == (Ready, Ready) {
@@ -333,8 +401,10 @@ pub fn create(host: &Host, target: &Target, probe: &Probe) -> Result<Created, Re
          git --git-dir=\"$b/$k\" symbolic-ref HEAD {BRANCH_REF}; \
          git --git-dir=\"$b/$k\" config receive.denyNonFastForwards true; \
          git --git-dir=\"$b/$k\" config receive.denyDeletes true; done; \
-         mkdir -p \"$w/jobs\" \"$w/results\"",
-        target.script_vars()
+         mkdir -p \"$w/jobs\" \"$w/results\"; \
+         [ -e {DEFSERVER_FILE} ] || printf '%s\\n' {} > {DEFSERVER_FILE}",
+        target.script_vars(),
+        shell_quote(&target.server)
     );
     let out = run_sh(host, &script)?;
     if !out.success() {

@@ -2,13 +2,13 @@
 //! there (grund records in `grund_status.txt` the last client commit it has processed), and
 //! fail clearly at the deadline, saying whether grund looks alive.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use git2::Oid;
 use grunt_core::git::{self, remote::Remote, tree};
-use grunt_core::layout;
+use grunt_core::heartbeat::Health;
+use grunt_core::{layout, remote_server};
 
 use crate::context::Ctx;
 
@@ -64,42 +64,37 @@ fn answered(ctx: &Ctx, commit: Oid) -> Result<bool> {
     })
 }
 
-/// What can be said about grund's health from here.
+/// What can be said about grund's health from here: its heartbeat on the server (one more
+/// ssh round trip for a remote server), and whether its process runs.
 fn liveness(ctx: &Ctx) -> String {
-    let Ok(Remote::Local(path)) = Remote::origin(&ctx.jobs) else {
-        return ": is grund running on the server? (`nohup grund &` there)".into();
+    let server = match Remote::origin(&ctx.jobs).map(|o| remote_server::ServerRef::of(&o)) {
+        Ok(Ok(s)) => s,
+        _ => return ": is grund running on the server? (`nohup grund &` there)".into(),
     };
-    let Some(root) = path
-        .ancestors()
-        .find(|p| p.file_name().is_some_and(|n| n == layout::SERVER_ROOT))
-    else {
-        return String::new();
+    let probe = match server.probe() {
+        Ok(p) => p,
+        Err(e) => return format!(": could not look at grund on {} ({e})", server.place()),
     };
-    heartbeat_note(&root.join("grund.heartbeat"))
-}
-
-/// Describes a heartbeat file's age.
-pub fn heartbeat_note(file: &Path) -> String {
-    let Ok(text) = std::fs::read_to_string(file) else {
-        return format!(
-            ": grund has never run there ({} is missing); start it with `nohup grund &`",
-            file.display()
-        );
-    };
-    let time = text
-        .lines()
-        .find_map(|l| l.strip_prefix("time:"))
-        .unwrap_or("")
-        .trim();
-    match grunt_core::time::parse(time) {
-        Some(t) => {
-            let age = (chrono::Utc::now() - t).num_seconds();
-            if age > 60 {
-                format!(": grund looks dead (last heartbeat {age} s ago in {}); start it with `nohup grund &`", file.display())
-            } else {
-                format!(": grund is alive (heartbeat {age} s ago) but busy or failing; see its log (nohup.out)")
-            }
-        }
-        None => format!(": unreadable heartbeat {}", file.display()),
+    let health = Health::judge(
+        probe.heartbeat.as_deref(),
+        probe.grund_process.as_deref(),
+        chrono::Utc::now(),
+    );
+    if health.is_alive() {
+        format!(
+            ": grund on {} is {} but busy or failing; see its log",
+            server.place(),
+            health.describe()
+        )
+    } else {
+        format!(
+            ": grund on {}: {}; start it: {}",
+            server.place(),
+            health.describe(),
+            server.hint(&format!(
+                "nohup grund --server {} >grund.log 2>&1 &",
+                server.target().server
+            ))
+        )
     }
 }

@@ -4,13 +4,12 @@
 //! project's bare repos. A server on this machine (a path remote) gets the same checks
 //! without ssh. Fails when any check does.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use grunt_core::git::{self, remote::Remote};
-use grunt_core::heartbeat::{Heartbeat, STALE_AFTER_SECS};
-use grunt_core::remote_server::{self, Probe, RepoState, Target, Tool};
+use grunt_core::heartbeat::{Health, Heartbeat};
+use grunt_core::remote_server::{Probe, RepoState, ServerRef, Tool};
 use grunt_core::transport::ssh::{ControlMaster, Host};
 
 use crate::context::Ctx;
@@ -74,15 +73,40 @@ fn check(r: &mut Report, timeout: Duration) -> Result<()> {
             );
         }
     };
-    let origin = match local_clones(r, &ctx)? {
-        Some(o) => o,
-        None => return Ok(()),
+    let Some(origin) = local_clones(r, &ctx)? else {
+        return Ok(());
     };
     r.ok("grunt here", env!("CARGO_PKG_VERSION"))?;
-    match origin {
-        Remote::Url(url) => over_ssh(r, &ctx, &url, timeout),
-        Remote::Local(path) => on_this_machine(r, &ctx, &path),
+    let server = match ServerRef::of(&origin) {
+        Ok(s) => s,
+        Err(e) => {
+            return r.problem(
+                "server",
+                e.to_string(),
+                "fix the origin URL of the jobs and results clones",
+            )
+        }
+    };
+    match &server {
+        ServerRef::Ssh { host, .. } => {
+            if !ssh_checks(r, host, timeout)? {
+                return Ok(());
+            }
+        }
+        ServerRef::Local { .. } => r.ok("ssh", "not needed: the server is on this machine")?,
     }
+    let place = server.place();
+    let probe = match server.probe() {
+        Ok(p) => p,
+        Err(e) => {
+            return r.problem(
+                &format!("server {place}"),
+                e.to_string(),
+                "see the message; on the server, `ls gruntsrv` shows what is there",
+            )
+        }
+    };
+    server_checks(r, &ctx, &probe, &server)
 }
 
 /// Both clones open and share one server; returns the jobs repo's origin.
@@ -114,18 +138,9 @@ fn local_clones(r: &mut Report, ctx: &Ctx) -> Result<Option<Remote>> {
     }
 }
 
-fn over_ssh(r: &mut Report, ctx: &Ctx, url: &str, timeout: Duration) -> Result<()> {
-    let (host, path) = match Host::from_url(url) {
-        Ok(x) => x,
-        Err(e) => {
-            return r.problem(
-                "server URL",
-                e.to_string(),
-                "fix the origin URL of the jobs and results clones",
-            )
-        }
-    };
-    let dest = host.destination();
+/// Reachability (timed) and the ControlMaster; false when ssh does not work, as every other
+/// check needs it.
+fn ssh_checks(r: &mut Report, host: &Host, timeout: Duration) -> Result<bool> {
     let start = Instant::now();
     match host.run("true", timeout) {
         Ok(out) if out.success() => r.ok(
@@ -133,100 +148,69 @@ fn over_ssh(r: &mut Report, ctx: &Ctx, url: &str, timeout: Duration) -> Result<(
             format!("{host} answers in {:.2} s", start.elapsed().as_secs_f64()),
         )?,
         Ok(out) => {
-            return r.problem(
+            r.problem(
                 "ssh",
                 format!("`true` failed on {host}: {}", out.error_text()),
-                format!("check the login scripts on {host} (`ssh {dest} true`)"),
-            )
+                format!(
+                    "check the login scripts there (`ssh {} true`)",
+                    host.destination()
+                ),
+            )?;
+            return Ok(false);
         }
         Err(e) => {
-            return r.problem(
+            r.problem(
                 "ssh",
                 e.to_string(),
                 "fix ssh first; the other checks need it",
-            )
+            )?;
+            return Ok(false);
         }
     }
+    let check = "ssh ControlMaster";
     match host.control_master(timeout) {
-        Ok(ControlMaster::Running(s)) => r.ok("ssh ControlMaster", s)?,
+        Ok(ControlMaster::Running(s)) => r.ok(check, s)?,
         Ok(ControlMaster::NotConfigured) => r.note(
-            "ssh ControlMaster",
-            format!("not configured for {host}: every grunt command logs in anew (see docs/ssh.md for the recipe)"),
+            check,
+            format!(
+                "not configured for {host}: every grunt command logs in anew (see docs/ssh.md for the recipe)"
+            ),
         )?,
         Ok(ControlMaster::NotRunning(s)) => r.note(
-            "ssh ControlMaster",
+            check,
             format!("configured but not running ({s}); the next ssh opens it"),
         )?,
-        Err(e) => r.note("ssh ControlMaster", e.to_string())?,
+        Err(e) => r.note(check, e.to_string())?,
     }
-    let Some(target) = Target::from_repo_path(&path) else {
-        return r.problem(
-            "server repos",
-            format!("the origin path {path} is not <root>/bb/<server>/<user>/<project>/jobs"),
-            "grunt doctor only knows grunt's own layout",
-        );
-    };
-    match remote_server::probe(&host, &target) {
-        Ok(p) => {
-            match &p.git {
-                Some(v) => r.ok(&format!("git on {host}"), v)?,
-                None => r.problem(
-                    &format!("git on {host}"),
-                    "not on the PATH of non-interactive ssh sessions",
-                    format!("install git there, or set PATH in its ~/.bashrc before the `not interactive: return` line (check: ssh {dest} 'command -v git')"),
-                )?,
-            }
-            server_checks(r, ctx, &p, &target, &host.to_string(), &dest)
-        }
-        Err(e) => r.problem(
-            &format!("server {host}"),
-            e.to_string(),
-            "see the message; `ssh HOST` by hand shows the login",
-        ),
-    }
+    Ok(true)
 }
 
-fn on_this_machine(r: &mut Report, ctx: &Ctx, path: &Path) -> Result<()> {
-    let Some(target) = Target::from_repo_path(&path.to_string_lossy()) else {
-        return r.problem(
-            "server repos",
-            format!(
-                "the origin {} is not <root>/bb/<server>/<user>/<project>/jobs",
-                path.display()
-            ),
-            "grunt doctor only knows grunt's own layout",
-        );
-    };
-    r.ok("ssh", "not needed: the server is on this machine")?;
-    match remote_server::probe_local(&target) {
-        Ok(p) => server_checks(r, ctx, &p, &target, "this machine", ""),
-        Err(e) => r.problem("server", e.to_string(), "see the message"),
-    }
-}
-
-/// The checks both kinds of servers share. `dest` is the ssh destination for hints (empty on
-/// this machine).
-fn server_checks(
-    r: &mut Report,
-    ctx: &Ctx,
-    p: &Probe,
-    target: &Target,
-    place: &str,
-    dest: &str,
-) -> Result<()> {
-    let on = |cmd: &str| {
-        if dest.is_empty() {
-            format!("`{cmd}`")
-        } else {
-            format!("`ssh {dest} '{cmd}'`")
-        }
-    };
-    let ours = env!("CARGO_PKG_VERSION");
-    let path_of = if dest.is_empty() {
-        "the PATH"
-    } else {
+/// The checks both kinds of servers share: git, grunt and grund there, grund's heartbeat, the
+/// project's bare repos.
+fn server_checks(r: &mut Report, ctx: &Ctx, p: &Probe, server: &ServerRef) -> Result<()> {
+    let place = server.place();
+    let target = server.target();
+    let over_ssh = matches!(server, ServerRef::Ssh { .. });
+    let path_of = if over_ssh {
         "the PATH of ssh sessions"
+    } else {
+        "the PATH"
     };
+    if over_ssh {
+        // The ssh transport runs git-upload-pack and git-receive-pack there.
+        match &p.git {
+            Some(v) => r.ok(&format!("git on {place}"), v)?,
+            None => r.problem(
+                &format!("git on {place}"),
+                format!("not on {path_of}"),
+                format!(
+                    "install git there, or set PATH in its ~/.bashrc before the `not interactive: return` line (check: {})",
+                    server.hint("command -v git")
+                ),
+            )?,
+        }
+    }
+    let ours = env!("CARGO_PKG_VERSION");
     let describe = |t: &Tool| {
         let also = if t.version.contains(ours) {
             String::new()
@@ -236,29 +220,30 @@ fn server_checks(
         format!("{} ({}){also}", t.version, t.path)
     };
     match &p.grunt {
-        Some(t) => r.ok(&format!("grunt on {place}"), describe(t))?,
+        Some(t) => r.ok(&format!("grunt program on {place}"), describe(t))?,
         None => r.note(
-            &format!("grunt on {place}"),
+            &format!("grunt program on {place}"),
             format!("not on {path_of} (only `grunt newproj` uses it there, and can do without)"),
         )?,
     }
-    let hb = p.heartbeat.as_deref().and_then(Heartbeat::parse);
     match &p.grund {
-        Some(t) => r.ok(&format!("grund on {place}"), describe(t))?,
+        Some(t) => r.ok(&format!("grund program on {place}"), describe(t))?,
         None => r.note(
-            &format!("grund on {place}"),
-            match hb.as_ref().and_then(|h| h.version.clone()) {
-                Some(v) => {
-                    format!("not on {path_of}; its heartbeat says version {v}")
-                }
+            &format!("grund program on {place}"),
+            match p
+                .heartbeat
+                .as_deref()
+                .and_then(Heartbeat::parse)
+                .and_then(|h| h.version)
+            {
+                Some(v) => format!("not on {path_of}; its heartbeat says version {v}"),
                 None => format!("not on {path_of}"),
             },
         )?,
     }
-    heartbeat(r, p, hb, target, place, !dest.is_empty(), &on)?;
+    daemon(r, p, server)?;
     let base = p.bare_base(target);
-    let states = [("jobs", p.jobs), ("results", p.results)];
-    let bad: Vec<String> = states
+    let bad: Vec<String> = [("jobs", p.jobs), ("results", p.results)]
         .iter()
         .filter(|(_, s)| *s != RepoState::Ready)
         .map(|(k, s)| match s {
@@ -267,89 +252,55 @@ fn server_checks(
         })
         .collect();
     if bad.is_empty() {
-        r.ok(
+        return r.ok(
             "server repos",
             format!("{base}/{{jobs,results}} on {place}"),
-        )
-    } else {
-        r.problem(
-            "server repos",
-            bad.join("; "),
-            format!(
-                "create the project on the server: {}",
-                on(&format!(
-                    "grunt newproj {} --server {}",
-                    ctx.project, target.server
-                ))
-            ),
-        )
+        );
     }
+    r.problem(
+        "server repos",
+        bad.join("; "),
+        format!(
+            "create the project on the server: {}",
+            server.hint(&format!(
+                "grunt newproj {} --server {}",
+                ctx.project, target.server
+            ))
+        ),
+    )
 }
 
-fn heartbeat(
-    r: &mut Report,
-    p: &Probe,
-    hb: Option<Heartbeat>,
-    target: &Target,
-    place: &str,
-    over_ssh: bool,
-    on: &dyn Fn(&str) -> String,
-) -> Result<()> {
-    let file = format!("{}/grund.heartbeat", target.root);
-    let start = format!(
+/// grund's heartbeat and whether its process runs.
+fn daemon(r: &mut Report, p: &Probe, server: &ServerRef) -> Result<()> {
+    let health = Health::judge(
+        p.heartbeat.as_deref(),
+        p.grund_process.as_deref(),
+        chrono::Utc::now(),
+    );
+    let check = format!("grund on {}", server.place());
+    if health.is_alive() {
+        return r.ok(&check, health.describe());
+    }
+    let target = server.target();
+    let mut fix = format!(
         "start it: {}",
-        on(&format!(
+        server.hint(&format!(
             "nohup grund --server {} >grund.log 2>&1 &",
             target.server
         ))
     );
-    let Some(text) = &p.heartbeat else {
-        return r.problem(
-            "grund",
-            format!("has never run on {place} (no {file})"),
-            start,
-        );
-    };
-    let Some(hb) = hb else {
-        return r.problem(
-            "grund",
-            format!("unreadable heartbeat {file}: {:?}", text.trim()),
-            start,
-        );
-    };
-    let age = hb.age_secs(chrono::Utc::now());
-    let pid = hb
-        .pid
-        .map(|p| format!("pid {p}"))
-        .unwrap_or_else(|| "no pid".into());
-    if age > STALE_AFTER_SECS {
-        return r.problem(
-            "grund",
-            format!("looks dead: its last heartbeat is {age} s old ({pid})"),
-            start,
+    if matches!(server, ServerRef::Ssh { .. }) && matches!(health, Health::Stopped { .. }) {
+        fix.push_str(
+            "; if it runs on another login node, pin that node with HostName in ~/.ssh/config",
         );
     }
-    match p.grund_process.as_deref() {
-        None if over_ssh => r.problem(
-            "grund",
-            format!(
-                "not running: {pid} of its heartbeat ({age} s old) is gone on {place} (or runs on another login node)"
-            ),
-            format!("{start}; if it runs on another login node, pin one with HostName in ~/.ssh/config"),
+    r.problem(
+        &check,
+        format!(
+            "{}; heartbeat file {}/grund.heartbeat",
+            health.describe(),
+            target.root
         ),
-        None => r.problem(
-            "grund",
-            format!("not running: {pid} of its heartbeat ({age} s old) is gone"),
-            start,
-        ),
-        Some(c) if c != "running" && !c.contains("grund") => r.problem(
-            "grund",
-            format!("not running: {pid} of its heartbeat is now `{c}`"),
-            start,
-        ),
-        Some(_) => r.ok(
-            "grund",
-            format!("alive on {place} ({pid}, heartbeat {age} s ago)"),
-        ),
-    }
+        fix,
+    )
 }

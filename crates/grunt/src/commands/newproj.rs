@@ -13,7 +13,7 @@ use grunt_core::config::{self, DEFSERVER_FILE};
 use grunt_core::git::remote::Remote;
 use grunt_core::layout::{self, ClientLayout, ServerLayout};
 use grunt_core::remote_server::{self, Created, Target};
-use grunt_core::transport::ssh::Host;
+use grunt_core::transport::ssh::{shell_quote, Host};
 use grunt_core::{fsutil, name, project};
 
 use crate::ui;
@@ -133,9 +133,11 @@ fn over_ssh(a: &Args, home: &Path, server: &Server, user: &str, host: &Host) -> 
         dirs.base.display()
     ))?;
     if created != Created::Existed {
+        let start = format!("nohup grund --server {} >grund.log 2>&1 &", server.name);
         ui::out(format!(
-            "start grund on {host} if it is not running (`ssh {} 'nohup grund >grund.log 2>&1 &'`), then check with `grunt doctor`",
-            host.destination()
+            "start grund on {host} if it is not running (`ssh {} {}`), then check with `grunt doctor`",
+            host.destination(),
+            shell_quote(&start)
         ))?;
     }
     Ok(())
