@@ -12,6 +12,7 @@ mod demo;
 mod exactly_once;
 mod local_runner;
 mod roundtrip;
+mod runners;
 mod slurm;
 mod ssh_roundtrip;
 mod ssh_transport;

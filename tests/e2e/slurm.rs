@@ -417,3 +417,105 @@ fn the_original_grunter_py_keeps_working_with_slurm() {
     let csv = std::fs::read_to_string(w.project.join("gresults/ore000001/out.csv")).unwrap();
     assert_eq!(csv, "epoch,loss\n1,0.5\n");
 }
+
+/// The runner alone (as grund calls it) against the real Slurm, with a logging `sacct`,
+/// `squeue` and `scontrol` first on PATH: finished jobs come from sacct when accounting works,
+/// and from one `scontrol` call when sacct fails as it does without accounting.
+#[test]
+fn batch_status_uses_sacct_and_falls_back_to_scontrol() {
+    if !slurm_is_up() {
+        return;
+    }
+    let root = tempfile::Builder::new()
+        .prefix("grunt slurm batch ")
+        .tempdir()
+        .unwrap();
+    let wrappers = root.path().join("wrappers");
+    let log = root.path().join("calls.log");
+    logging_wrappers(&wrappers, &log);
+    let real_path = std::env::var("PATH").unwrap_or_default();
+    let runner = repo_file("runner-examples/slurm/grunter");
+    let run = |dir: &Path, word: &str, path: &str, extra: &[(&str, String)]| {
+        let out = Command::new(dir.join("grunter"))
+            .arg(word)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", root.path())
+            .env("GRUNT_JOB_DIR", dir)
+            .env("GRUNT_JOBID", dir.parent().unwrap().file_name().unwrap())
+            .env("GRUNT_RUN_COMMAND", "sh -c 'exit $0'")
+            .envs(extra.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let mut slurm = SlurmJobs::default();
+    let mut batch = String::new();
+    for (id, code) in [("ore000001", "0"), ("ore000002", "3")] {
+        let dir = root.path().join(id).join("sim");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(&runner, dir.join("grunter")).unwrap();
+        std::fs::write(dir.join("job.args"), format!("{code}\n")).unwrap();
+        let (status, out) = run(&dir, "submit", &real_path, &[]);
+        assert_eq!(status, Some(0), "{out}");
+        let sid = std::fs::read_to_string(dir.join("job.slurmid")).unwrap();
+        slurm.add(sid.trim());
+        batch.push_str(&format!("{id}\t{}\t{}\n", sid.trim(), dir.display()));
+    }
+    let bf = root.path().join("batch.in");
+    std::fs::write(&bf, &batch).unwrap();
+    let first = root.path().join("ore000001/sim");
+    let want = "ore000001 COMPLETED 0\nore000002 FAILED 3\n";
+    let wrapped = format!("{}:{real_path}", wrappers.display());
+    let env = [("GRUNT_BATCH_FILE", bf.display().to_string())];
+
+    // With accounting (the default of .ci/slurm.sh), sacct answers once it has the records.
+    let accounting = Command::new("sacct")
+        .args(["-n", "-X", "-j", "1"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    eventually(60, "both jobs ended", || {
+        let _ = std::fs::remove_file(&log);
+        let (_, out) = run(&first, "batch-status", &wrapped, &env);
+        let calls = std::fs::read_to_string(&log).unwrap_or_default();
+        let settled = !accounting || !calls.contains("scontrol");
+        if out == want && settled {
+            Ok(())
+        } else {
+            Err(format!("{out:?}, calls: {calls}"))
+        }
+    });
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        calls.lines().filter(|l| l.starts_with("squeue")).count(),
+        1,
+        "{calls}"
+    );
+    assert_eq!(
+        calls.lines().filter(|l| l.starts_with("sacct")).count(),
+        1,
+        "{calls}"
+    );
+
+    // Without: sacct fails as it does with AccountingStorageType=accounting_storage/none.
+    let failing = root.path().join("no-accounting");
+    std::fs::create_dir_all(&failing).unwrap();
+    write_exec(
+        &failing.join("sacct"),
+        "#!/bin/sh\necho 'Slurm accounting storage is disabled' >&2\nexit 1\n",
+    );
+    let _ = std::fs::remove_file(&log);
+    let path = format!("{}:{wrapped}", failing.display());
+    let (status, out) = run(&first, "batch-status", &path, &env);
+    assert_eq!((status, out.as_str()), (Some(0), want));
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        calls.lines().filter(|l| l.starts_with("scontrol")).count(),
+        1,
+        "{calls}"
+    );
+}
