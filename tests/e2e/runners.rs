@@ -560,6 +560,13 @@ fn slurm_submit_writes_the_profile_into_job_sbatch() {
     b.fake("sbatch", "echo 837");
     assert_eq!(plain.run("submit").code, Some(0));
     assert!(plain.read("job.sbatch").contains("#SBATCH --time=5\n"));
+    let unlimited = b
+        .job("slurm", "ore000044")
+        .with("GRUNT_RES_TIME", "UNLIMITED");
+    assert_eq!(unlimited.run("submit").code, Some(0));
+    assert!(unlimited
+        .read("job.sbatch")
+        .contains("#SBATCH --time=UNLIMITED\n"));
 }
 
 #[test]
