@@ -1225,7 +1225,7 @@ impl Job {
 
 // ---------------------------------------------------------------- a real Grid Engine
 
-/// Whether a Grid Engine answers here (no CI starts one: skipped, loudly, without).
+/// Whether a Grid Engine answers here; under `CI=true` it must (`.ci/run` starts one).
 fn sge_is_up() -> bool {
     let up = Command::new("qstat")
         .arg("-f")
@@ -1233,6 +1233,10 @@ fn sge_is_up() -> bool {
         .output()
         .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("@"));
     if !up {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "no Grid Engine answers (`qstat -f` fails): CI must run `runner-examples/sge/one-node-cluster.sh start` first"
+        );
         eprintln!("SKIPPED: no Grid Engine (run runner-examples/sge/one-node-cluster.sh start)");
     }
     up
