@@ -96,7 +96,7 @@ fn live_jobs(p: &Project) -> Result<Vec<Live>> {
     for rec in jobs::list(&repo, &tree, &p.name) {
         if rec.location != Location::Active
             || rec.files.line(jobfile::BATCHID).is_empty()
-            || status::derive(&rec.files).0.is_finished()
+            || (status::derive(&rec.files).0.is_finished() && !awaits_final_word(&rec.files))
         {
             continue;
         }
@@ -123,6 +123,22 @@ fn live_jobs(p: &Project) -> Result<Vec<Live>> {
         });
     }
     Ok(out)
+}
+
+/// How long after its end a failed job is still asked about, for the scheduler's reason.
+const FINAL_WORD_WINDOW_SECS: i64 = 3600;
+
+/// A job whose own exit code says it failed may have been killed by the scheduler (for
+/// memory, time, or by scancel); until the scheduler's final word is in, and for a bounded
+/// time after the job ended, keep asking, so it shows `OutOfMemory` rather than `Failed(137)`.
+fn awaits_final_word(files: &JobFiles) -> bool {
+    if !matches!(status::derive(files).0, status::State::Failed(Some(_)))
+        || status::is_final_word(&files.line(jobfile::STATUS))
+    {
+        return false;
+    }
+    grunt_core::time::parse(&files.line(jobfile::END))
+        .is_some_and(|end| (chrono::Utc::now() - end).num_seconds() < FINAL_WORD_WINDOW_SECS)
 }
 
 /// One `batch-status` call in the newest job's directory; applies its answer. False when the
@@ -217,6 +233,32 @@ pub fn parse_answer(text: &str) -> Vec<(String, String, Option<i32>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_jobs_wait_for_the_schedulers_word_for_a_while() {
+        let files = |end: &str, status: &str| {
+            let mut f = JobFiles::default();
+            for (n, c) in [
+                ("job.start", "t"),
+                ("job.slurmid", "5"),
+                ("job.exitcode", "137"),
+                ("job.end", end),
+                ("job.status", status),
+            ] {
+                if !c.is_empty() {
+                    f.insert(n, c.as_bytes());
+                }
+            }
+            f
+        };
+        let now = grunt_core::time::now();
+        assert!(awaits_final_word(&files(&now, "RUNNING")));
+        assert!(!awaits_final_word(&files(&now, "OUT_OF_MEMORY")));
+        assert!(!awaits_final_word(&files("2020-01-01 00:00:00 UTC", "")));
+        let mut ok = files(&now, "");
+        ok.insert("job.exitcode", b"0");
+        assert!(!awaits_final_word(&ok));
+    }
 
     #[test]
     fn parses_runner_answers() {

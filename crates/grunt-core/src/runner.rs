@@ -26,9 +26,29 @@ use crate::config::{self, ProjectConfig};
 use crate::fsutil;
 use crate::jobfile;
 
-/// Variables passed through from grund's environment to every runner.
-pub const PASSTHROUGH: [&str; 9] = [
-    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "TZ", "TMPDIR",
+/// Variables passed through from grund's environment to every runner: the basics, and what
+/// the batch systems' commands need to find their cluster.
+pub const PASSTHROUGH: [&str; 20] = [
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "SLURM_CONF",
+    "SGE_ROOT",
+    "SGE_CELL",
+    "SGE_CLUSTER_NAME",
+    "SGE_QMASTER_PORT",
+    "SGE_EXECD_PORT",
+    "LSF_ENVDIR",
+    "LSF_SERVERDIR",
+    "LSF_BINDIR",
+    "LSF_LIBDIR",
+    "CONDOR_CONFIG",
 ];
 
 /// How long a runner gets after SIGTERM before SIGKILL, when its time is up.

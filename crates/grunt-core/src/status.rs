@@ -57,8 +57,12 @@ pub fn derive(files: &JobFiles) -> (State, Option<String>) {
     if !exit.is_empty() {
         return match exit.parse::<i32>() {
             Ok(0) => (State::Done, None),
+            // The scheduler knows why a job died better than its exit code: a command killed
+            // for time, memory or by scancel may still have written one (e.g. 137 or 143).
             Ok(code) => match scheduler {
-                Some(s @ (State::Timeout | State::OutOfMemory | State::NodeFail)) => (s, None),
+                Some(
+                    s @ (State::Timeout | State::OutOfMemory | State::NodeFail | State::Canceled),
+                ) => (s, None),
                 _ => (State::Failed(Some(code)), Some(format!("exit code {code}"))),
             },
             Err(_) => (
@@ -82,6 +86,11 @@ pub fn derive(files: &JobFiles) -> (State, Option<String>) {
         return (State::Failed(None), Some(files.line(jobfile::ERROR)));
     }
     (State::Pending, None)
+}
+
+/// Is `word` (a `job.status` line) a scheduler's final word on a job?
+pub fn is_final_word(word: &str) -> bool {
+    scheduler_state(&word.to_ascii_uppercase()).is_some_and(State::is_finished)
 }
 
 /// The state a scheduler's word in `job.status` means (Slurm's words; others map onto them).
