@@ -102,3 +102,36 @@ fn rerun_submits_the_same_code_and_arguments_again() {
     w.grund_once().success();
     assert!(World::file_in(&w.bare_jobs(), "active/ore000002/sim/job.slurmid").is_some());
 }
+
+#[test]
+fn dry_run_with_the_slurm_runner_shows_the_sbatch_script() {
+    let slurm = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../runner-examples/slurm/grunter"),
+    )
+    .unwrap();
+    let w = World::new(&slurm, TOML);
+    let before = head(&w);
+    let r = w
+        .grunt(&[
+            "submit",
+            "--dry-run",
+            "--profile",
+            "big",
+            "0.1",
+            "-m",
+            "how big",
+        ])
+        .success();
+    assert!(
+        r.stdout.contains("--- job.sbatch (written by the runner)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("#SBATCH") && r.stdout.contains("32G"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("nothing was submitted"), "{}", r.stdout);
+    assert_eq!(head(&w), before);
+}
