@@ -126,7 +126,7 @@ impl Ctx {
         grunt_core::name::check_command(word)?;
         let sig = git::signature(&self.jobs, &self.user)?;
         let runners = self.runner_files();
-        let commit = sync::push_change(&self.jobs, &sig, PUSH_TRIES, |repo, parent| {
+        let commit = sync::push_change_fresh(&self.jobs, &sig, PUSH_TRIES, |repo, parent| {
             let tip = parent.map(|p| p.tree()).transpose()?;
             let mut edits = Vec::new();
             for id in ids {

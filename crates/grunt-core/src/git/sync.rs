@@ -39,10 +39,33 @@ pub struct Change {
 /// push is rejected because the server moved, fetches and calls `build` again on the new tip
 /// (which may renumber a job, say), up to `tries` times. Returns the pushed commit, or the
 /// tip when the change turned out to change nothing.
-pub fn push_change<F>(
+pub fn push_change<F>(repo: &Repository, sig: &Signature<'_>, tries: u32, build: F) -> Result<Oid>
+where
+    F: FnMut(&Repository, Option<&git2::Commit<'_>>) -> Result<Change>,
+{
+    push_change_from(repo, sig, tries, false, build)
+}
+
+/// [`push_change`] for a caller that fetched just now: the first try builds on the
+/// remote-tracking ref without fetching again (if the server moved meanwhile, the push is
+/// rejected and the change replayed after a fetch, as always).
+pub fn push_change_fresh<F>(
     repo: &Repository,
     sig: &Signature<'_>,
     tries: u32,
+    build: F,
+) -> Result<Oid>
+where
+    F: FnMut(&Repository, Option<&git2::Commit<'_>>) -> Result<Change>,
+{
+    push_change_from(repo, sig, tries, true, build)
+}
+
+fn push_change_from<F>(
+    repo: &Repository,
+    sig: &Signature<'_>,
+    tries: u32,
+    fresh: bool,
     mut build: F,
 ) -> Result<Oid>
 where
@@ -51,8 +74,14 @@ where
     let remote = Remote::origin(repo)?;
     let err = || Error::git("committing", repo.path());
     let mut last_reason = String::new();
-    for _ in 0..tries {
-        let base = remote.fetch(repo)?;
+    for attempt in 0..tries {
+        let base = match (
+            fresh && attempt == 0,
+            super::ref_target(repo, TRACKING_REF)?,
+        ) {
+            (true, Some(known)) => Some(known),
+            _ => remote.fetch(repo)?,
+        };
         let parent = base
             .map(|b| repo.find_commit(b))
             .transpose()

@@ -25,7 +25,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         bail!("message takes exactly one existing job, not {:?}", a.job);
     };
     let sig = git::signature(&ctx.jobs, &ctx.user)?;
-    sync::push_change(&ctx.jobs, &sig, PUSH_TRIES, |repo, parent| {
+    sync::push_change_fresh(&ctx.jobs, &sig, PUSH_TRIES, |repo, parent| {
         let tip = parent.map(|p| p.tree()).transpose()?;
         let rec = tip
             .as_ref()
