@@ -11,6 +11,7 @@ mod daemon;
 mod demo;
 mod exactly_once;
 mod local_runner;
+mod reference;
 mod roundtrip;
 mod runners;
 mod slurm;

@@ -63,6 +63,9 @@ pub enum Command {
     Doctor(doctor::Args),
     /// Run a full local round trip in a throwaway directory: server, grund, submit, results.
     Demo(demo::Args),
+    /// Print the Markdown reference of all commands (docs/cli.md).
+    #[command(hide = true)]
+    CliReference,
     /// Any other word is a user command for the runner: <word> <jobs..>.
     #[command(external_subcommand)]
     Other(Vec<String>),

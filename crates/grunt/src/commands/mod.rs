@@ -12,6 +12,7 @@ pub mod newproj;
 pub mod newproj_server;
 pub mod push;
 pub mod queue;
+pub mod reference;
 pub mod rerun;
 pub mod results;
 pub mod server;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Newproj(a) => newproj::run(a),
         Command::Server(a) => server::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::CliReference => reference::run(),
         Command::Submit(a) => submit::run(&Ctx::open()?, a),
         Command::Rerun(a) => rerun::run(&Ctx::open()?, a),
         Command::Jobs(a) => jobs::run(&Ctx::open()?, a),
