@@ -132,11 +132,6 @@ pub fn create_client(
     made.map(|()| work)
 }
 
-/// Opens a project's repo, saying what to do when it is missing.
-pub fn open_repo(path: &Path) -> Result<Repository> {
-    git::open(path)
-}
-
 fn check_names(server: &str, user: &str, project: &str) -> Result<()> {
     name::check("server", server)?;
     name::check("user", user)?;

@@ -63,7 +63,8 @@ pub fn derive(files: &JobFiles) -> (State, Option<String>) {
                 Some(
                     s @ (State::Timeout | State::OutOfMemory | State::NodeFail | State::Canceled),
                 ) => (s, None),
-                _ => (State::Failed(Some(code)), Some(format!("exit code {code}"))),
+                // `Failed(3)` says it all.
+                _ => (State::Failed(Some(code)), None),
             },
             Err(_) => (
                 State::Unknown,
