@@ -117,3 +117,24 @@ fn sigkill_at_many_points_never_loses_or_doubles_a_command() {
         }
     }
 }
+
+#[test]
+fn a_lost_last_commit_done_file_does_not_replay_history() {
+    let w = World::new(COUNTING_RUNNER, "");
+    w.grunt(&["submit", "-m", "one"]).success();
+    w.grunt(&["submit", "-m", "two"]).success();
+    w.grunt(&["ping", "1..2"]).success();
+    w.grund_once().success();
+    // The server's working copies are lost (a quota clean-up, a new disk).
+    std::fs::remove_dir_all(w.server.home.join("gruntsrv/wc")).unwrap();
+    w.grunt(&["submit", "-m", "three"]).success();
+    let r = w.grund_once().success();
+    assert!(r.stderr.contains("resuming after"), "{}", r.stderr);
+    let c = calls(&w);
+    assert_eq!(c.get("ore000001 submit"), Some(&1), "{c:#?}");
+    assert_eq!(c.get("ore000002 submit"), Some(&1), "{c:#?}");
+    assert_eq!(c.get("ore000003 submit"), Some(&1), "{c:#?}");
+    // Commands that no guard stops (unlike a second submit) ran once too.
+    assert_eq!(c.get("ore000001 ping"), Some(&1), "{c:#?}");
+    assert_eq!(c.get("ore000002 ping"), Some(&1), "{c:#?}");
+}

@@ -34,7 +34,10 @@ pub fn process(p: &Project) -> Result<Report> {
     let Some(head) = git::head(&jobs_repo)? else {
         return Ok(Report::default());
     };
-    let last = p.ledger.last_done()?;
+    let last = match p.ledger.last_done()? {
+        Some(l) => Some(l),
+        None => recorded_in_status(&jobs_repo, head, &p.name),
+    };
     if last == Some(head) {
         return Ok(Report {
             commands: 0,
@@ -85,6 +88,22 @@ pub fn process(p: &Project) -> Result<Report> {
         commands,
         head: Some(head),
     })
+}
+
+/// Without `last_commit_done.sha` (a new project, or a server whose `wc/` was lost), where to
+/// start: the last commit a grund (this one or the original) recorded as processed in
+/// `grund_status.txt`, so a lost file never replays a project's whole history; from the root
+/// only if no grund ever processed it.
+fn recorded_in_status(repo: &Repository, head: Oid, project: &str) -> Option<Oid> {
+    let tree = repo.find_commit(head).ok()?.tree().ok()?;
+    let text = tree::read_file(repo, &tree, layout::STATUS_FILE)?;
+    let cur = String::from_utf8_lossy(&text)
+        .lines()
+        .find_map(|l| l.strip_prefix("commit_cur:").map(|s| s.trim().to_string()))?;
+    let oid = Oid::from_str(&cur).ok()?;
+    repo.find_commit(oid).ok()?;
+    log::warn!("{project}: no last_commit_done.sha; resuming after {oid}, the last commit grund_status.txt records as processed");
+    Some(oid)
 }
 
 /// Client commits after `last` up to `head`, oldest first. grund's own commits are skipped;
