@@ -118,10 +118,15 @@ pub fn write_file(dir: &Path, rel: &str, data: &[u8], mode: i32) -> Result<()> {
         .map_err(Error::io("setting mode of", &path))
 }
 
+/// Largest `job.*` file grund commits: a runaway log would otherwise bloat the jobs repo that
+/// every client pulls. Larger files stay on the server, and `job.error` says so.
+pub const MAX_JOB_FILE_BYTES: u64 = 100 << 20;
+
 /// The `job.*` files grund commits back from a job directory: regular files, not the ones
-/// only the client writes.
+/// only the client writes, none over [`MAX_JOB_FILE_BYTES`].
 pub fn job_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
+    let mut too_large = Vec::new();
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
@@ -133,14 +138,52 @@ pub fn job_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
         if !jobfile::is_job_file(&name) || jobfile::CLIENT_OWNED.contains(&name.as_str()) {
             continue;
         }
-        if !ent.path().symlink_metadata().is_ok_and(|m| m.is_file()) {
+        let Ok(meta) = ent.path().symlink_metadata() else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        if meta.len() > MAX_JOB_FILE_BYTES {
+            too_large.push((name, meta.len()));
             continue;
         }
         let data = fs::read(ent.path()).map_err(Error::io("reading", ent.path()))?;
         out.push((name, data));
     }
+    if !too_large.is_empty() {
+        let error = note_too_large(dir, &too_large)?;
+        out.retain(|(n, _)| n != jobfile::ERROR);
+        out.push((jobfile::ERROR.to_string(), error));
+    }
     out.sort();
     Ok(out)
+}
+
+/// Says in `job.error` (once per file, so commits do not churn) which files were too large
+/// to commit; returns its content.
+fn note_too_large(dir: &Path, files: &[(String, u64)]) -> Result<Vec<u8>> {
+    let err = dir.join(jobfile::ERROR);
+    let mut text = fs::read_to_string(&err).unwrap_or_default();
+    let before = text.len();
+    for (name, len) in files {
+        if text.contains(&format!("{name} is ")) {
+            continue;
+        }
+        let line = format!(
+            "{name} is {} MiB, over grund's {} MiB limit for job.* files: not committed; it is on the server in {}",
+            len >> 20,
+            MAX_JOB_FILE_BYTES >> 20,
+            dir.display()
+        );
+        log::warn!("{line}");
+        text.push_str(&line);
+        text.push('\n');
+    }
+    if text.len() != before {
+        fsutil::atomic_write(&err, text.as_bytes())?;
+    }
+    Ok(text.into_bytes())
 }
 
 /// Rewrites `job.list` for a job directory.
@@ -159,4 +202,34 @@ pub fn write_error(dir: &Path, word: &str, text: &str) -> Result<()> {
         &dir.join(jobfile::ERROR),
         format!("{word}: {text} ({})\n", time::now()).as_bytes(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversized_job_files_stay_on_disk_and_are_noted_once() {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join("job.start"), "t\n").unwrap();
+        fs::write(d.path().join("job.message"), "client's\n").unwrap();
+        let big = fs::File::create(d.path().join("job.out")).unwrap();
+        big.set_len(MAX_JOB_FILE_BYTES + 1).unwrap();
+        let names = |v: Vec<(String, Vec<u8>)>| v.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        assert_eq!(
+            names(job_files(d.path()).unwrap()),
+            ["job.error", "job.start"]
+        );
+        let err = fs::read_to_string(d.path().join("job.error")).unwrap();
+        assert!(
+            err.contains("job.out is 100 MiB") && err.contains("not committed"),
+            "{err}"
+        );
+        job_files(d.path()).unwrap();
+        assert_eq!(
+            fs::read_to_string(d.path().join("job.error")).unwrap(),
+            err,
+            "noted once"
+        );
+    }
 }
