@@ -1,6 +1,6 @@
 //! Creating a project: the bare repos and working copies on the server, and the client's
 //! clones. Both sides start with `active/`, `archive/` and `delete/` holding a `placeholder`,
-//! committed as "Initial commit for <project> project", as the original does.
+//! committed as `Initial commit for <project> project`, as the original does.
 
 use std::fs;
 use std::path::Path;
@@ -47,7 +47,7 @@ pub fn create_server(
     made.map(|()| bare)
 }
 
-/// Commits a project's first commit, "Initial commit for <project> project" with `active/`,
+/// Commits a project's first commit, `Initial commit for <project> project`, with `active/`,
 /// `archive/` and `delete/` each holding a `placeholder`, on `master` of an empty `repo`.
 /// Returns it (`None` when the branch already had these files).
 pub fn initial_commit(repo: &Repository, user: &str, project: &str) -> Result<Option<git2::Oid>> {

@@ -1,5 +1,9 @@
 //! `grunt`: parses arguments and dispatches to one module per command (see `commands`).
 
+// The `///` comments of the command line are its --help text, where `<job>` is usage notation,
+// not HTML.
+#![allow(rustdoc::invalid_html_tags)]
+
 mod cli;
 mod commands;
 mod context;
