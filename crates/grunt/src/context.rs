@@ -87,12 +87,19 @@ impl Ctx {
         Ok(())
     }
 
+    /// The top tree of the local copy of the jobs repo (`None` before its first commit).
+    pub fn tip(&self) -> Result<Option<git2::Tree<'_>>> {
+        match git::head(&self.jobs)? {
+            Some(head) => Ok(Some(self.jobs.find_commit(head)?.tree()?)),
+            None => Ok(None),
+        }
+    }
+
     /// All jobs as of the local copy of the jobs repo.
     pub fn list(&self) -> Result<Vec<JobRecord>> {
-        let Some(head) = git::head(&self.jobs)? else {
+        let Some(tree) = self.tip()? else {
             return Ok(Vec::new());
         };
-        let tree = self.jobs.find_commit(head)?.tree()?;
         Ok(jobs::list(&self.jobs, &tree, &self.project))
     }
 

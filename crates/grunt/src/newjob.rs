@@ -15,18 +15,12 @@ use crate::context::{Ctx, PUSH_TRIES};
 
 /// Pushes a job whose files are `job_tree`; returns its id and the pushed commit.
 pub fn publish(ctx: &Ctx, job_tree: Oid, message: &str) -> Result<(JobId, Oid)> {
-    let next_file = ClientLayout::new()?.nextjob_file(&ctx.project);
-    let next: u64 = fsutil::read_line(&next_file)?
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(1);
+    let (next_file, next) = recorded_next(ctx)?;
     let sig = git::signature(&ctx.jobs, &ctx.user)?;
     let chosen: RefCell<Option<JobId>> = RefCell::new(None);
     let commit = sync::push_change(&ctx.jobs, &sig, PUSH_TRIES, |repo, parent| {
-        let max = match parent {
-            Some(p) => jobs::max_number(repo, &p.tree()?),
-            None => 0,
-        };
-        let id = JobId::new(&ctx.prefix, next.max(max + 1))?;
+        let tip = parent.map(|p| p.tree()).transpose()?;
+        let id = choose(ctx, next, repo, tip.as_ref())?;
         *chosen.borrow_mut() = Some(id.clone());
         Ok(sync::Change {
             edits: vec![Edit::Put {
@@ -46,13 +40,26 @@ pub fn publish(ctx: &Ctx, job_tree: Oid, message: &str) -> Result<(JobId, Oid)> 
 
 /// The id the next job would get, as far as this client knows now (for dry runs).
 pub fn peek_id(ctx: &Ctx) -> Result<JobId> {
-    let next_file = ClientLayout::new()?.nextjob_file(&ctx.project);
-    let next: u64 = fsutil::read_line(&next_file)?
+    let (_, next) = recorded_next(ctx)?;
+    Ok(choose(ctx, next, &ctx.jobs, ctx.tip()?.as_ref())?)
+}
+
+/// `projs/<project>/nextjob.id` and the number it holds (1 when there is none).
+fn recorded_next(ctx: &Ctx) -> Result<(std::path::PathBuf, u64)> {
+    let file = ClientLayout::new()?.nextjob_file(&ctx.project);
+    let next = fsutil::read_line(&file)?
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(1);
-    let max = match git::head(&ctx.jobs)? {
-        Some(h) => jobs::max_number(&ctx.jobs, &ctx.jobs.find_commit(h)?.tree()?),
-        None => 0,
-    };
+    Ok((file, next))
+}
+
+/// The id rule: above this client's `nextjob.id` and above every job in `tip`.
+fn choose(
+    ctx: &Ctx,
+    next: u64,
+    repo: &git2::Repository,
+    tip: Option<&git2::Tree<'_>>,
+) -> grunt_core::Result<JobId> {
+    let max = tip.map_or(0, |t| jobs::max_number(repo, t));
     Ok(JobId::new(&ctx.prefix, next.max(max + 1))?)
 }

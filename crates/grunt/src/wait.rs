@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use git2::Oid;
-use grunt_core::git::{self, remote::Remote, tree};
+use grunt_core::git::{remote::Remote, tree};
 use grunt_core::heartbeat::Health;
 use grunt_core::{layout, remote_server};
 
@@ -46,10 +46,9 @@ pub fn wait_for(ctx: &Ctx, commit: Oid, secs: u64) -> Result<()> {
 
 /// Has grund processed `commit` (or a later one)?
 fn answered(ctx: &Ctx, commit: Oid) -> Result<bool> {
-    let Some(head) = git::head(&ctx.jobs)? else {
+    let Some(t) = ctx.tip()? else {
         return Ok(false);
     };
-    let t = ctx.jobs.find_commit(head)?.tree()?;
     let Some(status) = tree::read_file(&ctx.jobs, &t, layout::STATUS_FILE) else {
         return Ok(false);
     };

@@ -4,7 +4,7 @@
 //! original.
 
 use anyhow::Result;
-use grunt_core::git::{self, tree};
+use grunt_core::git::tree;
 
 use crate::context::Ctx;
 use crate::ui;
@@ -12,10 +12,7 @@ use crate::ui;
 pub fn run(ctx: &Ctx) -> Result<()> {
     ctx.pull_jobs()?;
     let root = ctx.dirs.jobs();
-    let head_tree = match git::head(&ctx.jobs)? {
-        Some(h) => Some(ctx.jobs.find_commit(h)?.tree()?),
-        None => None,
-    };
+    let head_tree = ctx.tip()?;
     let mut removed = 0usize;
     let mut stack = vec![root.clone()];
     // Bounded by the size of the directory tree.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 use git2::Patch;
-use grunt_core::git::{self, tree};
+use grunt_core::git::tree;
 use grunt_core::jobfile;
 
 use crate::context::Ctx;
@@ -83,10 +83,9 @@ fn keep(rel: &str) -> bool {
 
 fn job_files(ctx: &Ctx, dir: &str) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut m = BTreeMap::new();
-    let Some(head) = git::head(&ctx.jobs)? else {
+    let Some(root) = ctx.tip()? else {
         return Ok(m);
     };
-    let root = ctx.jobs.find_commit(head)?.tree()?;
     let Some(t) = tree::subtree(&ctx.jobs, &root, dir) else {
         return Ok(m);
     };

@@ -2,7 +2,7 @@
 //! recent active job) and show it once grund has answered.
 
 use anyhow::{bail, Result};
-use grunt_core::git::{self, tree};
+use grunt_core::git::tree;
 use grunt_core::jobfile;
 use grunt_core::layout::Location;
 
@@ -30,10 +30,9 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         grunt_core::command::timestamp_content()
     })?;
     wait::wait_for(ctx, commit, a.wait.wait.unwrap_or(wait::DEFAULT_SECS))?;
-    let Some(head) = git::head(&ctx.jobs)? else {
+    let Some(root) = ctx.tip()? else {
         return Ok(());
     };
-    let root = ctx.jobs.find_commit(head)?.tree()?;
     match tree::read_file(
         &ctx.jobs,
         &root,

@@ -2,7 +2,7 @@
 //! job, its message naming the original.
 
 use anyhow::Result;
-use grunt_core::git::{self, tree};
+use grunt_core::git::tree;
 use grunt_core::{command, jobfile, time};
 
 use crate::context::Ctx;
@@ -22,10 +22,9 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     ctx.pull_jobs()?;
     let all = ctx.list()?;
     for job in ctx.resolve(&a.jobs, &all)? {
-        let Some(head) = git::head(&ctx.jobs)? else {
+        let Some(root) = ctx.tip()? else {
             break;
         };
-        let root = ctx.jobs.find_commit(head)?.tree()?;
         let Some(old) = tree::subtree(&ctx.jobs, &root, &job.dir()) else {
             ui::note(format!("note: {} has no files; skipped", job.id));
             continue;

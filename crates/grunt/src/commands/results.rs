@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use grunt_core::command;
-use grunt_core::git::{self, tree};
+use grunt_core::git::tree;
 use grunt_core::jobfile;
 use grunt_core::jobs::JobRecord;
 use grunt_core::layout::Location;
@@ -39,10 +39,9 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
 /// The original's choice: active jobs that run, and finished ones (not canceled) that ended
 /// after their last results request.
 fn default_targets(ctx: &Ctx, all: &[JobRecord]) -> Result<Vec<JobRecord>> {
-    let Some(head) = git::head(&ctx.jobs)? else {
+    let Some(root) = ctx.tip()? else {
         return Ok(Vec::new());
     };
-    let root = ctx.jobs.find_commit(head)?.tree()?;
     Ok(all
         .iter()
         .filter(|j| j.location == Location::Active)

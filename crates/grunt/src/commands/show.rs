@@ -1,7 +1,7 @@
 //! `grunt out` and `grunt ls`: a job's output and its file list, read from git objects.
 
 use anyhow::Result;
-use grunt_core::git::{self, tree};
+use grunt_core::git::tree;
 use grunt_core::jobfile;
 use grunt_core::joblist;
 
@@ -30,10 +30,9 @@ fn each_file(
     ctx.require_jobs(args, what)?;
     ctx.pull_jobs()?;
     let all = ctx.list()?;
-    let Some(head) = git::head(&ctx.jobs)? else {
+    let Some(root) = ctx.tip()? else {
         return Ok(());
     };
-    let root = ctx.jobs.find_commit(head)?.tree()?;
     for j in ctx.resolve(args, &all)? {
         let data = tree::read_file(&ctx.jobs, &root, &format!("{}/{name}", j.dir()));
         show(&format!("{} ({})", j.id, j.dir()), data)?;
