@@ -47,7 +47,9 @@ struct Live {
 
 /// Refreshes one project.
 pub fn refresh(p: &Project) -> Result<Refreshed> {
-    let live = live_jobs(p)?;
+    let bare = p.layout.bare(&p.server, &p.user, &p.name);
+    let repo = git::open(&bare.jobs())?;
+    let live = live_jobs(p, &repo)?;
     let mut out = Refreshed {
         jobs: live.len(),
         ..Refreshed::default()
@@ -56,8 +58,6 @@ pub fn refresh(p: &Project) -> Result<Refreshed> {
         return Ok(out);
     }
     out.asked = ask_runner(p, &live)?;
-    let bare = p.layout.bare(&p.server, &p.user, &p.name);
-    let repo = git::open(&bare.jobs())?;
     let sig = git::signature(&repo, &p.user)?;
     let keys: Vec<(JobId, String)> = live
         .iter()
@@ -82,10 +82,8 @@ pub fn refresh(p: &Project) -> Result<Refreshed> {
 
 /// Jobs in `active/` that have a batch id and, as last committed, have not finished (on disk
 /// they may have: that is what the refresh is for), with their directory on disk.
-fn live_jobs(p: &Project) -> Result<Vec<Live>> {
-    let bare = p.layout.bare(&p.server, &p.user, &p.name);
-    let repo = git::open(&bare.jobs())?;
-    let Some(head) = git::head(&repo)? else {
+fn live_jobs(p: &Project, repo: &git2::Repository) -> Result<Vec<Live>> {
+    let Some(head) = git::head(repo)? else {
         return Ok(Vec::new());
     };
     let tree = repo
@@ -93,7 +91,7 @@ fn live_jobs(p: &Project) -> Result<Vec<Live>> {
         .and_then(|c| c.tree())
         .map_err(Error::git("reading tree", repo.path()))?;
     let mut out = Vec::new();
-    for rec in jobs::list(&repo, &tree, &p.name) {
+    for rec in jobs::list(repo, &tree, &p.name) {
         if rec.location != Location::Active
             || rec.files.line(jobfile::BATCHID).is_empty()
             || (status::derive(&rec.files).0.is_finished() && !awaits_final_word(&rec.files))
