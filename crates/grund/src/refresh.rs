@@ -20,8 +20,8 @@ use grunt_core::layout::{Location, BRANCH_REF};
 use grunt_core::runner::{self, Invocation, Outcome};
 use grunt_core::{fsutil, jobs, status, Error, Result, GRUND_COMMIT_PREFIX};
 
-use crate::cycle;
 use crate::exec::Project;
+use crate::{cycle, workdir};
 
 /// The runner command that reports on many jobs at once.
 pub const BATCH_STATUS: &str = "batch-status";
@@ -101,17 +101,10 @@ fn live_jobs(p: &Project, repo: &git2::Repository) -> Result<Vec<Live>> {
         let Some((_, dir)) = p.work.find(&rec.id, &rec.project) else {
             continue;
         };
+        // The files grund would commit: the state rule needs no others.
         let mut files = JobFiles::default();
-        for f in fs::read_dir(&dir)
-            .map_err(Error::io("listing", &dir))?
-            .flatten()
-        {
-            let name = f.file_name().to_string_lossy().into_owned();
-            if jobfile::is_job_file(&name) && f.path().is_file() {
-                if let Ok(data) = fs::read(f.path()) {
-                    files.insert(name, &data);
-                }
-            }
+        for (name, data) in workdir::job_files(&dir)? {
+            files.insert(name, &data);
         }
         out.push(Live {
             id: rec.id,
