@@ -15,7 +15,7 @@ fn client_refuses_bad_arguments_and_pushes_nothing() {
     let before = head(&w);
     w.grunt(&["submit", "0.1"]).failure("missing -m");
     w.grunt(&["submit", "-m", "why", "0.1"])
-        .failure("must come last");
+        .failure("comes after -m MSG");
     w.grunt(&["submit", "-m", ""]).failure("empty");
     w.grunt(&["status", "abc"])
         .failure("is not a job id, number or range");
@@ -28,9 +28,9 @@ fn client_refuses_bad_arguments_and_pushes_nothing() {
         .failure("invalid project name");
     w.grunt(&["server", "bad name"]).failure("white space");
     w.grunt(&["rm;ls", "1"]).failure("not a grunt command");
-    // Unknown jobs are skipped with a note; nothing is pushed.
-    let r = w.grunt(&["cancel", "42"]).success();
-    assert!(r.stderr.contains("no job 42"), "{}", r.stderr);
+    // Unknown jobs are an error before anything is pushed.
+    let r = w.grunt(&["cancel", "42"]).failure("no job 42");
+    assert_eq!(r.code, Some(1));
     assert_eq!(head(&w), before, "nothing was pushed");
 
     // No runner in the project.

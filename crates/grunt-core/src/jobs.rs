@@ -30,29 +30,57 @@ impl JobRecord {
     pub fn summary(&self, server: &str) -> JobSummary {
         let (state, reason) = status::derive(&self.files);
         let f = &self.files;
-        JobSummary {
+        let end_text = if state == State::Canceled && !f.has(jobfile::END) {
+            f.line(jobfile::CANCELED)
+        } else {
+            f.line(jobfile::END)
+        };
+        let exit_code = f
+            .line(jobfile::EXITCODE)
+            .parse::<i32>()
+            .ok()
+            .or(match state {
+                State::Failed(c) => c,
+                _ => None,
+            });
+        // A cancel leaves the scheduler's last word behind (RUNNING); say what became of it.
+        let mut scheduler_status = f.line(jobfile::STATUS);
+        if state == State::Canceled && !status::is_final_word(&scheduler_status) {
+            scheduler_status = "CANCELLED".into();
+        }
+        let profile = Some(f.line(jobfile::PROFILE)).filter(|p| !p.is_empty());
+        let mut sum = JobSummary {
             id: self.id.to_string(),
             server: server.to_string(),
             location: self.location,
             status: state.to_string(),
+            state_kind: state.kind(),
+            exit_code,
             state,
             reason,
             batch_id: f.line(jobfile::BATCHID),
-            scheduler_status: f.line(jobfile::STATUS),
+            scheduler_status,
             submit: f.line(jobfile::SUBMIT),
             start: f.line(jobfile::START),
-            end: if f.has(jobfile::CANCELED) {
-                f.line(jobfile::CANCELED)
-            } else {
-                f.line(jobfile::END)
-            },
+            end: end_text,
+            submit_time: None,
+            start_time: None,
+            end_time: None,
+            elapsed_secs: None,
             args: f.args(),
             message: f.line(jobfile::MESSAGE),
-        }
+            profile,
+        };
+        sum.submit_time = time::parse(&sum.submit).map(|t| t.to_rfc3339());
+        sum.start_time = time::parse(&sum.start).map(|t| t.to_rfc3339());
+        sum.end_time = time::parse(&sum.end).map(|t| t.to_rfc3339());
+        sum.elapsed_secs = sum.elapsed(chrono::Utc::now());
+        sum
     }
 }
 
-/// What `grunt jobs` shows of a job (and `--json` prints). Times are as stored: UTC.
+/// What `grunt jobs` shows of a job (and `--json` prints: times in RFC 3339, the exit code an
+/// integer). The `submit`/`start`/`end` texts are as stored (UTC) and only for tables.
 #[derive(Debug, Clone, Serialize)]
 pub struct JobSummary {
     pub id: String,
@@ -60,16 +88,33 @@ pub struct JobSummary {
     pub location: Location,
     /// `state` as people read it: `Done`, `Failed(3)`, …
     pub status: String,
-    #[serde(flatten)]
+    /// The state's name: `Pending`, `Running`, `Done`, `Failed`, `Timeout`, …
+    #[serde(rename = "state")]
+    pub state_kind: &'static str,
+    /// The job's exit code, when known.
+    pub exit_code: Option<i32>,
+    #[serde(skip)]
     pub state: State,
     pub reason: Option<String>,
     pub batch_id: String,
     pub scheduler_status: String,
+    #[serde(skip)]
     pub submit: String,
+    #[serde(skip)]
     pub start: String,
+    #[serde(skip)]
     pub end: String,
+    #[serde(rename = "submit")]
+    pub submit_time: Option<String>,
+    #[serde(rename = "start")]
+    pub start_time: Option<String>,
+    #[serde(rename = "end")]
+    pub end_time: Option<String>,
+    /// Seconds from start to end (to now while it runs).
+    pub elapsed_secs: Option<i64>,
     pub args: Vec<String>,
     pub message: String,
+    pub profile: Option<String>,
 }
 
 impl JobSummary {
@@ -80,6 +125,17 @@ impl JobSummary {
         } else {
             time::to_local(t)
         }
+    }
+
+    /// Seconds from start to end, or to `now` while the job runs.
+    pub fn elapsed(&self, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+        let start = time::parse(&self.start)?;
+        let end = match time::parse(&self.end) {
+            Some(e) => e,
+            None if !self.state.is_finished() => now,
+            None => return None,
+        };
+        Some((end - start).num_seconds().max(0))
     }
 }
 

@@ -47,6 +47,8 @@ pub enum RemoteError {
          (<root>/bb/<server>/<user>/<project>/jobs): grunt cannot look at that server"
     )]
     NotLayout { path: String },
+    #[error("on this machine: {0}")]
+    Local(String),
     #[error("{host} gave an unusable answer to {what}: {detail}")]
     Answer {
         host: String,
@@ -174,6 +176,53 @@ impl ServerRef {
                 format!("ssh {} {}", host.destination(), shell_quote(cmd))
             }
             ServerRef::Local { .. } => cmd.to_string(),
+        }
+    }
+
+    /// Where a job's directory is on the server (relative to the remote home, or absolute):
+    /// `<root>/wc/<server>/<user>/<project>/jobs/<job_dir>`. `user` is the account's name in
+    /// the paths when the origin does not say.
+    pub fn job_dir_path(&self, user: &str, job_dir: &str) -> String {
+        let t = self.target();
+        let user = t.user.as_deref().unwrap_or(user);
+        format!(
+            "{}/wc/{}/{user}/{}/jobs/{job_dir}",
+            t.root, t.server, t.project
+        )
+    }
+
+    /// Runs the shell `script` on the server (over ssh, or with `sh -c` on this machine),
+    /// copying its output to `out` as it comes. Returns its exit code.
+    pub fn stream(
+        &self,
+        script: &str,
+        out: &mut dyn std::io::Write,
+    ) -> Result<Option<i32>, RemoteError> {
+        match self {
+            ServerRef::Ssh { host, .. } => Ok(host.stream(script, out)?),
+            ServerRef::Local { .. } => {
+                use std::io::Read;
+                let mut child = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(script)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .map_err(|e| RemoteError::Local(format!("running sh: {e}")))?;
+                if let Some(mut pipe) = child.stdout.take() {
+                    let mut buf = [0u8; 8192];
+                    while let Ok(n) = pipe.read(&mut buf) {
+                        if n == 0 || out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
+                            break;
+                        }
+                    }
+                }
+                let _ = child.kill();
+                let st = child
+                    .wait()
+                    .map_err(|e| RemoteError::Local(format!("waiting for sh: {e}")))?;
+                Ok(st.code())
+            }
         }
     }
 

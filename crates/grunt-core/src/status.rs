@@ -8,12 +8,10 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
 use crate::jobfile::{self, JobFiles};
+use crate::time;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", content = "exit_code")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     Pending,
     Running,
@@ -34,6 +32,28 @@ impl State {
     }
 }
 
+impl State {
+    /// The state's name without its exit code (`Failed`), as `--json` prints it.
+    pub fn kind(self) -> &'static str {
+        match self {
+            State::Pending => "Pending",
+            State::Running => "Running",
+            State::Done => "Done",
+            State::Failed(_) => "Failed",
+            State::Timeout => "Timeout",
+            State::OutOfMemory => "OutOfMemory",
+            State::Canceled => "Canceled",
+            State::NodeFail => "NodeFail",
+            State::Unknown => "Unknown",
+        }
+    }
+
+    /// Did the job end well?
+    pub fn is_success(self) -> bool {
+        self == State::Done
+    }
+}
+
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -48,7 +68,7 @@ impl fmt::Display for State {
 
 /// A job's state and, where there is one, a short reason for people.
 pub fn derive(files: &JobFiles) -> (State, Option<String>) {
-    if files.has(jobfile::CANCELED) {
+    if cancel_counts(files) {
         return (State::Canceled, None);
     }
     let word = files.line(jobfile::STATUS).to_ascii_uppercase();
@@ -87,6 +107,21 @@ pub fn derive(files: &JobFiles) -> (State, Option<String>) {
         return (State::Failed(None), Some(files.line(jobfile::ERROR)));
     }
     (State::Pending, None)
+}
+
+/// Does `job.canceled` decide the state? Not when it was written after the job had ended
+/// (`job.end` is older): a cancel that came too late leaves the record as it was.
+pub fn cancel_counts(files: &JobFiles) -> bool {
+    if !files.has(jobfile::CANCELED) {
+        return false;
+    }
+    match (
+        time::parse(&files.line(jobfile::CANCELED)),
+        time::parse(&files.line(jobfile::END)),
+    ) {
+        (Some(canceled), Some(end)) => canceled <= end,
+        _ => true,
+    }
 }
 
 /// Is `word` (a `job.status` line) a scheduler's final word on a job?
@@ -133,6 +168,18 @@ mod tests {
             derive(&files(&[("job.canceled", "t"), done[0]])).0,
             State::Canceled
         );
+        // A cancel that came after the end leaves the record alone.
+        let late = [
+            ("job.start", "2026-11-21 09:00:00 UTC"),
+            ("job.slurmid", "12"),
+            ("job.end", "2026-11-21 09:30:00 UTC"),
+            ("job.exitcode", "0"),
+            ("job.canceled", "2026-11-21 10:00:00 UTC"),
+        ];
+        assert_eq!(derive(&files(&late)).0, State::Done);
+        let mut in_time = late;
+        in_time[4].1 = "2026-11-21 09:29:59 UTC";
+        assert_eq!(derive(&files(&in_time)).0, State::Canceled);
         // job.start without job.slurmid is still pending in the original.
         assert_eq!(derive(&files(&[("job.start", "t")])).0, State::Pending);
     }

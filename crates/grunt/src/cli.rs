@@ -1,16 +1,33 @@
-//! The command line: one variant per command, each owning its arguments in its module.
+//! The command line: one variant per command, each owning its arguments in its module, and
+//! the top-level help with the commands in groups.
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands::*;
 
 /// grunt: run your project's code on a cluster through git, with a permanent record of every
-/// job. Job arguments take ids (ore000042), numbers (42) and inclusive ranges (11..22).
+/// job. Jobs are named by ids (ore000042), numbers (42), inclusive ranges (11..22) and comma
+/// lists of them.
 #[derive(Debug, Parser)]
-#[command(name = "grunt", version, about)]
+#[command(name = "grunt", version, about, max_term_width = 100)]
 pub struct Cli {
+    /// Run as if grunt was started in DIR (as `git -C`).
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Colours: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorWhen,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -23,8 +40,12 @@ pub enum Command {
     Submit(submit::Args),
     /// Submit a new job with the same code, arguments and profile as each given job.
     Rerun(rerun::Args),
-    /// List jobs: all, or active, done, archive or delete.
+    /// List jobs: all, or active, done, archive or delete; filters by state, id, count.
     Jobs(jobs::Args),
+    /// Everything about one job: message, args, state and why, times, errors, output, files, history.
+    Show(show::Args),
+    /// Wait until jobs have ended; exit 0 only if all of them succeeded.
+    Wait(wait_cmd::Args),
     /// Ask the runner to update the status of jobs (default: all active jobs).
     Status(push::Args),
     /// Copy jobs' result files into the results repo and link them into gresults/ (default: active jobs that need it).
@@ -33,10 +54,11 @@ pub enum Command {
     Files(files_cmd::Args),
     /// Pull the jobs and results repos.
     Pull,
-    /// Show jobs' output (job.out).
-    Out(show::OutArgs),
+    /// Show jobs' output (job.out); --follow streams it live from the server.
+    Out(out::OutArgs),
     /// Show jobs' file lists (job.list).
-    Ls(show::LsArgs),
+    #[command(visible_alias = "list")]
+    Ls(out::LsArgs),
     /// Replace a job's message: message <job> "new message".
     Message(message::Args),
     /// Show what differs between a job and the project directory, or between two jobs.
@@ -45,10 +67,10 @@ pub enum Command {
     Link(link::Args),
     /// Remove gresults/<jobid> links.
     Unlink(link::Args),
-    /// Cancel jobs on the server.
+    /// Cancel jobs on the server (jobs that have ended are left as they are).
     Cancel(push::Args),
     /// Remove jobs from both repos and the server's disk, for mistakes (use delete for the rest).
-    Nuke(push::Args),
+    Nuke(push::NukeArgs),
     /// Move jobs to delete/ (their results are removed; the record stays).
     Delete(push::Args),
     /// Move jobs to archive/, with their results.
@@ -57,16 +79,146 @@ pub enum Command {
     Clean,
     /// Ask the runner for the scheduler's queue and show it (waits for the answer).
     Queue(queue::Args),
+    /// Send a user command to the runner: run <word> <jobs..> (any word, even one like a grunt command).
+    Run(push::RunArgs),
     /// Create a project on the server through grund: newproj-server <project>.
     NewprojServer(newproj_server::Args),
     /// Check this project's server: ssh, ControlMaster, git, grunt/grund versions, grund's heartbeat, repos.
     Doctor(doctor::Args),
     /// Run a full local round trip in a throwaway directory: server, grund, submit, results.
     Demo(demo::Args),
+    /// Print a shell completion script: completions bash|zsh|fish|elvish|powershell.
+    Completions(completions::Args),
+    /// Write man pages (grunt.1 and one per command) into a directory.
+    Man(completions::ManArgs),
     /// Print the Markdown reference of all commands (docs/cli.md).
     #[command(hide = true)]
     CliReference,
     /// Any other word is a user command for the runner: <word> <jobs..>.
     #[command(external_subcommand)]
     Other(Vec<String>),
+}
+
+/// The commands in the groups the top-level help shows them in.
+const GROUPS: [(&str, &[&str]); 5] = [
+    (
+        "Run jobs",
+        &[
+            "submit", "rerun", "status", "results", "files", "cancel", "run",
+        ],
+    ),
+    (
+        "Look at jobs",
+        &["jobs", "show", "wait", "out", "ls", "diff", "queue"],
+    ),
+    (
+        "Keep the record tidy",
+        &[
+            "message", "archive", "delete", "nuke", "link", "unlink", "pull", "clean",
+        ],
+    ),
+    (
+        "Set up",
+        &["newproj", "server", "newproj-server", "doctor", "demo"],
+    ),
+    ("Shell", &["completions", "man", "help"]),
+];
+
+/// The command line's definition, with the grouped top-level help.
+pub fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let mut groups = String::new();
+    // As wide as the terminal, at most as wide as clap wraps the rest of the help.
+    let term = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
+        .unwrap_or(100)
+        .min(100);
+    let width = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().len())
+        .max()
+        .unwrap_or(10);
+    for (title, names) in GROUPS {
+        groups.push_str(&format!("{title}:\n"));
+        for name in names {
+            let about = cmd
+                .find_subcommand(name)
+                .and_then(|s| s.get_about())
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "Print this message or the help of the given command".into());
+            groups.push_str(&wrap(
+                &format!("  {name:<width$}  {about}"),
+                width + 4,
+                term,
+            ));
+        }
+        groups.push('\n');
+    }
+    groups.push_str("Any other word is a user command for your runner (grunt WORD JOBS..); `grunt run WORD` always is.\n");
+    cmd.help_template(format!(
+        "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{groups}\nOptions:\n{{options}}{{after-help}}"
+    ))
+    .after_help(
+        "Exit codes: 0 success; 1 error; 2 usage; 3 pushed but not answered before the --wait \
+         deadline; 4 answered, and the runner or job failed.",
+    )
+}
+
+/// `line` word-wrapped to `width` columns, continuation lines indented by `indent`.
+fn wrap(line: &str, indent: usize, width: usize) -> String {
+    let lead = line.len() - line.trim_start().len();
+    let mut out = String::new();
+    let mut cur = " ".repeat(lead);
+    for word in line.trim_start().split(' ') {
+        if !cur.trim().is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(cur.trim_end());
+            out.push('\n');
+            cur = " ".repeat(indent);
+        } else if !cur.trim().is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    out.push_str(cur.trim_end());
+    out.push('\n');
+    out
+}
+
+/// Every visible command name and alias, for "did you mean".
+pub fn command_names() -> Vec<String> {
+    let cmd = Cli::command();
+    let mut names = Vec::new();
+    for s in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        names.push(s.get_name().to_string());
+        names.extend(s.get_visible_aliases().map(str::to_string));
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_command_is_in_a_group() {
+        let grouped: Vec<&str> = super::GROUPS
+            .iter()
+            .flat_map(|(_, n)| n.iter().copied())
+            .collect();
+        for s in super::Cli::command_for_test().get_subcommands() {
+            if !s.is_hide_set() {
+                assert!(
+                    grouped.contains(&s.get_name()),
+                    "{} is in no group",
+                    s.get_name()
+                );
+            }
+        }
+    }
+
+    impl super::Cli {
+        fn command_for_test() -> clap::Command {
+            <super::Cli as clap::CommandFactory>::command()
+        }
+    }
 }

@@ -2,9 +2,9 @@
 //! the user and the client's clones of the jobs and results repos, plus the operations most
 //! commands share (pull, list jobs, resolve job arguments, push commands).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{Context, Result};
 use git2::{Oid, Repository};
 use grunt_core::command;
 use grunt_core::config;
@@ -12,9 +12,20 @@ use grunt_core::git::{self, sync, tree};
 use grunt_core::jobfile;
 use grunt_core::jobid::{self, JobId, JobSpec};
 use grunt_core::jobs::{self, JobRecord};
-use grunt_core::layout::{self, ClientLayout, ProjectDirs};
+use grunt_core::layout::{self, ClientLayout, Location, ProjectDirs};
 
-use crate::ui;
+use crate::{error, ui};
+
+/// A commit that changed a job.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub commit: Oid,
+    pub time: Option<chrono::DateTime<chrono::Utc>>,
+    pub summary: String,
+}
+
+/// A file in the jobs clone's git directory whose time is that of the last successful pull.
+const PULL_STAMP: &str = "grunt-last-pull";
 
 /// How many times a push is replayed when others keep pushing. Each try waits up to ~0.5 s
 /// on a locked ref, so this also outlasts a lock left by a killed process until it is
@@ -44,40 +55,105 @@ impl std::fmt::Debug for Ctx {
 }
 
 impl Ctx {
-    /// The project of the current directory, whose client repos must exist.
+    /// The project of the current directory or the nearest directory above it that is a
+    /// project set up on this client (as git finds its repo).
     pub fn open() -> Result<Ctx> {
-        let cwd = std::env::current_dir().context("finding the current directory")?;
+        let start = std::env::current_dir().context("finding the current directory")?;
         let home = layout::home()?;
         let user = config::user_name()?;
         let prefix = JobId::prefix_for_user(&user)?;
-        let project = config::project_name(&cwd)?;
         let cl = ClientLayout::from_home(&home);
-        let server = match config::server_name(&cwd, &home)? {
-            Some(s) => s,
-            None => only_server(&cl, &user, &project).ok_or(config::ConfigError::NoServer)?,
+        let mut first_err = None;
+        for dir in start.ancestors() {
+            match Ctx::at(dir, &home, &cl, &user, &prefix) {
+                Ok(Some(ctx)) => return Ok(ctx),
+                Ok(None) => {}
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        let project = config::project_name(&start).unwrap_or_else(|_| "?".into());
+        if config::server_name(&start, &home)?.is_none() {
+            return Err(anyhow::Error::new(config::ConfigError::NoServer));
+        }
+        Err(error::error(format!(
+            "project {project:?} is not set up on this client (looked in {} and the directories above it)",
+            start.display()
+        ))
+        .hint(format!(
+            "set it up: `grunt newproj {project} <user@host>` in the project directory"
+        ))
+        .hint("or run grunt from the project directory, or with -C DIR")
+        .into())
+    }
+
+    /// `dir` as a project, if its jobs clone exists on this client.
+    fn at(
+        dir: &Path,
+        home: &Path,
+        cl: &ClientLayout,
+        user: &str,
+        prefix: &str,
+    ) -> Result<Option<Ctx>> {
+        let Ok(project) = config::project_name(dir) else {
+            return Ok(None);
         };
-        let dirs = cl.work(&server, &user, &project);
+        let server = match config::server_name(dir, home)? {
+            Some(s) => s,
+            None => match only_server(cl, user, &project) {
+                Some(s) => s,
+                None => return Ok(None),
+            },
+        };
+        let dirs = cl.work(&server, user, &project);
         if !dirs.jobs().exists() {
-            bail!(
-                "project {project:?} is not set up on this client for server {server:?} ({} is missing):\n  run `grunt newproj {project} <user@host>` (after `grunt newproj {project}` on the server)",
-                dirs.jobs().display()
-            );
+            return Ok(None);
         }
         let jobs = git::open(&dirs.jobs())?;
-        Ok(Ctx {
-            cwd,
-            user,
-            prefix,
+        Ok(Some(Ctx {
+            cwd: dir.to_path_buf(),
+            user: user.to_string(),
+            prefix: prefix.to_string(),
             project,
             server,
             dirs,
             jobs,
-        })
+        }))
+    }
+
+    /// Pulls the jobs repo for a command that only reads: when the server cannot be reached,
+    /// warns and goes on with the local copy, saying how old it is.
+    pub fn pull_for_reading(&self) -> Result<()> {
+        if let Err(e) = self.pull_jobs() {
+            let age = match self.last_pull_age() {
+                Some(secs) => format!("as of {} ago", crate::table::duration(secs)),
+                None => "of unknown age".into(),
+            };
+            ui::warn(format!(
+                "cannot reach the server ({}); showing the local copy {age}",
+                error::one_line(&e)
+            ));
+        }
+        Ok(())
+    }
+
+    /// Seconds since the jobs repo was last pulled.
+    pub fn last_pull_age(&self) -> Option<u64> {
+        let m = std::fs::metadata(self.jobs.path().join(PULL_STAMP)).ok()?;
+        m.modified().ok()?.elapsed().ok().map(|d| d.as_secs())
     }
 
     /// Fetches the jobs repo.
     pub fn pull_jobs(&self) -> Result<Option<Oid>> {
-        sync::pull(&self.jobs, false).with_context(|| format!("pulling jobs of {}", self.project))
+        let head = sync::pull(&self.jobs, false)
+            .with_context(|| format!("pulling jobs of {}", self.project))?;
+        // When it was last pulled, for reading offline (a failed write only loses that age).
+        let _ = std::fs::write(self.jobs.path().join(PULL_STAMP), b"");
+        Ok(head)
     }
 
     /// Fetches the results repo and updates its files.
@@ -103,17 +179,31 @@ impl Ctx {
         Ok(jobs::list(&self.jobs, &tree, &self.project))
     }
 
-    /// The jobs that `args` name, in order; unknown ones are noted and skipped. Malformed
-    /// arguments are an error, before anything is done.
+    /// The jobs that `args` name (ids, numbers, ranges, comma lists of them), in order. A job
+    /// that does not exist is an error, before anything is done; so is a malformed argument.
+    /// Within a range, numbers without a job are skipped.
     pub fn resolve(&self, args: &[String], all: &[JobRecord]) -> Result<Vec<JobRecord>> {
-        let specs: Vec<JobSpec> = args.iter().map(|a| a.parse()).collect::<Result<_, _>>()?;
+        let mut specs: Vec<JobSpec> = Vec::new();
+        for a in args
+            .iter()
+            .flat_map(|a| a.split(','))
+            .filter(|a| !a.is_empty())
+        {
+            specs.push(a.parse().map_err(|e| {
+                error::usage(format!("{e}"))
+                    .hint("jobs are ids (ore000042), numbers (42), ranges (11..22) or comma lists of them")
+            })?);
+        }
         let known: Vec<JobId> = all.iter().map(|j| j.id.clone()).collect();
         let r = jobid::resolve(&specs, &known, &self.prefix);
-        for m in &r.missing {
-            ui::note(format!(
-                "note: no job {m} in project {}; skipped",
+        if !r.missing.is_empty() {
+            return Err(error::error(format!(
+                "no job {} in project {}",
+                r.missing.join(", "),
                 self.project
-            ));
+            ))
+            .hint("`grunt jobs` lists the jobs; nothing was done")
+            .into());
         }
         Ok(r.found
             .iter()
@@ -182,6 +272,56 @@ impl Ctx {
             .collect()
     }
 
+    /// The commits of the jobs repo that changed `job`'s directory (wherever it was then),
+    /// newest first: at most `max`, looking back at most 2,000 commits.
+    pub fn job_history(&self, job: &JobRecord, max: usize) -> Result<Vec<HistoryEntry>> {
+        let Some(head) = git::head(&self.jobs)? else {
+            return Ok(Vec::new());
+        };
+        let mut walk = self.jobs.revwalk()?;
+        walk.push(head)?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)?;
+        let place = |t: &git2::Tree<'_>| -> Option<(String, Oid)> {
+            Location::ALL.iter().find_map(|loc| {
+                let p = layout::job_dir(*loc, &job.id, &job.project);
+                let e = t.get_path(Path::new(&p)).ok()?;
+                Some((p, e.id()))
+            })
+        };
+        let mut out = Vec::new();
+        for oid in walk.take(2000) {
+            let c = self.jobs.find_commit(oid?)?;
+            let now = place(&c.tree()?);
+            let before = match c.parent(0) {
+                Ok(p) => place(&p.tree()?),
+                Err(_) => None,
+            };
+            if now != before {
+                out.push(HistoryEntry {
+                    commit: c.id(),
+                    time: chrono::DateTime::from_timestamp(c.time().seconds(), 0),
+                    summary: String::from_utf8_lossy(c.summary_bytes().unwrap_or(b"")).into_owned(),
+                });
+                if out.len() >= max {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// When grund last committed `job`'s files (its newest `GRUND:` commit that changed it).
+    pub fn last_commit_time(
+        &self,
+        job: &JobRecord,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        Ok(self
+            .job_history(job, 50)?
+            .into_iter()
+            .find(|h| h.summary.starts_with(grunt_core::GRUND_COMMIT_PREFIX))
+            .and_then(|h| h.time))
+    }
+
     /// `gresults/<jobid>` in the project directory.
     pub fn link_path(&self, id: &JobId) -> PathBuf {
         self.cwd.join("gresults").join(id.to_string())
@@ -194,9 +334,10 @@ impl Ctx {
 
     pub fn require_jobs(&self, args: &[String], what: &str) -> Result<()> {
         if args.is_empty() {
-            return Err(anyhow!(
+            return Err(error::usage(format!(
                 "{what} needs job arguments: ids (ore000042), numbers (42) or ranges (11..22)"
-            ));
+            ))
+            .into());
         }
         Ok(())
     }

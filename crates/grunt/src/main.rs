@@ -9,24 +9,36 @@ mod commands;
 mod context;
 mod error;
 mod files;
+mod grammar;
 mod newjob;
 mod table;
 mod ui;
 mod wait;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    // Before anything else touches git2: ssh URLs go through the system ssh.
-    if let Err(e) = grunt_core::transport::register() {
-        eprintln!("grunt: error: {e}");
-        std::process::exit(1);
-    }
-    let cli = cli::Cli::parse();
-    let code = match commands::run(cli) {
+    std::process::exit(match run() {
         Ok(()) => 0,
         Err(e) => error::report(&e),
-    };
-    std::process::exit(code);
+    });
+}
+
+fn run() -> anyhow::Result<()> {
+    // Before anything else touches git2: ssh URLs go through the system ssh.
+    grunt_core::transport::register()?;
+    let args = grammar::mark_end_of_options(std::env::args_os().collect());
+    let matches = cli::command().get_matches_from(args);
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match cli.color {
+        cli::ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
+        cli::ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+        cli::ColorWhen::Auto => {}
+    }
+    if let Some(dir) = &cli.dir {
+        std::env::set_current_dir(dir)
+            .map_err(|e| error::usage(format!("-C {}: {e}", dir.display())))?;
+    }
+    commands::run(cli)
 }

@@ -54,7 +54,9 @@ fn default_targets(ctx: &Ctx, all: &[JobRecord]) -> Result<Vec<JobRecord>> {
                     &root,
                     &format!("{}/{}results", j.dir(), command::PREFIX),
                 )
-                .and_then(|b| time::parse(&String::from_utf8_lossy(&b)));
+                // The first line is the time (the original reads only it); a `request:`
+                // token follows.
+                .and_then(|b| time::parse(&grunt_core::fsutil::first_line(&b)));
                 let ended = time::parse(&j.files.line(jobfile::END));
                 match (asked, ended) {
                     (None, _) => true,

@@ -1,86 +1,183 @@
-//! `grunt out` and `grunt ls`: a job's output and its file list, read from git objects.
+//! `grunt show JOB`: everything about one job in one place: message, args, profile, state and
+//! its reason, times and elapsed, batch id, `job.error`, the tail of the runner's stderr and of
+//! the output, the files, and the commits that touched it.
 
 use anyhow::Result;
 use grunt_core::git::tree;
 use grunt_core::jobfile;
 use grunt_core::joblist;
+use serde::Serialize;
 
 use crate::context::Ctx;
+use crate::error;
 use crate::{table, ui};
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct OutArgs {
-    /// Jobs: ids, numbers or ranges.
-    pub jobs: Vec<String>,
+#[command(after_long_help = "Examples:
+  grunt show 3
+  grunt show ore000003 --lines 40
+  grunt show 3 --json | jq .runner_stderr")]
+pub struct Args {
+    /// The job: an id or a number.
+    pub job: String,
+    /// Lines of the output and of the runner's stderr to show.
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 10)]
+    pub lines: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct LsArgs {
-    /// Jobs: ids, numbers or ranges.
-    pub jobs: Vec<String>,
+#[derive(Debug, Serialize)]
+struct ShowJson {
+    #[serde(flatten)]
+    summary: grunt_core::jobs::JobSummary,
+    dir: String,
+    error: Option<String>,
+    runner_stderr: Option<String>,
+    output: Option<String>,
+    files: Vec<String>,
+    history: Vec<HistoryJson>,
 }
 
-fn each_file(
-    ctx: &Ctx,
-    args: &[String],
-    what: &str,
-    name: &str,
-    mut show: impl FnMut(&str, Option<Vec<u8>>) -> Result<()>,
-) -> Result<()> {
-    ctx.require_jobs(args, what)?;
-    ctx.pull_jobs()?;
+#[derive(Debug, Serialize)]
+struct HistoryJson {
+    commit: String,
+    time: Option<String>,
+    summary: String,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
+    ctx.pull_for_reading()?;
     let all = ctx.list()?;
-    let Some(root) = ctx.tip()? else {
-        return Ok(());
+    let found = ctx.resolve(std::slice::from_ref(&a.job), &all)?;
+    let [job] = found.as_slice() else {
+        return Err(error::usage(format!("show takes one job, not {:?}", a.job))
+            .hint("`grunt jobs 3..5` shows several")
+            .into());
     };
-    for j in ctx.resolve(args, &all)? {
-        let data = tree::read_file(&ctx.jobs, &root, &format!("{}/{name}", j.dir()));
-        show(&format!("{} ({})", j.id, j.dir()), data)?;
+    let text = |name: &str| -> Result<Option<String>> {
+        let Some(root) = ctx.tip()? else {
+            return Ok(None);
+        };
+        Ok(
+            tree::read_file(&ctx.jobs, &root, &format!("{}/{name}", job.dir()))
+                .map(|d| String::from_utf8_lossy(&d).into_owned()),
+        )
+    };
+    let s = job.summary(&ctx.server);
+    let error_text = text(jobfile::ERROR)?.map(|t| t.trim_end().to_string());
+    let stderr = text(jobfile::RUNNER_ERR)?
+        .map(|t| super::out::tail(&t, Some(a.lines)))
+        .filter(|t| !t.is_empty());
+    let output = text(jobfile::OUT)?.map(|t| super::out::tail(&t, Some(a.lines)));
+    let files: Vec<String> = text(jobfile::LIST)?
+        .map(|t| joblist::parse(&t).into_iter().map(|e| e.name).collect())
+        .unwrap_or_default();
+    let history = ctx.job_history(job, 20)?;
+    if a.json {
+        return ui::json(&ShowJson {
+            summary: s,
+            dir: job.dir(),
+            error: error_text,
+            runner_stderr: stderr,
+            output,
+            files,
+            history: history
+                .iter()
+                .map(|h| HistoryJson {
+                    commit: h.commit.to_string(),
+                    time: h.time.map(|t| t.to_rfc3339()),
+                    summary: h.summary.clone(),
+                })
+                .collect(),
+        });
     }
+    let mut o = Vec::new();
+    let state = match &s.reason {
+        Some(r) if !r.is_empty() => format!("{} ({r})", s.status),
+        _ => s.status.clone(),
+    };
+    o.push(format!(
+        "job {}  {}",
+        s.id,
+        ui::state_colored(s.state, &state)
+    ));
+    o.push(format!("  message   {}", s.message));
+    o.push(format!("  args      {}", super::jobs::quote_args(&s.args)));
+    if let Some(p) = &s.profile {
+        o.push(format!("  profile   {p}"));
+    }
+    o.push(format!("  where     {} on {}", job.dir(), ctx.server));
+    o.push(format!("  submit    {}", super::jobs::local(&s.submit)));
+    if !s.start.is_empty() {
+        o.push(format!("  start     {}", super::jobs::local(&s.start)));
+    }
+    if !s.end.is_empty() {
+        o.push(format!("  end       {}", super::jobs::local(&s.end)));
+    }
+    if let Some(e) = s.elapsed_secs {
+        o.push(format!("  elapsed   {}", table::duration(e.unsigned_abs())));
+    }
+    if !s.batch_id.is_empty() {
+        o.push(format!("  batch id  {}", s.batch_id));
+    }
+    if !s.scheduler_status.is_empty() {
+        o.push(format!("  scheduler {}", s.scheduler_status));
+    }
+    if let Some(code) = s.exit_code {
+        o.push(format!("  exit code {code}"));
+    }
+    if let Some(e) = &error_text {
+        o.push(format!("\njob.error:\n{}", indent(e)));
+    }
+    if let Some(e) = &stderr {
+        o.push(format!(
+            "\nrunner's stderr ({}, last {} lines):\n{}",
+            jobfile::RUNNER_ERR,
+            a.lines,
+            indent(e)
+        ));
+    }
+    match &output {
+        Some(out) if !out.is_empty() => o.push(format!(
+            "\noutput ({}, last {} lines):\n{}",
+            jobfile::OUT,
+            a.lines,
+            indent(out)
+        )),
+        _ => o.push("\noutput: none yet".into()),
+    }
+    if files.is_empty() {
+        o.push("\nfiles: none listed yet".into());
+    } else {
+        o.push(format!(
+            "\nfiles ({}):\n{}",
+            files.len(),
+            indent(&files.join("\n"))
+        ));
+    }
+    if !history.is_empty() {
+        o.push("\nhistory (newest first):".into());
+        for h in &history {
+            let when = h
+                .time
+                .map(|t| grunt_core::time::to_local(&grunt_core::time::format(t)))
+                .unwrap_or_default();
+            o.push(format!(
+                "  {:.10}  {when}  {}",
+                h.commit.to_string(),
+                table::truncate(&h.summary, 60)
+            ));
+        }
+    }
+    ui::out(o.join("\n"))?;
     Ok(())
 }
 
-pub fn out(ctx: &Ctx, a: OutArgs) -> Result<()> {
-    each_file(ctx, &a.jobs, "out", jobfile::OUT, |job, data| {
-        ui::out(format!("output of job {job}:"))?;
-        match data {
-            Some(d) => ui::out(String::from_utf8_lossy(&d).trim_end())?,
-            None => ui::out("(no job.out yet: run `grunt status <job>` to refresh it)")?,
-        }
-        Ok(())
-    })
-}
-
-pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<()> {
-    each_file(ctx, &a.jobs, "ls", jobfile::LIST, |job, data| {
-        ui::out(format!("files of job {job}:"))?;
-        let Some(d) = data else {
-            return Ok(ui::out(
-                "(no job.list yet: it is written after the first command grund runs on the job)",
-            )?);
-        };
-        let rows: Vec<Vec<String>> = joblist::parse(&String::from_utf8_lossy(&d))
-            .into_iter()
-            .map(|e| {
-                vec![
-                    e.name,
-                    format!("{:>16}", group_digits(e.size)),
-                    grunt_core::time::to_local(&e.modified),
-                ]
-            })
-            .collect();
-        Ok(ui::out(table::render(&joblist::HEADER, &rows))?)
-    })
-}
-
-fn group_digits(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {}", table::truncate(l, 500)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -12,21 +12,81 @@ use grunt_core::runner::{self, Invocation, JobContext, Outcome};
 use grunt_core::{command, jobfile, time};
 
 use crate::context::Ctx;
-use crate::wait::{self, WaitArg};
-use crate::{files, newjob, table, ui};
+use clap::{Args as _, FromArgMatches as _};
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    pub wait: WaitArg,
+use crate::error::{self, CommandError};
+use crate::wait;
+use crate::{files, grammar, newjob, table, ui};
+
+/// grunt's own options of `submit`: accepted before the job's arguments and after `-m MSG`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Options {
+    /// Wait until grund has answered (and the answer is pulled), at most SECS seconds
+    /// (default 60); `--wait 30` and `--wait=30` both work here.
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "60")]
+    pub wait: Option<u64>,
     /// Resources from `[profile.NAME]` of grunt.toml (on top of `[resources]`).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// Show the job directory and the runner's submit script; submit nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// The job's arguments (saved one per line in job.args), then `-m "message"`, which must
-    /// come last. grunt's own options go before the job's arguments.
+    /// Print the new job as JSON (`{"ids": [...], "commit": ...}`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Options {
+    /// Options given before the job's arguments and after `-m MSG`, together.
+    fn merge(self, later: Options) -> Result<Options, CommandError> {
+        fn one<T>(name: &str, a: Option<T>, b: Option<T>) -> Result<Option<T>, CommandError> {
+            match (a, b) {
+                (Some(_), Some(_)) => Err(error::usage(format!("--{name} is given twice"))),
+                (a, b) => Ok(a.or(b)),
+            }
+        }
+        Ok(Options {
+            wait: one("wait", self.wait, later.wait)?,
+            profile: one("profile", self.profile, later.profile)?,
+            dry_run: self.dry_run || later.dry_run,
+            json: self.json || later.json,
+        })
+    }
+
+    /// Parses options written after `-m MSG`.
+    fn parse_trailing(tokens: &[String]) -> Result<Options, anyhow::Error> {
+        let cmd = Options::augment_args(clap::Command::new("submit").no_binary_name(true));
+        let m = cmd.try_get_matches_from(tokens).map_err(|e| {
+            error::usage(format!(
+                "after -m MSG only grunt's options may follow: {}",
+                e.kind()
+            ))
+            .hint(format!("{}", e.render()).trim_end().to_string())
+            .hint("job arguments go before -m: grunt submit [args..] -m \"why\"")
+        })?;
+        Ok(Options::from_arg_matches(&m)?)
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+#[command(
+    override_usage = "grunt submit [OPTIONS] [--] [ARGS]... -m <MSG> [OPTIONS]",
+    after_long_help = "grunt's options go before the job's arguments or after -m MSG; nothing \
+after -m MSG is a job argument. `--` ends grunt's options: a job argument that spells one of \
+grunt's own options (--dry-run, --wait, --profile, ...) is refused unless `--` comes before the \
+job's arguments.
+
+Examples:
+  grunt submit --lr 0.1 -m \"does a lower rate help?\"
+  grunt submit --profile gpu -- --dry-run -m \"the job's own --dry-run\" --wait 120"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub opts: Options,
+    /// The job's message, its record: why you run it. After the job's arguments.
+    #[arg(short = 'm', long = "message", value_name = "MSG")]
+    pub message: Option<String>,
+    /// The job's arguments (saved one per line in job.args).
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
@@ -35,20 +95,15 @@ pub struct Args {
     pub rest: Vec<String>,
 }
 
-/// Splits `[args..] -m message`.
-pub fn split_message(rest: &[String]) -> Result<(Vec<String>, String)> {
-    let n = rest.len();
-    if n >= 2 && rest[n - 2] == "-m" {
-        let msg = rest[n - 1].clone();
-        if msg.trim().is_empty() {
-            bail!("the -m message is empty: say why you run this job; it is the job's record");
-        }
-        return Ok((rest[..n - 2].to_vec(), msg));
+impl Args {
+    /// The job's arguments, its message and all of grunt's options, by the grammar.
+    pub fn resolve(self) -> Result<(Vec<String>, String, Options)> {
+        let own = grammar::own_options(&Args::augment_args(clap::Command::new("submit")));
+        let split = grammar::split(&self.rest, self.message.as_deref(), &own)?;
+        let later = Options::parse_trailing(&split.trailing)?;
+        let opts = self.opts.merge(later)?;
+        Ok((split.job_args, split.message, opts))
     }
-    if rest.iter().any(|a| a == "-m") {
-        bail!("-m \"message\" must come last: grunt submit [args..] -m \"why\"");
-    }
-    bail!("missing -m \"message\": every job needs one (grunt submit [args..] -m \"why\")");
 }
 
 /// `job.args` text: one argument per line.
@@ -65,7 +120,7 @@ pub fn args_text(args: &[String]) -> Result<String> {
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
-    let (args, message) = split_message(&a.rest)?;
+    let (args, message, a) = a.resolve()?;
     let cfg = ProjectConfig::load(&ctx.cwd)?;
     let has_runner = [jobfile::RUNNER_EXE, jobfile::RUNNER_PY]
         .iter()
@@ -102,7 +157,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         ctx.server,
         project_files.len()
     ))?;
-    if let Some(secs) = a.wait.wait {
+    if let Some(secs) = a.wait {
         wait::wait_for(ctx, commit, secs)?;
         let all = ctx.list()?;
         let mine: Vec<_> = all.into_iter().filter(|j| j.id == id).collect();
@@ -226,22 +281,8 @@ mod tests {
     }
 
     #[test]
-    fn message_must_be_last() {
-        let (args, msg) = split_message(&v(&["--lr", "0.1", "-m", "why"])).unwrap();
-        assert_eq!(args, v(&["--lr", "0.1"]));
-        assert_eq!(msg, "why");
-        assert!(split_message(&v(&["--lr", "0.1"]))
-            .unwrap_err()
-            .to_string()
-            .contains("missing -m"));
-        assert!(split_message(&v(&["-m", "why", "--lr"]))
-            .unwrap_err()
-            .to_string()
-            .contains("must come last"));
-        assert!(split_message(&v(&["-m", " "]))
-            .unwrap_err()
-            .to_string()
-            .contains("empty"));
+    fn args_are_one_per_line() {
+        assert_eq!(args_text(&v(&["a b", "c"])).unwrap(), "a b\nc\n");
         assert!(args_text(&v(&["a\nb"])).is_err());
     }
 }

@@ -137,6 +137,39 @@ impl Host {
         })
     }
 
+    /// Runs `command` there (as [`Host::run`]), copying its output to `out` as it comes,
+    /// until it ends: for following a file live. Returns the command's exit code.
+    pub fn stream(&self, command: &str, out: &mut dyn io::Write) -> Result<Option<i32>, SshError> {
+        let launcher = Launcher::from_env();
+        let interactive = io::stdin().is_terminal();
+        let args = base_args(&self.url, !interactive, &[], Some(command.to_owned()));
+        let (mut child, stderr) = spawn_ssh(&launcher, &args, Stdio::null(), interactive)?;
+        if let Some(mut pipe) = child.stdout.take() {
+            let mut buf = [0u8; 8192];
+            loop {
+                match pipe.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let _ = child.kill();
+        let status = child.wait().map_err(|source| SshError::Spawn {
+            program: launcher.describe(),
+            source,
+        })?;
+        let code = status.code();
+        if code == Some(255) {
+            let text = stderr.text(Duration::from_millis(500));
+            return Err(explain(&self.url, None, Some(status), &text, None));
+        }
+        Ok(code)
+    }
+
     /// `ssh -O check HOST`: whether a ControlMaster serves this host.
     pub fn control_master(&self, timeout: Duration) -> Result<ControlMaster, SshError> {
         let interactive = io::stdin().is_terminal();
