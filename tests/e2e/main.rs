@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly
 
 mod bad_input;
+mod client_cli;
 mod commands;
 mod compat;
 mod concurrency;
