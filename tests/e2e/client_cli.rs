@@ -20,7 +20,9 @@ esac
 
 fn head(w: &World) -> Option<String> {
     let r = git2::Repository::open_bare(w.bare_jobs()).ok()?;
-    r.refname_to_id("refs/heads/master").ok().map(|o| o.to_string())
+    r.refname_to_id("refs/heads/master")
+        .ok()
+        .map(|o| o.to_string())
 }
 
 #[test]
@@ -32,7 +34,11 @@ fn grammar_typos_and_unknown_jobs_push_nothing() {
         .grunt(&["submit", "1", "2", "--dry-run", "-m", "x"])
         .failure("one of grunt's own options");
     assert_eq!(r.code, Some(2));
-    assert!(r.stderr.contains("hint:") && r.stderr.contains("--"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("hint:") && r.stderr.contains("--"),
+        "{}",
+        r.stderr
+    );
     // A typo of a command is refused (exit 2), with "did you mean".
     let r = w.grunt(&["jbos", "6"]).failure("did you mean `grunt jobs`");
     assert_eq!(r.code, Some(2));
@@ -45,8 +51,18 @@ fn grammar_typos_and_unknown_jobs_push_nothing() {
 
     // After `--` the job's arguments are literal; options also follow -m MSG.
     let _d = w.spawn_grund(&["--poll", "1"]);
-    w.grunt(&["submit", "--", "a", "--dry-run", "two words", "-m", "lit", "--wait", "30"])
-        .success();
+    w.grunt(&[
+        "submit",
+        "--",
+        "a",
+        "--dry-run",
+        "two words",
+        "-m",
+        "lit",
+        "--wait",
+        "30",
+    ])
+    .success();
     let args = World::file_in(&w.bare_jobs(), "active/ore000001/sim/job.args").unwrap();
     assert_eq!(args, "a\n--dry-run\ntwo words\n");
     let jobs = w.grunt(&["jobs"]).success();
@@ -57,7 +73,8 @@ fn grammar_typos_and_unknown_jobs_push_nothing() {
 fn late_cancel_show_wait_and_subdirectories() {
     let w = World::new(RUNNER, "");
     let _d = w.spawn_grund(&["--poll", "1"]);
-    w.grunt(&["submit", "ok", "-m", "fine", "--wait=30"]).success();
+    w.grunt(&["submit", "ok", "-m", "fine", "--wait=30"])
+        .success();
     assert_eq!(w.job_state("ore000001").as_deref(), Some("Done"));
     // Canceling an ended job says so and leaves the record alone.
     let r = w.grunt(&["cancel", "1"]).failure("already ended");
@@ -66,17 +83,26 @@ fn late_cancel_show_wait_and_subdirectories() {
 
     // show: message, state, output.
     let s = w.grunt(&["show", "1"]).success();
-    assert!(s.stdout.contains("fine") && s.stdout.contains("Done"), "{}", s.stdout);
+    assert!(
+        s.stdout.contains("fine") && s.stdout.contains("Done"),
+        "{}",
+        s.stdout
+    );
     assert!(s.stdout.contains("ran with: ok"), "{}", s.stdout);
 
     // wait: 0 when all succeeded, 4 when one failed.
     w.grunt(&["wait", "1", "--timeout", "30"]).success();
-    w.grunt(&["submit", "fail", "-m", "bad", "--wait=30"]).success();
-    let r = w.grunt(&["wait", "1,2", "--timeout", "30"]).failure("not every job succeeded");
+    w.grunt(&["submit", "fail", "-m", "bad", "--wait=30"])
+        .success();
+    let r = w
+        .grunt(&["wait", "1,2", "--timeout", "30"])
+        .failure("not every job succeeded");
     assert_eq!(r.code, Some(4));
 
     // A runner that fails on a command under --wait: exit 4.
-    let r = w.grunt(&["run", "broken", "1", "--wait=30"]).failure("runner failed");
+    let r = w
+        .grunt(&["run", "broken", "1", "--wait=30"])
+        .failure("runner failed");
     assert_eq!(r.code, Some(4));
 
     // From a subdirectory of the project.
