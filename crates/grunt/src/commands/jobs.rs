@@ -160,7 +160,10 @@ fn print_rows(ctx: &Ctx, title: &str, jobs: &[JobRecord], wide: bool) -> Result<
         return Ok(());
     }
     let (header, rows, shrink) = rows(ctx, jobs, wide);
-    ui::out(table::render_fitted(&header, &rows, table::width(), &shrink).trim_end())?;
+    // Every column does not fit 80 columns; squeezed, the headers wrap into letters. `--wide`
+    // asks for all of them, so it keeps one line per row and may run past the terminal.
+    let width = if wide { None } else { table::width() };
+    ui::out(table::render_fitted(&header, &rows, width, &shrink).trim_end())?;
     Ok(())
 }
 
