@@ -184,7 +184,9 @@ fn sync_client_files(p: &Project, repo: &Repository, changed: &[Changed]) -> Res
         else {
             continue;
         };
-        if loc.parse::<Location>().is_err() {
+        // A project part such as `..` would lead into another job (ore000002/../ore000001).
+        if loc.parse::<Location>().is_err() || grunt_core::name::check("project", proj).is_err() {
+            log::warn!("not writing {path:?}: not a path inside a job");
             continue;
         }
         let Ok(id) = id.parse() else { continue };
@@ -254,7 +256,8 @@ fn commit_batch(
                 .map_err(Error::git("reading tree", r.path()))?;
             let mut edits = batch.jobs_edits.clone();
             edits.extend(job_file_edits(p, r, &moved, &batch.touched)?);
-            let max = jobs::max_number(r, &moved);
+            // Never lower: a client commit may have removed or lowered maxjob.id.
+            let max = jobs::max_number(r, &moved).max(parent.map_or(0, |c| jobs::high_water(r, c)));
             edits.push(tree::put_bytes(
                 r,
                 layout::MAXJOB_FILE,

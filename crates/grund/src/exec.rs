@@ -123,19 +123,40 @@ impl Project {
         }
     }
 
+    /// Moves the job to `to` from wherever it is when the batch is committed, not only from
+    /// where the client saw it: `archive 1; delete 1` pushed before grund got to the first
+    /// must end in `delete/`, not be dropped because `active/` was emptied by the archive.
     fn relocate(&self, c: &CommandPath, to: Location, batch: &mut Batch) -> Result<()> {
-        let from = layout::job_root(c.location, &c.job);
         let dest = layout::job_root(to, &c.job);
-        batch.jobs_edits.push(Edit::Move {
-            from: from.clone(),
-            to: dest.clone(),
-        });
-        // Deleted jobs keep their record in jobs, not their results.
-        batch.results_edits.push(match to {
-            Location::Delete => Edit::Remove { path: from },
-            _ => Edit::Move { from, to: dest },
-        });
-        self.work.move_job(&c.job, c.location, to)?;
+        // Where the command file is goes last, so a job there wins over a stray elsewhere.
+        let mut sources: Vec<Location> = Location::ALL
+            .into_iter()
+            .filter(|l| *l != to && *l != c.location)
+            .collect();
+        if c.location != to {
+            sources.push(c.location);
+        }
+        for from in sources {
+            let from = layout::job_root(from, &c.job);
+            batch.jobs_edits.push(Edit::Move {
+                from: from.clone(),
+                to: dest.clone(),
+            });
+            // Deleted jobs keep their record in jobs, not their results.
+            batch.results_edits.push(match to {
+                Location::Delete => Edit::Remove { path: from },
+                _ => Edit::Move {
+                    from,
+                    to: dest.clone(),
+                },
+            });
+        }
+        if to == Location::Delete {
+            batch.results_edits.push(Edit::Remove { path: dest });
+        }
+        if let Some((from, _)) = self.work.find(&c.job, &c.project) {
+            self.work.move_job(&c.job, from, to)?;
+        }
         batch.touched.insert((c.job.clone(), c.project.clone()));
         Ok(())
     }

@@ -7,6 +7,7 @@
 //! - [`cycle`]: processing one project's pending commands, exactly once.
 //! - [`exec`]: what each command does, in git and on disk.
 //! - [`workdir`]: the job directories on disk, written from git only for jobs grund touches.
+//! - [`nofollow`]: writing into a job directory without following a link or `..` out of it.
 //! - [`refresh`]: status without asking, one runner call per project per interval.
 //! - [`heartbeat`]: the file that tells clients grund is alive.
 
@@ -15,6 +16,7 @@ pub mod daemon;
 pub mod exec;
 pub mod heartbeat;
 pub mod lock;
+pub mod nofollow;
 pub mod refresh;
 pub mod watch;
 pub mod workdir;

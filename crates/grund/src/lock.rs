@@ -1,5 +1,8 @@
-//! One grund per user: an exclusive `flock` on `~/gruntsrv/grund.lock`, which the kernel
-//! releases the moment the holder dies (no stale lock to clear by hand), holding the pid.
+//! One grund per user: an exclusive `flock` on the `~/gruntsrv` directory itself, which the
+//! kernel releases the moment the holder dies (no stale lock to clear by hand) and which
+//! nobody can delete while grund runs, as they could `grund.lock` (a user cleaning up "stale"
+//! files made two daemons run at once). `grund.lock` still holds the pid, for people and for
+//! the message a second grund prints, and is locked too for tools that look at it.
 
 use std::fs::{File, TryLockError};
 use std::io::{Seek, Write};
@@ -10,15 +13,21 @@ use anyhow::{bail, Context, Result};
 /// The held lock; dropping it releases the lock.
 #[derive(Debug)]
 pub struct Lock {
+    _dir: File,
     _file: File,
     pub path: PathBuf,
 }
 
 /// Takes the lock or says who holds it.
 pub fn acquire(path: &Path) -> Result<Lock> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir_file =
+        File::open(dir).with_context(|| format!("opening {} to lock it", dir.display()))?;
+    try_lock(&dir_file, dir, path)?;
     let mut file = File::options()
         .read(true)
         .write(true)
@@ -26,30 +35,36 @@ pub fn acquire(path: &Path) -> Result<Lock> {
         .truncate(false)
         .open(path)
         .with_context(|| format!("opening lock file {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let holder = std::fs::read_to_string(path).unwrap_or_default();
-            let pid = holder.trim();
-            bail!(
-                "grund is already running (pid {}; lock {}): stop it first (kill {}) — running two daemons on one account makes them fight over the same jobs",
-                if pid.is_empty() { "unknown" } else { pid },
-                path.display(),
-                if pid.is_empty() { "<pid>" } else { pid },
-            );
-        }
-        Err(TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("locking {}", path.display()));
-        }
-    }
+    try_lock(&file, path, path)?;
     file.set_len(0)?;
     file.rewind()?;
     writeln!(file, "{}", std::process::id())?;
     file.sync_all()?;
     Ok(Lock {
+        _dir: dir_file,
         _file: file,
         path: path.to_path_buf(),
     })
+}
+
+/// Locks `f` (which is `what`) or says who holds it, from the pid in `pid_file`.
+fn try_lock(f: &File, what: &Path, pid_file: &Path) -> Result<()> {
+    match f.try_lock() {
+        Ok(()) => Ok(()),
+        Err(TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(pid_file).unwrap_or_default();
+            let pid = holder.trim();
+            bail!(
+                "grund is already running (pid {}; lock {}): stop it first (kill {}) — running two daemons on one account makes them fight over the same jobs",
+                if pid.is_empty() { "unknown" } else { pid },
+                what.display(),
+                if pid.is_empty() { "<pid>" } else { pid },
+            );
+        }
+        Err(TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", what.display()))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -63,6 +78,10 @@ mod tests {
         let l = acquire(&p).unwrap();
         let e = acquire(&p).unwrap_err().to_string();
         assert!(e.contains(&std::process::id().to_string()), "{e}");
+        // Deleting the lock file does not let a second grund in: the directory is locked.
+        std::fs::remove_file(&p).unwrap();
+        let e = acquire(&p).unwrap_err().to_string();
+        assert!(e.contains("already running"), "{e}");
         drop(l);
         acquire(&p).unwrap();
     }

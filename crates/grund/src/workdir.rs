@@ -3,8 +3,6 @@
 //! and the `job.*` files the runner leaves there are what grund commits back.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use git2::{Repository, Tree};
@@ -13,6 +11,8 @@ use grunt_core::jobfile;
 use grunt_core::jobid::JobId;
 use grunt_core::layout::{self, Location};
 use grunt_core::{fsutil, joblist, name, time, Error, Result};
+
+use crate::nofollow;
 
 /// The directory of one project's jobs on disk.
 #[derive(Debug, Clone)]
@@ -94,28 +94,23 @@ impl WorkDir {
 }
 
 /// Writes one file of a job from git. Links and submodules are not written (grunt never makes
-/// them; a hostile client could aim a link out of the job). Refused paths are skipped.
+/// them; a hostile client could aim a link out of the job). Refused paths (a `..`, or a link
+/// or a file on the way, which a runner may have left) are skipped with a warning: nothing is
+/// ever written outside `dir` (see [`crate::nofollow`]).
 pub fn write_file(dir: &Path, rel: &str, data: &[u8], mode: i32) -> Result<()> {
     if name::check_relative_path(rel).is_err() || mode == 0o120000 || mode == 0o160000 {
         log::warn!("not writing {rel:?} (mode {mode:o}) into {}", dir.display());
         return Ok(());
     }
-    let path = dir.join(rel);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(Error::io("creating", parent))?;
-    }
-    // Never write through a link that is already there.
-    if path
-        .symlink_metadata()
-        .is_ok_and(|m| m.file_type().is_symlink())
-    {
-        fs::remove_file(&path).map_err(Error::io("removing link", &path))?;
-    }
-    let mut f = fs::File::create(&path).map_err(Error::io("writing", &path))?;
-    f.write_all(data).map_err(Error::io("writing", &path))?;
     let perm = if mode == 0o100755 { 0o755 } else { 0o644 };
-    f.set_permissions(fs::Permissions::from_mode(perm))
-        .map_err(Error::io("setting mode of", &path))
+    match nofollow::write_below(dir, rel, data, perm) {
+        Ok(()) => Ok(()),
+        Err(nofollow::WriteError::Refused(why)) => {
+            log::warn!("not writing {rel:?} into {}: {why}", dir.display());
+            Ok(())
+        }
+        Err(nofollow::WriteError::Io(e)) => Err(Error::io("writing", dir.join(rel))(e)),
+    }
 }
 
 /// Largest `job.*` file grund commits: a runaway log would otherwise bloat the jobs repo that

@@ -100,6 +100,22 @@ pub fn unique_token() -> String {
     )
 }
 
+/// The content of `grcmd.results` from `grunt files`: the file names, one a line (all the
+/// original reads), then a last line unique to this request made only of spaces and tabs.
+/// Repeating `grunt files` with the same names thus still changes the file, so it is still a
+/// new commit that reaches grund; the original and [`listed_files`] both skip a line that is
+/// blank once stripped, so it is readable by both.
+pub fn files_content(names: &[String]) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write(unique_token().as_bytes());
+    let bits = h.finish();
+    let token: String = (0..64)
+        .map(|i| if bits >> i & 1 == 1 { '\t' } else { ' ' })
+        .collect();
+    format!("{}\n{token}\n", names.join("\n"))
+}
+
 /// For `grcmd.results`: the file names it lists, or `None` when it is a timestamp (ask the
 /// runner's `results` instead).
 pub fn listed_files(content: &str) -> Option<Vec<String>> {
@@ -141,6 +157,11 @@ mod tests {
         assert_eq!(listed_files("2026-11-21 09:30:00 UTC\n"), None);
         assert_eq!(listed_files(&timestamp_content()), None);
         assert_ne!(timestamp_content(), timestamp_content());
+        let names = vec!["a.csv".to_string(), "out/b.csv".to_string()];
+        let (a, b) = (files_content(&names), files_content(&names));
+        assert_ne!(a, b, "each request is a new file content");
+        assert!(a.starts_with("a.csv\nout/b.csv\n"), "{a:?}");
+        assert_eq!(listed_files(&a), Some(names.clone()));
         assert_eq!(
             listed_files("a.csv\n\nout/b.csv\n"),
             Some(vec!["a.csv".to_string(), "out/b.csv".to_string()])

@@ -229,3 +229,28 @@ pub fn max_number(repo: &Repository, root: &Tree<'_>) -> u64 {
     }
     max
 }
+
+/// How far back [`high_water`] looks for the last commit grund wrote.
+const HIGH_WATER_WALK: usize = 1000;
+
+/// The highest job number ever used as far as `commit`'s history tells: [`max_number`] of
+/// every commit on its first-parent line back to (and including) the last one grund made
+/// that records `maxjob.id`. A client commit that deletes or lowers `maxjob.id` after the top
+/// job was nuked cannot make an id come back: the number grund recorded before it still counts.
+pub fn high_water(repo: &Repository, commit: &git2::Commit<'_>) -> u64 {
+    let mut max = 0;
+    let mut cur = Some(commit.clone());
+    for _ in 0..HIGH_WATER_WALK {
+        let Some(c) = cur else { break };
+        let Ok(tree) = c.tree() else { break };
+        max = max.max(max_number(repo, &tree));
+        let by_grund = c
+            .message_bytes()
+            .starts_with(crate::GRUND_COMMIT_PREFIX.as_bytes());
+        if by_grund && tree::exists(&tree, layout::MAXJOB_FILE) {
+            break;
+        }
+        cur = c.parent(0).ok();
+    }
+    max
+}

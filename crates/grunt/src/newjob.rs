@@ -19,8 +19,7 @@ pub fn publish(ctx: &Ctx, job_tree: Oid, message: &str) -> Result<(JobId, Oid)> 
     let sig = git::signature(&ctx.jobs, &ctx.user)?;
     let chosen: RefCell<Option<JobId>> = RefCell::new(None);
     let commit = sync::push_change(&ctx.jobs, &sig, PUSH_TRIES, |repo, parent| {
-        let tip = parent.map(|p| p.tree()).transpose()?;
-        let id = choose(ctx, next, repo, tip.as_ref())?;
+        let id = choose(ctx, next, repo, parent)?;
         *chosen.borrow_mut() = Some(id.clone());
         Ok(sync::Change {
             edits: vec![Edit::Put {
@@ -41,7 +40,10 @@ pub fn publish(ctx: &Ctx, job_tree: Oid, message: &str) -> Result<(JobId, Oid)> 
 /// The id the next job would get, as far as this client knows now (for dry runs).
 pub fn peek_id(ctx: &Ctx) -> Result<JobId> {
     let (_, next) = recorded_next(ctx)?;
-    Ok(choose(ctx, next, &ctx.jobs, ctx.tip()?.as_ref())?)
+    let tip = git::head(&ctx.jobs)?
+        .map(|h| ctx.jobs.find_commit(h))
+        .transpose()?;
+    Ok(choose(ctx, next, &ctx.jobs, tip.as_ref())?)
 }
 
 /// `projs/<project>/nextjob.id` and the number it holds (1 when there is none).
@@ -53,13 +55,14 @@ fn recorded_next(ctx: &Ctx) -> Result<(std::path::PathBuf, u64)> {
     Ok((file, next))
 }
 
-/// The id rule: above this client's `nextjob.id` and above every job in `tip`.
+/// The id rule: above this client's `nextjob.id` and above every id `tip`'s history has used
+/// (so an id never comes back, even after the top job was nuked and `maxjob.id` removed).
 fn choose(
     ctx: &Ctx,
     next: u64,
     repo: &git2::Repository,
-    tip: Option<&git2::Tree<'_>>,
+    tip: Option<&git2::Commit<'_>>,
 ) -> grunt_core::Result<JobId> {
-    let max = tip.map_or(0, |t| jobs::max_number(repo, t));
+    let max = tip.map_or(0, |t| jobs::high_water(repo, t));
     Ok(JobId::new(&ctx.prefix, next.max(max + 1))?)
 }

@@ -61,8 +61,37 @@ pub fn cas(
 /// Removes `<ref>.lock` if it is older than [`STALE_LOCK_SECS`] (left by a process killed in
 /// the middle of an update, it would block every update forever). True if it did.
 pub fn clear_stale_lock(repo: &Repository, name: &str) -> Result<bool> {
-    let lock = repo.path().join(format!("{name}.lock"));
-    let Ok(meta) = std::fs::metadata(&lock) else {
+    clear_if_stale(&repo.path().join(format!("{name}.lock")))
+}
+
+/// The lock files git and libgit2 leave in a clone when killed mid-update: the branch, the
+/// remote-tracking ref, `HEAD`, `packed-refs`, the index (the results clone's checkout) and
+/// the ref a push goes out from.
+const CLIENT_LOCKS: &[&str] = &[
+    "refs/heads/master.lock",
+    "refs/remotes/origin/master.lock",
+    "refs/grunt/outgoing.lock",
+    "HEAD.lock",
+    "packed-refs.lock",
+    "index.lock",
+    "config.lock",
+];
+
+/// Clears the stale locks ([`CLIENT_LOCKS`], older than [`STALE_LOCK_SECS`]) a killed command
+/// left in one of this client's clones, so that one kill does not block every later command;
+/// a fresh lock is someone's and stays. Returns how many it removed.
+pub fn clear_stale_client_locks(repo: &Repository) -> Result<usize> {
+    let mut n = 0;
+    for l in CLIENT_LOCKS {
+        if clear_if_stale(&repo.path().join(l))? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+fn clear_if_stale(lock: &std::path::Path) -> Result<bool> {
+    let Ok(meta) = std::fs::metadata(lock) else {
         return Ok(false);
     };
     let age = meta
@@ -74,12 +103,15 @@ pub fn clear_stale_lock(repo: &Repository, name: &str) -> Result<bool> {
         return Ok(false);
     }
     log::warn!(
-        "removing {} left {} s ago by a process that died while updating it",
+        "removing {}, left {} s ago by a git process that died while holding it",
         lock.display(),
         age.as_secs()
     );
-    std::fs::remove_file(&lock).map_err(Error::io("removing stale lock", &lock))?;
-    Ok(true)
+    match std::fs::remove_file(lock) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("removing stale lock", lock)(e)),
+    }
 }
 
 /// Builds a commit on the current tip of `refname` from the edits `build` returns for that

@@ -29,7 +29,8 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let [job] = jobs.as_slice() else {
         bail!("files takes exactly one existing job, not {:?}", a.job);
     };
-    let list = format!("{}\n", a.files.join("\n"));
+    // Unique per request (a blank-looking last line), so repeating it is a new commit.
+    let list = grunt_core::command::files_content(&a.files);
     let commit = ctx.push_command(std::slice::from_ref(&job.id), "results", &|_| list.clone())?;
     ui::out(format!("files: {} {}", job.id, a.files.join(" ")))?;
     super::link::make_link(ctx, job)?;
