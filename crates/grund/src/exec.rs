@@ -240,15 +240,15 @@ impl Project {
         for n in names {
             match checked_result(&dir, &n) {
                 Ok(file) => {
-                    let data = fs::read(&file).map_err(Error::io("reading result", &file))?;
                     let exec = file
                         .metadata()
                         .map(|m| m.permissions().mode() & 0o111 != 0)
                         .unwrap_or(false);
-                    batch.results_edits.push(tree::put_bytes(
+                    // Streamed, never read whole: result files can be hundreds of MB.
+                    batch.results_edits.push(tree::put_file(
                         &results,
                         &format!("{base}/{n}"),
-                        &data,
+                        &file,
                         exec,
                     )?);
                 }

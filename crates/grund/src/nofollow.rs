@@ -122,6 +122,68 @@ pub fn write_below(base: &Path, rel: &str, data: &[u8], perm: u32) -> Result<(),
     Ok(())
 }
 
+/// Makes a symbolic link at `rel` below `base` pointing at `target`, if the target stays
+/// inside `base` as written (relative, and its `..` never climbs above `base`): the links a
+/// project keeps (`data -> data_v2.csv`) work in the job, and none leads out of it.
+pub fn link_below(base: &Path, rel: &str, target: &[u8]) -> Result<(), WriteError> {
+    let target = std::str::from_utf8(target)
+        .map_err(|_| WriteError::Refused("the link's target is not UTF-8".into()))?;
+    let parts: Vec<&str> = rel.split('/').collect();
+    if let Some(bad) = parts.iter().find(|p| !plain(p)) {
+        return Err(WriteError::Refused(format!(
+            "component {bad:?} leaves the directory or is empty"
+        )));
+    }
+    let Some((file, dirs)) = parts.split_last() else {
+        return Err(WriteError::Refused("empty path".into()));
+    };
+    if target.is_empty() || target.starts_with('/') || target.contains('\0') {
+        return Err(WriteError::Refused(format!(
+            "the link points at {target:?}, outside the job"
+        )));
+    }
+    let mut depth = dirs.len() as i64;
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => depth -= 1,
+            _ => depth += 1,
+        }
+        if depth < 0 {
+            return Err(WriteError::Refused(format!(
+                "the link points at {target:?}, outside the job"
+            )));
+        }
+    }
+    let mut dir = match rfs::openat(CWD, base, DIR_FLAGS, Mode::empty()) {
+        Ok(d) => d,
+        Err(Errno::LOOP | Errno::NOTDIR) => {
+            return Err(WriteError::Refused(format!(
+                "{} is not a plain directory",
+                base.display()
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for d in dirs {
+        dir = enter(&dir, d)?;
+    }
+    if let Ok(st) = rfs::statat(&dir, *file, AtFlags::SYMLINK_NOFOLLOW) {
+        match rfs::FileType::from_raw_mode(st.st_mode) {
+            rfs::FileType::Symlink | rfs::FileType::RegularFile => {
+                rfs::unlinkat(&dir, *file, AtFlags::empty())?
+            }
+            _ => {
+                return Err(WriteError::Refused(format!(
+                    "{file:?} is there and is not a file or link"
+                )))
+            }
+        }
+    }
+    rfs::symlinkat(target, &dir, *file)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +224,19 @@ mod tests {
         assert_eq!(fs::read_to_string(job.join("leak")).unwrap(), "new");
         write_below(&job, "sub/dir/f.txt", b"ok", 0o755).unwrap();
         assert_eq!(fs::read_to_string(job.join("sub/dir/f.txt")).unwrap(), "ok");
+        // Links are made only when they stay inside.
+        link_below(&job, "sub/ok", b"dir/f.txt").unwrap();
+        assert_eq!(fs::read_to_string(job.join("sub/ok")).unwrap(), "ok");
+        link_below(&job, "sub/up", b"../file").unwrap();
+        for bad in [&b"/etc/passwd"[..], b"../../x", b"a/../../../x", b""] {
+            assert!(
+                matches!(
+                    link_below(&job, "sub/bad", bad),
+                    Err(WriteError::Refused(_))
+                ),
+                "{bad:?}"
+            );
+        }
         // The job directory itself reached through a link is refused.
         symlink(&outside, d.path().join("jlink")).unwrap();
         assert!(matches!(

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use git2::{Repository, Tree};
+use grunt_core::config::{ProjectConfig, DEFAULT_MAX_JOB_FILE_MIB};
 use grunt_core::git::tree;
 use grunt_core::jobfile;
 use grunt_core::jobid::JobId;
@@ -93,17 +94,21 @@ impl WorkDir {
     }
 }
 
-/// Writes one file of a job from git. Links and submodules are not written (grunt never makes
-/// them; a hostile client could aim a link out of the job). Refused paths (a `..`, or a link
-/// or a file on the way, which a runner may have left) are skipped with a warning: nothing is
-/// ever written outside `dir` (see [`crate::nofollow`]).
+/// Writes one file of a job from git. A link is made only if it points inside the job;
+/// submodules are not written. Refused paths (a `..`, or a link or a file on the way, which a
+/// runner may have left) are skipped with a warning: nothing is ever written outside `dir`
+/// (see [`crate::nofollow`]).
 pub fn write_file(dir: &Path, rel: &str, data: &[u8], mode: i32) -> Result<()> {
-    if name::check_relative_path(rel).is_err() || mode == 0o120000 || mode == 0o160000 {
+    if name::check_relative_path(rel).is_err() || mode == 0o160000 {
         log::warn!("not writing {rel:?} (mode {mode:o}) into {}", dir.display());
         return Ok(());
     }
     let perm = if mode == 0o100755 { 0o755 } else { 0o644 };
-    match nofollow::write_below(dir, rel, data, perm) {
+    let written = match mode {
+        0o120000 => nofollow::link_below(dir, rel, data),
+        _ => nofollow::write_below(dir, rel, data, perm),
+    };
+    match written {
         Ok(()) => Ok(()),
         Err(nofollow::WriteError::Refused(why)) => {
             log::warn!("not writing {rel:?} into {}: {why}", dir.display());
@@ -113,12 +118,14 @@ pub fn write_file(dir: &Path, rel: &str, data: &[u8], mode: i32) -> Result<()> {
     }
 }
 
-/// Largest `job.*` file grund commits: a runaway log would otherwise bloat the jobs repo that
-/// every client pulls. Larger files stay on the server, and `job.error` says so.
-pub const MAX_JOB_FILE_BYTES: u64 = 100 << 20;
+/// How much of the runner's own output (`job.grunter.out`, `job.grunter.err`) grund commits:
+/// its last 64 KiB, after a line saying where the whole file is. A runner printing 50 MB
+/// must not grow the jobs repo every client pulls.
+pub const RUNNER_OUTPUT_TAIL: u64 = 64 << 10;
 
 /// The `job.*` files grund commits back from a job directory: regular files, not the ones
-/// only the client writes, none over [`MAX_JOB_FILE_BYTES`].
+/// only the client writes, the runner's output cut to its tail ([`RUNNER_OUTPUT_TAIL`]), none
+/// over `[runner] max_job_file_mib` of the job's `grunt.toml`.
 pub fn job_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
     let mut too_large = Vec::new();
@@ -127,6 +134,9 @@ pub fn job_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
         Err(e) => return Err(Error::io("listing", dir)(e)),
     };
+    let limit = ProjectConfig::load(dir)
+        .map(|c| c.max_job_file_bytes())
+        .unwrap_or(DEFAULT_MAX_JOB_FILE_MIB << 20);
     for ent in entries {
         let ent = ent.map_err(Error::io("listing", dir))?;
         let name = ent.file_name().to_string_lossy().into_owned();
@@ -139,7 +149,13 @@ pub fn job_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
         if !meta.is_file() {
             continue;
         }
-        if meta.len() > MAX_JOB_FILE_BYTES {
+        if (name == jobfile::RUNNER_OUT || name == jobfile::RUNNER_ERR)
+            && meta.len() > RUNNER_OUTPUT_TAIL
+        {
+            out.push((name, tail(&ent.path(), meta.len())?));
+            continue;
+        }
+        if meta.len() > limit {
             too_large.push((name, meta.len()));
             continue;
         }
@@ -147,7 +163,7 @@ pub fn job_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
         out.push((name, data));
     }
     if !too_large.is_empty() {
-        let error = note_too_large(dir, &too_large)?;
+        let error = note_too_large(dir, &too_large, limit)?;
         out.retain(|(n, _)| n != jobfile::ERROR);
         out.push((jobfile::ERROR.to_string(), error));
     }
@@ -155,9 +171,28 @@ pub fn job_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
+/// The last [`RUNNER_OUTPUT_TAIL`] bytes of a file of `len` bytes, after a line that says
+/// what was left out and where the whole file is.
+fn tail(path: &Path, len: u64) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let skipped = len - RUNNER_OUTPUT_TAIL;
+    let mut data = format!(
+        "[grund: the first {skipped} of {len} bytes are not committed; the whole output is on the server in {}]\n",
+        path.display()
+    )
+    .into_bytes();
+    let mut f = fs::File::open(path).map_err(Error::io("reading", path))?;
+    f.seek(SeekFrom::Start(skipped))
+        .map_err(Error::io("reading", path))?;
+    f.take(RUNNER_OUTPUT_TAIL)
+        .read_to_end(&mut data)
+        .map_err(Error::io("reading", path))?;
+    Ok(data)
+}
+
 /// Says in `job.error` (once per file, so commits do not churn) which files were too large
 /// to commit; returns its content.
-fn note_too_large(dir: &Path, files: &[(String, u64)]) -> Result<Vec<u8>> {
+fn note_too_large(dir: &Path, files: &[(String, u64)], limit: u64) -> Result<Vec<u8>> {
     let err = dir.join(jobfile::ERROR);
     let mut text = fs::read_to_string(&err).unwrap_or_default();
     let before = text.len();
@@ -166,9 +201,9 @@ fn note_too_large(dir: &Path, files: &[(String, u64)]) -> Result<Vec<u8>> {
             continue;
         }
         let line = format!(
-            "{name} is {} MiB, over grund's {} MiB limit for job.* files: not committed; it is on the server in {}",
+            "{name} is {} MiB, over grund's {} MiB limit for job.* files ([runner] max_job_file_mib in grunt.toml): not committed; it is on the server in {}",
             len >> 20,
-            MAX_JOB_FILE_BYTES >> 20,
+            limit >> 20,
             dir.display()
         );
         log::warn!("{line}");
@@ -209,7 +244,7 @@ mod tests {
         fs::write(d.path().join("job.start"), "t\n").unwrap();
         fs::write(d.path().join("job.message"), "client's\n").unwrap();
         let big = fs::File::create(d.path().join("job.out")).unwrap();
-        big.set_len(MAX_JOB_FILE_BYTES + 1).unwrap();
+        big.set_len((DEFAULT_MAX_JOB_FILE_MIB << 20) + 1).unwrap();
         let names = |v: Vec<(String, Vec<u8>)>| v.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
         assert_eq!(
             names(job_files(d.path()).unwrap()),
@@ -217,7 +252,8 @@ mod tests {
         );
         let err = fs::read_to_string(d.path().join("job.error")).unwrap();
         assert!(
-            err.contains("job.out is 100 MiB") && err.contains("not committed"),
+            err.contains(&format!("job.out is {DEFAULT_MAX_JOB_FILE_MIB} MiB"))
+                && err.contains("not committed"),
             "{err}"
         );
         job_files(d.path()).unwrap();
@@ -225,6 +261,34 @@ mod tests {
             fs::read_to_string(d.path().join("job.error")).unwrap(),
             err,
             "noted once"
+        );
+        // A project may raise the limit.
+        fs::write(
+            d.path().join("grunt.toml"),
+            "[runner]\nmax_job_file_mib = 20\n",
+        )
+        .unwrap();
+        assert!(names(job_files(d.path()).unwrap()).contains(&"job.out".to_string()));
+    }
+
+    #[test]
+    fn runner_output_is_cut_to_its_tail() {
+        let d = tempfile::tempdir().unwrap();
+        let mut text = "early line\n".repeat(20_000);
+        text.push_str("the last line\n");
+        fs::write(d.path().join(jobfile::RUNNER_OUT), &text).unwrap();
+        let files = job_files(d.path()).unwrap();
+        let (_, data) = &files[0];
+        let data = String::from_utf8_lossy(data);
+        assert!(
+            data.len() < RUNNER_OUTPUT_TAIL as usize + 300,
+            "{}",
+            data.len()
+        );
+        assert!(data.starts_with("[grund: the first") && data.ends_with("the last line\n"));
+        assert_eq!(
+            fs::read_to_string(d.path().join(jobfile::RUNNER_OUT)).unwrap(),
+            text
         );
     }
 }

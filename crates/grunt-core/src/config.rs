@@ -26,6 +26,11 @@ pub const DEFSERVER_FILE: &str = ".grunt.defserver";
 /// Default time limit of one runner call.
 pub const DEFAULT_RUNNER_TIMEOUT_SECS: u64 = 300;
 
+/// Default of `[runner] max_job_file_mib`: every client pulls what grund commits, so a
+/// runaway `job.*` file must not go into the jobs repo (the original had no limit; ours was
+/// 100 MiB).
+pub const DEFAULT_MAX_JOB_FILE_MIB: u64 = 10;
+
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("{path}: {message}\n  fix the file; see docs/runner-protocol.md for the keys")]
@@ -58,6 +63,9 @@ pub struct RunnerConfig {
     pub timeout: Option<u64>,
     /// Names of grund's environment variables to pass through to the runner.
     pub env: Vec<String>,
+    /// Largest `job.*` file grund commits into the jobs repo, in MiB (larger ones stay on the
+    /// server, noted in `job.error`); default [`DEFAULT_MAX_JOB_FILE_MIB`].
+    pub max_job_file_mib: Option<u64>,
 }
 
 impl ProjectConfig {
@@ -83,6 +91,14 @@ impl ProjectConfig {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(crate::Error::io("reading", path)(e)),
         }
+    }
+
+    /// The largest `job.*` file grund commits, in bytes.
+    pub fn max_job_file_bytes(&self) -> u64 {
+        self.runner
+            .max_job_file_mib
+            .unwrap_or(DEFAULT_MAX_JOB_FILE_MIB)
+            .saturating_mul(1 << 20)
     }
 
     pub fn runner_timeout(&self) -> u64 {

@@ -1,6 +1,9 @@
 //! The project's files as a job copies them: what `git ls-files` lists in the project
 //! directory, plus the runner (`grunter`, `grunter.py`) and `grunt.toml` even if untracked,
-//! read from the working tree (uncommitted edits included, as the original does).
+//! read from the working tree (uncommitted edits included, as the original does). A symbolic
+//! link is stored as a link (mode 120000, its target as the blob), as git stores it: never the
+//! file it points to, which may be outside the project (`plink.txt -> /etc/passwd`). Only the
+//! runner files are followed, since the job cannot run without their content.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -18,6 +21,19 @@ use crate::ui;
 pub struct ProjectFile {
     pub rel: String,
     pub abs: PathBuf,
+    /// For a symbolic link: its target, stored instead of the file it points to.
+    pub link: Option<PathBuf>,
+}
+
+impl ProjectFile {
+    /// What git stores for it: the file's bytes, or a link's target.
+    pub fn content(&self) -> std::io::Result<Vec<u8>> {
+        use std::os::unix::ffi::OsStrExt;
+        match &self.link {
+            Some(t) => Ok(t.as_os_str().as_bytes().to_vec()),
+            None => std::fs::read(&self.abs),
+        }
+    }
 }
 
 /// Lists the project's files.
@@ -55,7 +71,15 @@ pub fn project_files(dir: &Path) -> Result<Vec<ProjectFile>> {
             continue;
         }
         let abs = here.join(rel);
-        if !abs.is_file() {
+        let is_link = abs
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink());
+        let runner = [jobfile::RUNNER_EXE, jobfile::RUNNER_PY, PROJECT_CONFIG].contains(&rel);
+        let link = match is_link && !(runner && abs.is_file()) {
+            true => Some(std::fs::read_link(&abs).with_context(|| format!("reading link {rel}"))?),
+            false => None,
+        };
+        if link.is_none() && !abs.is_file() {
             ui::note(format!(
                 "note: {rel} is tracked but missing from the working tree; not copied"
             ));
@@ -64,6 +88,7 @@ pub fn project_files(dir: &Path) -> Result<Vec<ProjectFile>> {
         out.push(ProjectFile {
             rel: rel.to_string(),
             abs,
+            link,
         });
     }
     for extra in [jobfile::RUNNER_EXE, jobfile::RUNNER_PY, PROJECT_CONFIG] {
@@ -72,6 +97,7 @@ pub fn project_files(dir: &Path) -> Result<Vec<ProjectFile>> {
             out.push(ProjectFile {
                 rel: extra.to_string(),
                 abs,
+                link: None,
             });
         }
     }
@@ -83,6 +109,18 @@ pub fn project_files(dir: &Path) -> Result<Vec<ProjectFile>> {
 pub fn edits_for(repo: &Repository, files: &[ProjectFile], base: &str) -> Result<Vec<Edit>> {
     let mut edits = Vec::with_capacity(files.len());
     for f in files {
+        if let Some(target) = &f.link {
+            use std::os::unix::ffi::OsStrExt;
+            let oid = repo
+                .blob(target.as_os_str().as_bytes())
+                .with_context(|| format!("storing link {}", f.rel))?;
+            edits.push(Edit::Put {
+                path: format!("{base}{}", f.rel),
+                oid,
+                mode: git2::FileMode::Link,
+            });
+            continue;
+        }
         let data = std::fs::read(&f.abs).with_context(|| format!("reading {}", f.abs.display()))?;
         let exec = f.abs.metadata()?.permissions().mode() & 0o111 != 0;
         edits.push(tree::put_bytes(

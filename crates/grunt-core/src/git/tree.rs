@@ -43,6 +43,46 @@ pub fn put_bytes(repo: &Repository, path: &str, data: &[u8], executable: bool) -
     })
 }
 
+/// Streams the file at `file` into the object database as a blob (never whole in memory: a
+/// 200 MB result file must not take 200 MB of grund) and returns the edit that puts it at
+/// `path`.
+pub fn put_file(
+    repo: &Repository,
+    path: &str,
+    file: &std::path::Path,
+    executable: bool,
+) -> Result<Edit> {
+    let mut f = std::fs::File::open(file).map_err(Error::io("reading", file))?;
+    let len = f.metadata().map_err(Error::io("reading", file))?.len();
+    let odb = repo
+        .odb()
+        .map_err(Error::git("opening objects", repo.path()))?;
+    let mut w = odb
+        .writer(len as usize, ObjectType::Blob)
+        .map_err(Error::git("writing blob", repo.path()))?;
+    let copied = std::io::copy(&mut f, &mut w).map_err(Error::io("streaming into git", file))?;
+    if copied != len {
+        return Err(Error::io("streaming into git", file)(
+            std::io::Error::other(format!(
+                "the file changed size while it was read ({len} then {copied} bytes)"
+            )),
+        ));
+    }
+    let oid = w
+        .finalize()
+        .map_err(Error::git("writing blob", repo.path()))?;
+    let mode = if executable {
+        FileMode::BlobExecutable
+    } else {
+        FileMode::Blob
+    };
+    Ok(Edit::Put {
+        path: path.to_string(),
+        oid,
+        mode,
+    })
+}
+
 /// The empty tree.
 pub fn empty(repo: &Repository) -> Result<Oid> {
     repo.treebuilder(None)

@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
             let mut m = BTreeMap::new();
             for f in files::project_files(&ctx.cwd)? {
                 if keep(&f.rel) {
-                    m.insert(f.rel.clone(), std::fs::read(&f.abs)?);
+                    m.insert(f.rel.clone(), f.content()?);
                 }
             }
             (m, "working directory".to_string())

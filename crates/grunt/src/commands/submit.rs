@@ -185,7 +185,11 @@ fn dry_run(
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::copy(&f.abs, &dest).with_context(|| format!("copying {}", f.rel))?;
+            match &f.link {
+                Some(target) => std::os::unix::fs::symlink(target, &dest),
+                None => std::fs::copy(&f.abs, &dest).map(|_| ()),
+            }
+            .with_context(|| format!("copying {}", f.rel))?;
         }
         for (name, content) in extra {
             std::fs::write(dir.join(name), content)?;
