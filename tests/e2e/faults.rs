@@ -420,6 +420,7 @@ fn tracked_symlinks_are_stored_as_links_and_never_followed_out() {
 }
 
 /// Runs `grund --once` and returns its peak resident memory in KiB (from `wait4`).
+#[allow(clippy::zombie_processes)] // reaped by wait4, which std cannot do with rusage
 fn grund_once_peak_kib(w: &World) -> i64 {
     let child = w
         .server
