@@ -11,6 +11,7 @@ mod concurrency;
 mod daemon;
 mod demo;
 mod exactly_once;
+mod fault_kills;
 mod faults;
 mod local_runner;
 mod reference;
