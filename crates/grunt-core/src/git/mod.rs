@@ -5,6 +5,7 @@
 //! operation needs a working copy of all jobs (at 10,000 jobs that would be ~200,000 files and
 //! ~0.9 s a commit through the index). [`remote`] fetches and pushes, never forcing.
 
+pub mod locks;
 pub mod refs;
 pub mod remote;
 pub mod sync;

@@ -17,11 +17,12 @@ pub enum Cas {
     Moved,
 }
 
-/// Age after which a ref's `.lock` file is taken for the leftover of a killed process: git
-/// holds such locks for microseconds.
-pub const STALE_LOCK_SECS: u64 = 30;
+pub use super::locks::STALE_LOCK_SECS;
+use super::locks::{clear_if_older, WriterLock, DEAD_LOCK_SECS};
 
 /// Sets `name` to `new` if it is still at `expected` (`None`: if it does not exist yet).
+/// Holds the repo's [`WriterLock`] meanwhile, so that a git lock on the ref that outlives a
+/// short wait is known to be a dead process's (see [`super::locks`]).
 pub fn cas(
     repo: &Repository,
     name: &str,
@@ -29,8 +30,15 @@ pub fn cas(
     expected: Option<Oid>,
     log: &str,
 ) -> Result<Cas> {
+    let guard = WriterLock::take(repo.path())?;
+    let stale_after = match guard {
+        Some(_) => DEAD_LOCK_SECS,
+        None => STALE_LOCK_SECS,
+    };
+    let lock = repo.path().join(format!("{name}.lock"));
+    let mut cleared = false;
     // A ref lock is held for microseconds; wait a little before calling it contention.
-    for attempt in 0..50 {
+    for attempt in 0..300 {
         let r = match expected {
             Some(old) => repo
                 .reference_matching(name, new, true, old, log)
@@ -43,11 +51,12 @@ pub fn cas(
                 return Ok(Cas::Moved)
             }
             Err(e) if e.code() == ErrorCode::Locked => {
-                if attempt == 49 {
-                    // Recursion ends: a lock just removed cannot be stale again.
-                    if clear_stale_lock(repo, name)? {
-                        return cas(repo, name, new, expected, log);
-                    }
+                // Past 0.5 s, look at the lock's age each time (at most one removal).
+                if attempt >= 50 && !cleared && clear_if_older(&lock, stale_after)? {
+                    cleared = true;
+                    continue;
+                }
+                if attempt >= 50 && stale_after == STALE_LOCK_SECS {
                     return Ok(Cas::Moved);
                 }
                 std::thread::sleep(Duration::from_millis(10));
@@ -61,57 +70,7 @@ pub fn cas(
 /// Removes `<ref>.lock` if it is older than [`STALE_LOCK_SECS`] (left by a process killed in
 /// the middle of an update, it would block every update forever). True if it did.
 pub fn clear_stale_lock(repo: &Repository, name: &str) -> Result<bool> {
-    clear_if_stale(&repo.path().join(format!("{name}.lock")))
-}
-
-/// The lock files git and libgit2 leave in a clone when killed mid-update: the branch, the
-/// remote-tracking ref, `HEAD`, `packed-refs`, the index (the results clone's checkout) and
-/// the ref a push goes out from.
-const CLIENT_LOCKS: &[&str] = &[
-    "refs/heads/master.lock",
-    "refs/remotes/origin/master.lock",
-    "refs/grunt/outgoing.lock",
-    "HEAD.lock",
-    "packed-refs.lock",
-    "index.lock",
-    "config.lock",
-];
-
-/// Clears the stale locks ([`CLIENT_LOCKS`], older than [`STALE_LOCK_SECS`]) a killed command
-/// left in one of this client's clones, so that one kill does not block every later command;
-/// a fresh lock is someone's and stays. Returns how many it removed.
-pub fn clear_stale_client_locks(repo: &Repository) -> Result<usize> {
-    let mut n = 0;
-    for l in CLIENT_LOCKS {
-        if clear_if_stale(&repo.path().join(l))? {
-            n += 1;
-        }
-    }
-    Ok(n)
-}
-
-fn clear_if_stale(lock: &std::path::Path) -> Result<bool> {
-    let Ok(meta) = std::fs::metadata(lock) else {
-        return Ok(false);
-    };
-    let age = meta
-        .modified()
-        .ok()
-        .and_then(|m| m.elapsed().ok())
-        .unwrap_or_default();
-    if age < Duration::from_secs(STALE_LOCK_SECS) {
-        return Ok(false);
-    }
-    log::warn!(
-        "removing {}, left {} s ago by a git process that died while holding it",
-        lock.display(),
-        age.as_secs()
-    );
-    match std::fs::remove_file(lock) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::io("removing stale lock", lock)(e)),
-    }
+    clear_if_older(&repo.path().join(format!("{name}.lock")), STALE_LOCK_SECS)
 }
 
 /// Builds a commit on the current tip of `refname` from the edits `build` returns for that
@@ -173,6 +132,10 @@ mod tests {
     use crate::git::testutil;
     use crate::layout::BRANCH_REF;
 
+    fn t3(repo: &Repository, c: Oid) -> Oid {
+        repo.find_commit(c).unwrap().tree_id()
+    }
+
     #[test]
     fn a_stale_ref_lock_is_cleared_and_a_fresh_one_respected() {
         let (_d, repo) = testutil::repo(true);
@@ -185,20 +148,37 @@ mod tests {
         let t = repo.find_commit(c1).unwrap().tree_id();
         let c2 = make_commit(&repo, &sig, "two", t, Some(&repo.find_commit(c1).unwrap())).unwrap();
         let lock = repo.path().join("refs/heads/master.lock");
-        let f = std::fs::File::create(&lock).unwrap();
+        // A lock its holder releases soon is waited for.
+        std::fs::File::create(&lock).unwrap();
+        let l2 = lock.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::remove_file(l2).unwrap();
+        });
         assert_eq!(
             cas(&repo, BRANCH_REF, c2, Some(c1), "x").unwrap(),
-            Cas::Moved,
-            "a fresh lock is someone's"
+            Cas::Updated,
+            "a lock released meanwhile"
         );
+        t.join().unwrap();
+        // One that outlives the wait with no grunt writer live is a dead process's.
+        let f = std::fs::File::create(&lock).unwrap();
         let old = std::time::SystemTime::now() - Duration::from_secs(STALE_LOCK_SECS + 5);
         f.set_modified(old).unwrap();
+        let c3 = make_commit(
+            &repo,
+            &sig,
+            "three",
+            t3(&repo, c2),
+            Some(&repo.find_commit(c2).unwrap()),
+        )
+        .unwrap();
         assert_eq!(
-            cas(&repo, BRANCH_REF, c2, Some(c1), "x").unwrap(),
+            cas(&repo, BRANCH_REF, c3, Some(c2), "x").unwrap(),
             Cas::Updated
         );
         assert!(!lock.exists());
-        assert_eq!(crate::git::head(&repo).unwrap(), Some(c2));
+        assert_eq!(crate::git::head(&repo).unwrap(), Some(c3));
     }
 
     #[test]

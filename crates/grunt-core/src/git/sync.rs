@@ -13,7 +13,7 @@ use crate::{Error, Result};
 /// Fetches and moves the local branch to the server's. With `checkout`, the working tree
 /// follows (the results repo, whose files people open).
 pub fn pull(repo: &Repository, checkout: bool) -> Result<Option<Oid>> {
-    super::refs::clear_stale_client_locks(repo)?;
+    let _writer = super::locks::guard_clone(repo)?;
     let remote = Remote::origin(repo)?;
     let Some(head) = remote.fetch(repo)? else {
         return Ok(None);
@@ -72,7 +72,7 @@ fn push_change_from<F>(
 where
     F: FnMut(&Repository, Option<&git2::Commit<'_>>) -> Result<Change>,
 {
-    super::refs::clear_stale_client_locks(repo)?;
+    let _writer = super::locks::guard_clone(repo)?;
     let remote = Remote::origin(repo)?;
     let err = || Error::git("committing", repo.path());
     let mut last_reason = String::new();
