@@ -211,7 +211,7 @@ impl Project {
                 inv.stdout = slot.stdout_file();
                 let outcome = slot.run_once(&inv, &self.supervisor)?;
                 let out = fs::read(&inv.stdout).unwrap_or_default();
-                let _ = fs::write(dir.join(jobfile::RUNNER_OUT), &out);
+                let _ = crate::nofollow::write_below(&dir, jobfile::RUNNER_OUT, &out, 0o644);
                 if let Some(text) = outcome.error_text("results") {
                     self.job_error(&dir, "results", &text)?;
                 }
