@@ -45,6 +45,7 @@ pub fn run(opts: &Options) -> Result<()> {
     let mut last_refresh: Option<std::time::Instant> = None;
     // Bounded by the process's life: a daemon runs until it is stopped.
     loop {
+        lock.check()?;
         heartbeat::write(&opts.layout.heartbeat_file()).context("writing heartbeat")?;
         let projects = project_names(&user_dir);
         if let Some(w) = watcher.as_mut() {

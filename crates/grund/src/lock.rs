@@ -2,7 +2,10 @@
 //! kernel releases the moment the holder dies (no stale lock to clear by hand) and which
 //! nobody can delete while grund runs, as they could `grund.lock` (a user cleaning up "stale"
 //! files made two daemons run at once). `grund.lock` still holds the pid, for people and for
-//! the message a second grund prints, and is locked too for tools that look at it.
+//! the message a second grund prints, and is locked too for tools that look at it. Where a
+//! directory cannot be locked (NFS emulates `flock` with write locks, which need a file open
+//! for writing), grund falls back to the file alone and [`Lock::check`] stops it once the
+//! locked file is no longer the one on disk.
 
 use std::fs::{File, TryLockError};
 use std::io::{Seek, Write};
@@ -13,8 +16,9 @@ use anyhow::{bail, Context, Result};
 /// The held lock; dropping it releases the lock.
 #[derive(Debug)]
 pub struct Lock {
-    _dir: File,
-    _file: File,
+    /// `None` where the directory could not be locked.
+    dir: Option<File>,
+    file: File,
     pub path: PathBuf,
 }
 
@@ -25,9 +29,24 @@ pub fn acquire(path: &Path) -> Result<Lock> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let dir_file =
-        File::open(dir).with_context(|| format!("opening {} to lock it", dir.display()))?;
-    try_lock(&dir_file, dir, path)?;
+    let dir_file = match File::open(dir) {
+        Ok(d) => match d.try_lock() {
+            Ok(()) => Some(d),
+            Err(TryLockError::WouldBlock) => {
+                try_lock(&d, dir, path)?;
+                None
+            }
+            Err(TryLockError::Error(e)) => {
+                log::warn!(
+                    "cannot lock {} ({e}); locking {} alone, and stopping if it is removed",
+                    dir.display(),
+                    path.display()
+                );
+                None
+            }
+        },
+        Err(e) => return Err(e).with_context(|| format!("opening {} to lock it", dir.display())),
+    };
     let mut file = File::options()
         .read(true)
         .write(true)
@@ -41,10 +60,30 @@ pub fn acquire(path: &Path) -> Result<Lock> {
     writeln!(file, "{}", std::process::id())?;
     file.sync_all()?;
     Ok(Lock {
-        _dir: dir_file,
-        _file: file,
+        dir: dir_file,
+        file,
         path: path.to_path_buf(),
     })
+}
+
+impl Lock {
+    /// Whether this grund still holds the one lock: always with the directory locked; with
+    /// the file alone, only while the file on disk is the one locked (someone deleting it
+    /// would let a second grund in).
+    pub fn check(&self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        if self.dir.is_some() {
+            return Ok(());
+        }
+        let held = self.file.metadata()?;
+        match std::fs::metadata(&self.path) {
+            Ok(m) if m.dev() == held.dev() && m.ino() == held.ino() => Ok(()),
+            _ => bail!(
+                "{} was removed or replaced while grund held it: another grund may be running; stopping so that only one does",
+                self.path.display()
+            ),
+        }
+    }
 }
 
 /// Locks `f` (which is `what`) or says who holds it, from the pid in `pid_file`.
@@ -82,7 +121,23 @@ mod tests {
         std::fs::remove_file(&p).unwrap();
         let e = acquire(&p).unwrap_err().to_string();
         assert!(e.contains("already running"), "{e}");
+        l.check().unwrap();
         drop(l);
         acquire(&p).unwrap();
+    }
+
+    #[test]
+    fn with_the_file_alone_a_removed_lock_file_is_noticed() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("grund.lock");
+        let mut l = acquire(&p).unwrap();
+        l.dir = None;
+        l.check().unwrap();
+        std::fs::remove_file(&p).unwrap();
+        assert!(l
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("removed or replaced"));
     }
 }
