@@ -15,6 +15,7 @@ mod local_runner;
 mod reference;
 mod roundtrip;
 mod runners;
+mod side_by_side;
 mod slurm;
 mod ssh_roundtrip;
 mod ssh_transport;

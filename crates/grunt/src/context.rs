@@ -54,6 +54,15 @@ impl std::fmt::Debug for Ctx {
     }
 }
 
+/// After every command: clones the original client checked out follow what ours moved, and
+/// the original's job lists are rewritten (see `worktree` and `joblists`). Here so that no
+/// command, and no way a command ends, can skip it.
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        crate::side_by_side(self);
+    }
+}
+
 impl Ctx {
     /// The project of the current directory or the nearest directory above it that is a
     /// project set up on this client (as git finds its repo).

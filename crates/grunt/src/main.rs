@@ -10,10 +10,12 @@ mod context;
 mod error;
 mod files;
 mod grammar;
+mod joblists;
 mod newjob;
 mod table;
 mod ui;
 mod wait;
+mod worktree;
 
 use clap::FromArgMatches;
 
@@ -41,4 +43,40 @@ fn run() -> anyhow::Result<()> {
             .map_err(|e| error::usage(format!("-C {}: {e}", dir.display())))?;
     }
     commands::run(cli)
+}
+
+/// What keeps a `~/gruntdat` shared with the original client whole after a command on `ctx`:
+/// checked-out clones follow their `master`, and the job lists are rewritten. Failures here
+/// are warnings: the command itself has done its work.
+pub(crate) fn side_by_side(ctx: &context::Ctx) {
+    let results = grunt_core::git::open(&ctx.dirs.results()).ok();
+    for repo in std::iter::once(&ctx.jobs).chain(results.as_ref()) {
+        match worktree::follow(repo) {
+            Ok(f) => {
+                for p in &f.kept {
+                    ui::warn(format!(
+                        "{}: kept your change to {}, which differs from the server's",
+                        repo.workdir().unwrap_or(repo.path()).display(),
+                        p.display()
+                    ));
+                }
+            }
+            Err(e) => ui::warn(format!(
+                "could not bring the files of {} up to date: {}",
+                repo.workdir().unwrap_or(repo.path()).display(),
+                error::one_line(&e)
+            )),
+        }
+    }
+    if joblists::enabled(&ctx.cwd) {
+        let written = ctx
+            .list()
+            .and_then(|jobs| joblists::write(&ctx.cwd, &jobs, &ctx.prefix, &ctx.server));
+        if let Err(e) = written {
+            ui::warn(format!(
+                "could not write the job lists (jobs.active, …): {}",
+                error::one_line(&e)
+            ));
+        }
+    }
 }
