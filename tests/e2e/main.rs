@@ -12,6 +12,7 @@ mod daemon;
 mod demo;
 mod exactly_once;
 mod local_runner;
+mod original_verbs;
 mod reference;
 mod roundtrip;
 mod runners;

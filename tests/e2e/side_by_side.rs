@@ -155,6 +155,17 @@ fn original_client_commits_never_undo_ours() {
     );
     assert!(jobs.join("archive/ore000002/sim/job.message").is_file());
     assert!(!jobs.join("active/ore000002/sim/job.message").exists());
+
+    // `dir` opens the original's own checkout of the job, and writes nothing into it.
+    let r = w.grunt(&["dir", "3"]).success();
+    assert_eq!(
+        r.stdout.trim(),
+        jobs.join("active/ore000003/sim").display().to_string()
+    );
+    assert_eq!(
+        git(&jobs, &["status", "--porcelain"]),
+        "?? active/ore000002/\n"
+    );
 }
 
 #[test]
@@ -179,7 +190,7 @@ fn job_lists_are_written_as_the_original_writes_them() {
             .collect()
     };
     // Python's csv: minimal quoting, \r\n; times in local time with the zone's name (TZ is
-    // unset here: UTC); args joined with spaces.
+    // TZ=UTC here); args joined with spaces.
     let done = rows("jobs.done");
     assert_eq!(done.len(), 1, "{done:?}");
     assert!(

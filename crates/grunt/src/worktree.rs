@@ -56,6 +56,12 @@ pub fn follow(repo: &Repository) -> Result<Followed> {
         let Some(rel) = new.path().or(old.path()).map(Path::to_path_buf) else {
             continue;
         };
+        if !safe_path(&rel) {
+            anyhow::bail!(
+                "refusing to write {} outside the working tree",
+                rel.display()
+            );
+        }
         let abs = workdir.join(&rel);
         let had = (delta.status() != Delta::Added).then(|| old.id());
         let wants = (delta.status() != Delta::Deleted).then(|| (new.id(), new.mode()));
@@ -93,6 +99,13 @@ pub fn follow(repo: &Repository) -> Result<Followed> {
     Ok(done)
 }
 
+/// Is `rel` a plain relative path inside a working tree (no `..`, no `.git`)? git itself
+/// refuses others; a tree from elsewhere is checked all the same.
+pub(crate) fn safe_path(rel: &Path) -> bool {
+    rel.components()
+        .all(|c| matches!(c, std::path::Component::Normal(n) if !n.eq_ignore_ascii_case(".git")))
+}
+
 /// Is HEAD the branch ours moves (not detached, not another branch the user checked out)?
 fn on_master(repo: &Repository) -> bool {
     repo.find_reference("HEAD")
@@ -117,7 +130,12 @@ fn untouched(abs: &Path, had: Option<Oid>, wants: Option<Oid>) -> bool {
 }
 
 /// Writes blob `id` to `abs` as a file (executable or not) or a symlink, by `mode`.
-fn write_blob(repo: &Repository, abs: &Path, id: Oid, mode: git2::FileMode) -> Result<()> {
+pub(crate) fn write_blob(
+    repo: &Repository,
+    abs: &Path,
+    id: Oid,
+    mode: git2::FileMode,
+) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let blob = repo.find_blob(id)?;
     if let Some(parent) = abs.parent() {
