@@ -11,6 +11,7 @@ mod concurrency;
 mod daemon;
 mod demo;
 mod exactly_once;
+mod follow;
 mod local_runner;
 mod original_verbs;
 mod reference;
