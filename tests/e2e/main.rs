@@ -22,3 +22,4 @@ mod slurm;
 mod ssh_roundtrip;
 mod ssh_transport;
 mod submit_options;
+mod terminal;

@@ -14,7 +14,7 @@ use crate::commands::*;
 #[command(name = "grunt", version, about, max_term_width = 100)]
 pub struct Cli {
     /// Run as if grunt was started in DIR (as `git -C`).
-    #[arg(short = 'C', global = true, value_name = "DIR")]
+    #[arg(short = 'C', global = true, value_name = "DIR", id = "chdir")]
     pub dir: Option<PathBuf>,
     /// Colours: auto (on a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
@@ -162,7 +162,11 @@ pub fn command() -> clap::Command {
         }
         groups.push('\n');
     }
-    groups.push_str("Any other word is a user command for your runner (grunt WORD JOBS..); `grunt run WORD` always is.\n");
+    groups.push_str(&wrap(
+        "Any other word is a user command for your runner (grunt WORD JOBS..); `grunt run WORD` always is.",
+        0,
+        term,
+    ));
     cmd.help_template(format!(
         "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{groups}\nOptions:\n{{options}}{{after-help}}"
     ))
