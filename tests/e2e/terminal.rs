@@ -120,6 +120,20 @@ fn jobs_table_fits_80_columns_with_colour_only_on_a_terminal() {
     let done_line = out.lines().find(|l| l.contains("ore000001")).unwrap_or("");
     assert!(done_line.contains("\x1b["), "{done_line:?}");
 
+    // show: long values wrap under themselves; history lines fit.
+    let (out, code) = on_tty(&w, &["show", "1"], &[], "");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(widest(&out) <= 80, "show wider than 80 columns:\n{out}");
+    let text = plain(&out);
+    let at = text
+        .find("  message   a message long")
+        .expect("message line");
+    let next = text[at..].lines().nth(1).unwrap_or("");
+    assert!(
+        next.starts_with("            ") && next.trim().len() > 5,
+        "{out}"
+    );
+
     // NO_COLOR on the terminal, and a pipe: plain.
     let (out, _) = on_tty(&w, &["jobs"], &[("NO_COLOR", "1")], "");
     assert!(!out.contains('\x1b'), "colour despite NO_COLOR:\n{out}");

@@ -181,7 +181,7 @@ pub fn command() -> clap::Command {
 }
 
 /// `line` word-wrapped to `width` columns, continuation lines indented by `indent`.
-fn wrap(line: &str, indent: usize, width: usize) -> String {
+pub(crate) fn wrap(line: &str, indent: usize, width: usize) -> String {
     let lead = line.len() - line.trim_start().len();
     let mut out = String::new();
     let mut cur = " ".repeat(lead);

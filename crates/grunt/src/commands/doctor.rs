@@ -69,6 +69,13 @@ impl Report {
             ("problem", None) => format!("PROBLEM  {check}: {detail}"),
             (s, _) => format!("{s:<8} {check}: {detail}"),
         };
+        // On a terminal, long lines wrap under the check, not under the status.
+        let line = match crate::table::width() {
+            Some(w) => crate::cli::wrap(&line, 9, usize::from(w).max(40))
+                .trim_end()
+                .to_string(),
+            None => line,
+        };
         Ok(ui::out(line)?)
     }
 
