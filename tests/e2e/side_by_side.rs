@@ -213,6 +213,11 @@ fn job_lists_are_written_as_the_original_writes_them() {
     );
     assert!(rows("jobs.delete").is_empty());
 
+    // A list removed by hand comes back with the next command, even when nothing moved.
+    std::fs::remove_file(w.project.join("jobs.delete")).expect("rm");
+    w.grunt(&["jobs"]).success();
+    assert_eq!(rows("jobs.delete"), Vec::<String>::new());
+
     // `[client] job_lists = false` in grunt.toml turns them off.
     for f in ["jobs.active", "jobs.done", "jobs.archive", "jobs.delete"] {
         std::fs::remove_file(w.project.join(f)).expect("rm");

@@ -47,6 +47,35 @@ pub fn enabled(dir: &Path) -> bool {
     }
 }
 
+/// A file in the jobs clone's git directory: the commit and the directory the lists were last
+/// written from and into. The lists depend on nothing else (the local zone aside), so a
+/// command that moved nothing does not read every job again.
+const STAMP: &str = "grunt-job-lists";
+
+/// Writes the lists of `ctx`'s project into its directory, unless they are there already as
+/// of the jobs clone's `master`.
+pub fn write_if_changed(ctx: &crate::context::Ctx) -> Result<()> {
+    let head = grunt_core::git::head(&ctx.jobs)?;
+    let stamp = format!(
+        "{} {} {} {} {}\n",
+        head.map(|h| h.to_string()).unwrap_or_default(),
+        std::env::var("TZ").unwrap_or_default(),
+        ctx.prefix,
+        ctx.server,
+        ctx.cwd.display()
+    );
+    let stamp_path = ctx.jobs.path().join(STAMP);
+    let current = std::fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp)
+        && FILES.iter().all(|f| ctx.cwd.join(f).is_file());
+    if current {
+        return Ok(());
+    }
+    write(&ctx.cwd, &ctx.list()?, &ctx.prefix, &ctx.server)?;
+    // Only an optimisation: when it cannot be written, the lists are written every time.
+    let _ = std::fs::write(&stamp_path, stamp);
+    Ok(())
+}
+
 /// Writes the four lists into `dir` for the jobs whose ids start with `prefix`.
 pub fn write(dir: &Path, jobs: &[JobRecord], prefix: &str, server: &str) -> Result<()> {
     let mut lists: [Vec<[String; 10]>; 4] = Default::default();

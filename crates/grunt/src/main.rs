@@ -69,9 +69,7 @@ pub(crate) fn side_by_side(ctx: &context::Ctx) {
         }
     }
     if joblists::enabled(&ctx.cwd) {
-        let written = ctx
-            .list()
-            .and_then(|jobs| joblists::write(&ctx.cwd, &jobs, &ctx.prefix, &ctx.server));
+        let written = joblists::write_if_changed(ctx);
         if let Err(e) = written {
             ui::warn(format!(
                 "could not write the job lists (jobs.active, …): {}",
