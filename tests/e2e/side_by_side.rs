@@ -156,6 +156,35 @@ fn original_client_commits_never_undo_ours() {
     assert!(jobs.join("archive/ore000002/sim/job.message").is_file());
     assert!(!jobs.join("active/ore000002/sim/job.message").exists());
 
+    // The original's push was rejected (the server moved on): its commit waits in its clone
+    // for its next `git pull`. Ours refuses rather than move master past it.
+    w.grunt(&["submit", "-m", "ours meanwhile"]).success();
+    let f = jobs.join("active/ore000003/sim/job.message");
+    std::fs::write(&f, "unpushed\n").expect("message");
+    git(
+        &jobs,
+        &["commit", "-q", "-am", "Update message: ore000003 unpushed"],
+    );
+    let before = git(&jobs, &["rev-parse", "master"]);
+    let r = w.grunt(&["jobs"]).failure("the server has not got");
+    assert_eq!(r.code, Some(1));
+    assert!(
+        r.stderr.contains("git -C") && r.stderr.contains("push"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(git(&jobs, &["rev-parse", "master"]), before);
+    assert_eq!(std::fs::read_to_string(&f).expect("kept"), "unpushed\n");
+    // As the hint says: the original's pull and push publish it, and ours goes on.
+    git(&jobs, &["pull", "-q", "--no-rebase", "--no-edit"]);
+    git(&jobs, &["push", "-q", "origin", "master"]);
+    w.grunt(&["jobs"]).success();
+    assert_eq!(
+        World::file_in(&w.bare_jobs(), "active/ore000003/sim/job.message").as_deref(),
+        Some("unpushed\n")
+    );
+    assert!(World::file_in(&w.bare_jobs(), "active/ore000004/sim/job.message").is_some());
+
     // `dir` opens the original's own checkout of the job, and writes nothing into it.
     let r = w.grunt(&["dir", "3"]).success();
     assert_eq!(

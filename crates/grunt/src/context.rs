@@ -123,6 +123,10 @@ impl Ctx {
             return Ok(None);
         }
         let jobs = git::open(&dirs.jobs())?;
+        crate::worktree::refuse_unpushed(&jobs)?;
+        if let Ok(results) = git::open(&dirs.results()) {
+            crate::worktree::refuse_unpushed(&results)?;
+        }
         Ok(Some(Ctx {
             cwd: dir.to_path_buf(),
             user: user.to_string(),

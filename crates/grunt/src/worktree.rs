@@ -40,6 +40,7 @@ pub fn follow(repo: &Repository) -> Result<Followed> {
     let Some(target) = grunt_core::git::head(repo)? else {
         return Ok(Followed::default());
     };
+    let target_commit = target;
     let target = repo.find_commit(target)?.tree()?;
     if index.has_conflicts() {
         anyhow::bail!("the index has unresolved conflicts; left as it is");
@@ -47,6 +48,13 @@ pub fn follow(repo: &Repository) -> Result<Followed> {
     let base_id = index.write_tree().context("reading the index's tree")?;
     if base_id == target.id() {
         return Ok(Followed::default());
+    }
+    // A stale index holds the tree of an older master. Any other tree holds changes nobody
+    // committed (staged by hand, or by an original client stopped half-way): not ours to undo.
+    if !in_history(repo, target_commit, base_id)? {
+        anyhow::bail!(
+            "its index holds changes that are in no commit of master; left as it is (`git status` shows them)"
+        );
     }
     let base = repo.find_tree(base_id)?;
     let diff = repo.diff_tree_to_tree(Some(&base), Some(&target), None)?;
@@ -97,6 +105,51 @@ pub fn follow(repo: &Repository) -> Result<Followed> {
     }
     index.write().context("writing the index")?;
     Ok(done)
+}
+
+/// How far back [`in_history`] looks for the index's tree.
+const HISTORY_LOOKBACK: usize = 5000;
+
+/// Is `tree` the tree of `tip` or of one of its recent ancestors?
+fn in_history(repo: &Repository, tip: Oid, tree: Oid) -> Result<bool> {
+    let mut walk = repo.revwalk()?;
+    walk.push(tip)?;
+    for oid in walk.take(HISTORY_LOOKBACK) {
+        if repo.find_commit(oid?)?.tree_id() == tree {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Refuses to go on with a checked-out clone whose `master` holds commits the server has not
+/// got (the original client's push was rejected, and it leaves them for its next `git pull`):
+/// ours moves `master` to the server's tip, which would drop them.
+pub fn refuse_unpushed(repo: &Repository) -> Result<()> {
+    let Some(workdir) = repo.workdir() else {
+        return Ok(());
+    };
+    if repo.index().map(|i| i.is_empty()).unwrap_or(true) || !on_master(repo) {
+        return Ok(());
+    }
+    let tracking = grunt_core::git::ref_target(repo, grunt_core::git::remote::TRACKING_REF)?;
+    let (Some(master), Some(tracking)) = (grunt_core::git::head(repo)?, tracking) else {
+        return Ok(());
+    };
+    if master == tracking {
+        return Ok(());
+    }
+    let (ahead, _) = repo.graph_ahead_behind(master, tracking)?;
+    if ahead == 0 {
+        return Ok(());
+    }
+    let p = workdir.display();
+    Err(crate::error::error(format!(
+        "the clone {p} has {ahead} commit(s) the server has not got (made by the original client, whose push failed?); going on would drop them"
+    ))
+    .hint(format!("publish them first: git -C {p} pull && git -C {p} push"))
+    .hint("nothing was done")
+    .into())
 }
 
 /// Is `rel` a plain relative path inside a working tree (no `..`, no `.git`)? git itself
@@ -273,6 +326,17 @@ mod tests {
         assert_eq!(mode & 0o111, 0o111);
         // A second call has nothing to do.
         assert_eq!(follow(&r).expect("again").updated, 0);
+    }
+
+    #[test]
+    fn leaves_changes_nobody_committed_alone() {
+        let (d, r) = moved();
+        let p = d.path();
+        std::fs::write(p.join("staged"), "s\n").expect("write");
+        git(p, &["add", "staged"]);
+        let e = follow(&r).expect_err("refused");
+        assert!(e.to_string().contains("in no commit of master"), "{e}");
+        assert!(p.join("active/a/f").is_file() && p.join("staged").is_file());
     }
 
     #[test]
