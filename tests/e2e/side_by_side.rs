@@ -195,6 +195,15 @@ fn original_client_commits_never_undo_ours() {
         git(&jobs, &["status", "--porcelain"]),
         "?? active/ore000002/\n"
     );
+
+    // `clean` (the original's `git clean`) removes only what master does not hold.
+    w.grunt(&["archive", "3"]).success();
+    w.grund_once().success();
+    let r = w.grunt(&["clean"]).success();
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    assert!(!mine.exists());
+    assert!(jobs.join("archive/ore000003/sim/job.message").is_file());
+    assert_eq!(git(&jobs, &["status", "--porcelain", "--ignored"]), "");
 }
 
 #[test]

@@ -71,6 +71,11 @@ pub fn follow(repo: &Repository) -> Result<Followed> {
             );
         }
         let abs = workdir.join(&rel);
+        // Submodules and the like: never in a jobs or results repo, and not files to write.
+        let plain = |m: git2::FileMode| !matches!(m, git2::FileMode::Commit | git2::FileMode::Tree);
+        if !plain(old.mode()) || !plain(new.mode()) {
+            continue;
+        }
         let had = (delta.status() != Delta::Added).then(|| old.id());
         let wants = (delta.status() != Delta::Deleted).then(|| (new.id(), new.mode()));
         if !untouched(&abs, had, wants.map(|w| w.0)) {
