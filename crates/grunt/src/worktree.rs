@@ -184,7 +184,7 @@ fn untouched(abs: &Path, had: Option<Oid>, wants: Option<Oid>) -> bool {
         // A directory where a file was: something the user made.
         Ok(_) => return false,
     };
-    now == had || (now.is_some() && now == wants)
+    now == had || now == wants
 }
 
 /// Writes blob `id` to `abs` as a file (executable or not) or a symlink, by `mode`.
