@@ -268,3 +268,40 @@ fn job_lists_are_written_as_the_original_writes_them() {
     w.grunt(&["jobs"]).success();
     assert!(!w.project.join("jobs.active").exists());
 }
+
+/// Results: submit writes out.csv, which the runner names as the job's result.
+const RESULTS_RUNNER: &str = r#"#!/bin/sh
+ts() { date -u '+%Y-%m-%d %H:%M:%S UTC'; }
+case "$1" in
+  submit) echo 7 > job.slurmid; ts > job.start; echo "x,1" > out.csv; echo 0 > job.exitcode; ts > job.end ;;
+  results) echo out.csv ;;
+esac
+"#;
+
+#[test]
+fn results_clone_keeps_what_people_changed() {
+    let w = World::new(RESULTS_RUNNER, "");
+    w.grunt(&["submit", "-m", "a"]).success();
+    w.grunt(&["submit", "-m", "b"]).success();
+    w.grund_once().success();
+    w.grunt(&["results", "1"]).success();
+    w.grund_once().success();
+    w.grunt(&["pull"]).success();
+    let mine = w.project.join("gresults/ore000001/out.csv");
+    assert_eq!(std::fs::read_to_string(&mine).expect("result"), "x,1\n");
+    // Someone annotates a result in place (gresults/ links into the results clone) ...
+    std::fs::write(&mine, "x,1\nmy notes\n").expect("edit");
+    // ... and later pulls other results: the note stays, the new results come.
+    w.grunt(&["results", "2"]).success();
+    w.grund_once().success();
+    let r = w.grunt(&["pull"]).success();
+    assert_eq!(
+        std::fs::read_to_string(&mine).expect("kept"),
+        "x,1\nmy notes\n"
+    );
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(w.project.join("gresults/ore000002/out.csv")).expect("new result"),
+        "x,1\n"
+    );
+}

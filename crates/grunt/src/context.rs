@@ -172,7 +172,13 @@ impl Ctx {
     /// Fetches the results repo and updates its files.
     pub fn pull_results(&self) -> Result<()> {
         let r = git::open(&self.dirs.results())?;
-        sync::pull(&r, true).with_context(|| format!("pulling results of {}", self.project))?;
+        // Only a clone not checked out yet is checked out whole (forced); after that its
+        // files follow path by path, keeping what people changed (gresults/ links into it).
+        let first = r.index().map(|i| i.is_empty()).unwrap_or(true);
+        sync::pull(&r, first).with_context(|| format!("pulling results of {}", self.project))?;
+        if !first {
+            crate::worktree::follow_and_warn(&r);
+        }
         Ok(())
     }
 

@@ -51,22 +51,7 @@ fn run() -> anyhow::Result<()> {
 pub(crate) fn side_by_side(ctx: &context::Ctx) {
     let results = grunt_core::git::open(&ctx.dirs.results()).ok();
     for repo in std::iter::once(&ctx.jobs).chain(results.as_ref()) {
-        match worktree::follow(repo) {
-            Ok(f) => {
-                for p in &f.kept {
-                    ui::warn(format!(
-                        "{}: kept your change to {}, which differs from the server's",
-                        repo.workdir().unwrap_or(repo.path()).display(),
-                        p.display()
-                    ));
-                }
-            }
-            Err(e) => ui::warn(format!(
-                "could not bring the files of {} up to date: {}",
-                repo.workdir().unwrap_or(repo.path()).display(),
-                error::one_line(&e)
-            )),
-        }
+        worktree::follow_and_warn(repo);
     }
     if joblists::enabled(&ctx.cwd) {
         let written = joblists::write_if_changed(ctx);

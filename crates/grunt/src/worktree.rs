@@ -164,6 +164,26 @@ pub(crate) fn safe_path(rel: &Path) -> bool {
         .all(|c| matches!(c, std::path::Component::Normal(n) if !n.eq_ignore_ascii_case(".git")))
 }
 
+/// [`follow`], saying on stderr what was kept and what failed (the command itself has done
+/// its work: this is not its error).
+pub fn follow_and_warn(repo: &Repository) {
+    let place = repo.workdir().unwrap_or(repo.path()).display();
+    match follow(repo) {
+        Ok(f) => {
+            for p in &f.kept {
+                crate::ui::warn(format!(
+                    "{place}: kept your change to {}, which differs from the server's",
+                    p.display()
+                ));
+            }
+        }
+        Err(e) => crate::ui::warn(format!(
+            "could not bring the files of {place} up to date: {}",
+            crate::error::one_line(&e)
+        )),
+    }
+}
+
 /// Is HEAD the branch ours moves (not detached, not another branch the user checked out)?
 fn on_master(repo: &Repository) -> bool {
     repo.find_reference("HEAD")
