@@ -134,6 +134,12 @@ fn submit_and_doctor_print_json() {
     assert_eq!(v["jobs"][0]["status"], "Done");
     assert_eq!(v["jobs"][0]["exit_code"], 0);
 
+    // rerun --json: the new ids and what each runs again.
+    let r = w.grunt(&["rerun", "1,2", "--json"]).success();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("rerun --json");
+    assert_eq!(v["ids"], serde_json::json!(["ore000003", "ore000004"]));
+    assert_eq!(v["reruns"][1]["of"], "ore000002");
+
     // doctor --json: every check with its status; "ok" agrees with the exit code.
     let r = w.grunt(&["doctor", "--json", "--timeout", "10"]);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("doctor --json");

@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let jobs = ctx.resolve(&a.jobs, &all)?;
     let checked_out = !ctx.jobs.index().map(|i| i.is_empty()).unwrap_or(true);
     if checked_out {
-        worktree::follow(&ctx.jobs)?;
+        worktree::follow_and_warn(&ctx.jobs);
     }
     for job in &jobs {
         let dir = ctx.dirs.jobs().join(job.dir());
