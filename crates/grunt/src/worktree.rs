@@ -33,13 +33,21 @@ pub fn follow(repo: &Repository) -> Result<Followed> {
     let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
         return Ok(Followed::default());
     };
-    let mut index = repo.index().context("reading the index")?;
-    if index.is_empty() || !on_master(repo) {
+    if !on_master(repo) {
         return Ok(Followed::default());
     }
     let Some(target) = grunt_core::git::head(repo)? else {
         return Ok(Followed::default());
     };
+    // Nothing moved since the last look, and nobody touched the index: nothing to read.
+    let seen = Seen::now(repo, target);
+    if seen.is_some() && seen == Seen::last(repo) {
+        return Ok(Followed::default());
+    }
+    let mut index = repo.index().context("reading the index")?;
+    if index.is_empty() {
+        return Ok(Followed::default());
+    }
     let target_commit = target;
     let target = repo.find_commit(target)?.tree()?;
     if index.has_conflicts() {
@@ -47,6 +55,7 @@ pub fn follow(repo: &Repository) -> Result<Followed> {
     }
     let base_id = index.write_tree().context("reading the index's tree")?;
     if base_id == target.id() {
+        Seen::record(repo, target_commit);
         return Ok(Followed::default());
     }
     // A stale index holds the tree of an older master. Any other tree holds changes nobody
@@ -109,7 +118,40 @@ pub fn follow(repo: &Repository) -> Result<Followed> {
         done.updated += 1;
     }
     index.write().context("writing the index")?;
+    Seen::record(repo, target_commit);
     Ok(done)
+}
+
+/// What [`follow`] last found in step: master's commit and the index file's size and time.
+/// Kept in the git directory, so that a command that moved nothing costs no index read.
+#[derive(Debug, PartialEq, Eq)]
+struct Seen(String);
+
+impl Seen {
+    const FILE: &'static str = "grunt-worktree";
+
+    fn now(repo: &Repository, master: Oid) -> Option<Seen> {
+        let m = std::fs::metadata(repo.path().join("index")).ok()?;
+        let t = m
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        Some(Seen(format!("{master} {} {}", m.len(), t.as_nanos())))
+    }
+
+    fn last(repo: &Repository) -> Option<Seen> {
+        std::fs::read_to_string(repo.path().join(Self::FILE))
+            .ok()
+            .map(Seen)
+    }
+
+    /// Only an optimisation: when it cannot be written, the next command looks again.
+    fn record(repo: &Repository, master: Oid) {
+        if let Some(s) = Seen::now(repo, master) {
+            let _ = std::fs::write(repo.path().join(Self::FILE), s.0);
+        }
+    }
 }
 
 /// How far back [`in_history`] looks for the index's tree.
@@ -134,14 +176,13 @@ pub fn refuse_unpushed(repo: &Repository) -> Result<()> {
     let Some(workdir) = repo.workdir() else {
         return Ok(());
     };
-    if repo.index().map(|i| i.is_empty()).unwrap_or(true) || !on_master(repo) {
-        return Ok(());
-    }
     let tracking = grunt_core::git::ref_target(repo, grunt_core::git::remote::TRACKING_REF)?;
     let (Some(master), Some(tracking)) = (grunt_core::git::head(repo)?, tracking) else {
         return Ok(());
     };
-    if master == tracking {
+    // Cheap first (two refs); the index only when they differ.
+    if master == tracking || !on_master(repo) || repo.index().map(|i| i.is_empty()).unwrap_or(true)
+    {
         return Ok(());
     }
     let (ahead, _) = repo.graph_ahead_behind(master, tracking)?;
