@@ -59,7 +59,7 @@ impl std::fmt::Debug for Ctx {
 /// command, and no way a command ends, can skip it.
 impl Drop for Ctx {
     fn drop(&mut self) {
-        crate::side_by_side(self);
+        crate::side_by_side::after_command(self);
     }
 }
 

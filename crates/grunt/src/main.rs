@@ -12,6 +12,7 @@ mod files;
 mod grammar;
 mod joblists;
 mod newjob;
+mod side_by_side;
 mod table;
 mod ui;
 mod wait;
@@ -43,23 +44,4 @@ fn run() -> anyhow::Result<()> {
             .map_err(|e| error::usage(format!("-C {}: {e}", dir.display())))?;
     }
     commands::run(cli)
-}
-
-/// What keeps a `~/gruntdat` shared with the original client whole after a command on `ctx`:
-/// checked-out clones follow their `master`, and the job lists are rewritten. Failures here
-/// are warnings: the command itself has done its work.
-pub(crate) fn side_by_side(ctx: &context::Ctx) {
-    let results = grunt_core::git::open(&ctx.dirs.results()).ok();
-    for repo in std::iter::once(&ctx.jobs).chain(results.as_ref()) {
-        worktree::follow_and_warn(repo);
-    }
-    if joblists::enabled(&ctx.cwd) {
-        let written = joblists::write_if_changed(ctx);
-        if let Err(e) = written {
-            ui::warn(format!(
-                "could not write the job lists (jobs.active, …): {}",
-                error::one_line(&e)
-            ));
-        }
-    }
 }
