@@ -174,7 +174,7 @@ impl Ctx {
         let r = git::open(&self.dirs.results())?;
         // Only a clone not checked out yet is checked out whole (forced); after that its
         // files follow path by path, keeping what people changed (gresults/ links into it).
-        let first = r.index().map(|i| i.is_empty()).unwrap_or(true);
+        let first = crate::worktree::never_checked_out(&r);
         sync::pull(&r, first).with_context(|| format!("pulling results of {}", self.project))?;
         if !first {
             crate::worktree::follow_and_warn(&r);

@@ -205,6 +205,14 @@ pub(crate) fn safe_path(rel: &Path) -> bool {
         .all(|c| matches!(c, std::path::Component::Normal(n) if !n.eq_ignore_ascii_case(".git")))
 }
 
+/// Has `repo` no index entries yet (a clone made without a checkout, or not checked out yet)?
+/// Only such a clone may be checked out whole, by force: in any other, [`follow`] brings the
+/// files in path by path and keeps what people changed. (Whoever moves a results clone's
+/// ref, a pull or an adopted answer, checks it out forced only when this holds.)
+pub fn never_checked_out(repo: &Repository) -> bool {
+    repo.index().map(|i| i.is_empty()).unwrap_or(true)
+}
+
 /// [`follow`], saying on stderr what was kept and what failed (the command itself has done
 /// its work: this is not its error).
 pub fn follow_and_warn(repo: &Repository) {
