@@ -111,3 +111,50 @@ fn late_cancel_show_wait_and_subdirectories() {
     let r = w.grunt_as(&w.client, &sub, &["jobs", "--json"]).success();
     assert!(r.stdout.contains("ore000002"), "{}", r.stdout);
 }
+
+#[test]
+fn submit_and_doctor_print_json() {
+    let w = World::new(RUNNER, "");
+    // submit --json: the new id, and nothing else on stdout.
+    let r = w.grunt(&["submit", "x", "-m", "j", "--json"]).success();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("submit --json");
+    assert_eq!(v["ids"], serde_json::json!(["ore000001"]));
+    assert_eq!(v["server"], "clust");
+    assert_eq!(v["message"], "j");
+    assert_eq!(v["commit"].as_str().map(str::len), Some(40));
+    assert!(v.get("jobs").is_none());
+    // With --wait, the job as `jobs --json` shows it, once answered.
+    let _d = w.spawn_grund(&["--poll", "1"]);
+    let r = w
+        .grunt(&["submit", "--json", "--wait=30", "ok", "-m", "k"])
+        .success();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("submit --json --wait");
+    assert_eq!(v["ids"], serde_json::json!(["ore000002"]));
+    assert_eq!(v["jobs"][0]["id"], "ore000002");
+    assert_eq!(v["jobs"][0]["status"], "Done");
+    assert_eq!(v["jobs"][0]["exit_code"], 0);
+
+    // rerun --json: the new ids and what each runs again.
+    let r = w.grunt(&["rerun", "1,2", "--json"]).success();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("rerun --json");
+    assert_eq!(v["ids"], serde_json::json!(["ore000003", "ore000004"]));
+    assert_eq!(v["reruns"][1]["of"], "ore000002");
+
+    // doctor --json: every check with its status; "ok" agrees with the exit code.
+    let r = w.grunt(&["doctor", "--json", "--timeout", "10"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("doctor --json");
+    let checks = v["checks"].as_array().expect("checks");
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["check"] == "local clones" && c["status"] == "ok"),
+        "{}",
+        r.stdout
+    );
+    assert!(checks
+        .iter()
+        .all(|c| ["ok", "note", "problem"].contains(&c["status"].as_str().unwrap_or(""))));
+    assert_eq!(v["ok"].as_bool(), Some(r.ok), "{}{}", r.stdout, r.stderr);
+    let problems = checks.iter().filter(|c| c["status"] == "problem").count();
+    assert_eq!(v["problems"].as_u64(), Some(problems as u64));
+}

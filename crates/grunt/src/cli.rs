@@ -14,7 +14,7 @@ use crate::commands::*;
 #[command(name = "grunt", version, about, max_term_width = 100)]
 pub struct Cli {
     /// Run as if grunt was started in DIR (as `git -C`).
-    #[arg(short = 'C', global = true, value_name = "DIR")]
+    #[arg(short = 'C', global = true, value_name = "DIR", id = "chdir")]
     pub dir: Option<PathBuf>,
     /// Colours: auto (on a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
@@ -63,6 +63,10 @@ pub enum Command {
     Message(message::Args),
     /// Show what differs between a job and the project directory, or between two jobs.
     Diff(diff::Args),
+    /// Open jobs' directories (their files, from the local jobs clone), or print their paths.
+    Dir(dir::Args),
+    /// Run the project's runner here, on the client, as `etcat <jobid>` (as the original does).
+    Etcat(etcat::Args),
     /// Link jobs' results into gresults/<jobid>.
     Link(link::Args),
     /// Remove gresults/<jobid> links.
@@ -109,7 +113,9 @@ const GROUPS: [(&str, &[&str]); 5] = [
     ),
     (
         "Look at jobs",
-        &["jobs", "show", "wait", "out", "ls", "diff", "queue"],
+        &[
+            "jobs", "show", "wait", "out", "ls", "diff", "dir", "queue", "etcat",
+        ],
     ),
     (
         "Keep the record tidy",
@@ -156,18 +162,26 @@ pub fn command() -> clap::Command {
         }
         groups.push('\n');
     }
-    groups.push_str("Any other word is a user command for your runner (grunt WORD JOBS..); `grunt run WORD` always is.\n");
+    groups.push_str(&wrap(
+        "Any other word is a user command for your runner (grunt WORD JOBS..); `grunt run WORD` always is.",
+        0,
+        term,
+    ));
     cmd.help_template(format!(
         "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{groups}\nOptions:\n{{options}}{{after-help}}"
     ))
-    .after_help(
-        "Exit codes: 0 success; 1 error; 2 usage; 3 pushed but not answered before the --wait \
-         deadline; 4 answered, and the runner or job failed.",
-    )
+    .after_help(format!(
+        "Exit codes: {}.",
+        crate::error::EXIT_CODES
+            .iter()
+            .map(|(c, m)| format!("{c} {}", m.split(':').next().unwrap_or(m)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    ))
 }
 
 /// `line` word-wrapped to `width` columns, continuation lines indented by `indent`.
-fn wrap(line: &str, indent: usize, width: usize) -> String {
+pub(crate) fn wrap(line: &str, indent: usize, width: usize) -> String {
     let lead = line.len() - line.trim_start().len();
     let mut out = String::new();
     let mut cur = " ".repeat(lead);

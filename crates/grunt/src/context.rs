@@ -54,6 +54,15 @@ impl std::fmt::Debug for Ctx {
     }
 }
 
+/// After every command: clones the original client checked out follow what ours moved, and
+/// the original's job lists are rewritten (see `worktree` and `joblists`). Here so that no
+/// command, and no way a command ends, can skip it.
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        crate::side_by_side::after_command(self);
+    }
+}
+
 impl Ctx {
     /// The project of the current directory or the nearest directory above it that is a
     /// project set up on this client (as git finds its repo).
@@ -114,6 +123,10 @@ impl Ctx {
             return Ok(None);
         }
         let jobs = git::open(&dirs.jobs())?;
+        crate::worktree::refuse_unpushed(&jobs)?;
+        if let Ok(results) = git::open(&dirs.results()) {
+            crate::worktree::refuse_unpushed(&results)?;
+        }
         Ok(Some(Ctx {
             cwd: dir.to_path_buf(),
             user: user.to_string(),
@@ -159,7 +172,13 @@ impl Ctx {
     /// Fetches the results repo and updates its files.
     pub fn pull_results(&self) -> Result<()> {
         let r = git::open(&self.dirs.results())?;
-        sync::pull(&r, true).with_context(|| format!("pulling results of {}", self.project))?;
+        // Only a clone not checked out yet is checked out whole (forced); after that its
+        // files follow path by path, keeping what people changed (gresults/ links into it).
+        let first = crate::worktree::never_checked_out(&r);
+        sync::pull(&r, first).with_context(|| format!("pulling results of {}", self.project))?;
+        if !first {
+            crate::worktree::follow_and_warn(&r);
+        }
         Ok(())
     }
 

@@ -34,6 +34,22 @@ impl Kind {
     }
 }
 
+/// Every exit code and what it means: the one table `--help` and docs/cli.md show.
+pub const EXIT_CODES: [(i32, &str); 6] = [
+    (0, "success"),
+    (
+        1,
+        "error: the command could not do what was asked (nothing was pushed unless it says so)",
+    ),
+    (2, "usage: the command line is wrong; nothing was done"),
+    (
+        3,
+        "pushed, but grund had not answered by the --wait deadline",
+    ),
+    (4, "answered, and the runner or the job failed"),
+    (130, "Ctrl-C while waiting (what was pushed stays pushed)"),
+];
+
 /// An error with a kind and hints for people.
 #[derive(Debug)]
 pub struct CommandError {
@@ -154,6 +170,14 @@ fn is_disk_full(e: &anyhow::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_kind_is_in_the_exit_code_table() {
+        use super::Kind::*;
+        for k in [Error, Usage, NotAnswered, Failed, Interrupted] {
+            assert!(super::EXIT_CODES.iter().any(|(c, _)| *c == k.exit_code()));
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -10,10 +10,13 @@ mod context;
 mod error;
 mod files;
 mod grammar;
+mod joblists;
 mod newjob;
+mod side_by_side;
 mod table;
 mod ui;
 mod wait;
+mod worktree;
 
 use clap::FromArgMatches;
 

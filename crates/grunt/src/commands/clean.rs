@@ -11,6 +11,9 @@ use crate::ui;
 
 pub fn run(ctx: &Ctx) -> Result<()> {
     ctx.pull_jobs()?;
+    // A checked-out clone (the original's) first follows master, so that what is cleaned is
+    // what master does not hold, not what a stale index still does.
+    crate::worktree::follow(&ctx.jobs)?;
     let root = ctx.dirs.jobs();
     let head_tree = ctx.tip()?;
     let mut removed = 0usize;

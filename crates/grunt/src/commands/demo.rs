@@ -44,6 +44,14 @@ pub fn run(a: Args) -> Result<()> {
     let result = demo(&tmp);
     if a.keep || result.is_err() {
         ui::out(format!("\ndemo directory kept: {}", tmp.display()))?;
+        if a.keep && result.is_ok() {
+            // Its homes are the demo's own: say how to go on using it.
+            let t = tmp.display();
+            ui::out(format!(
+                "to go on with it:\n  (cd {t}/server-home && HOME=$PWD USER=demo grund --server laptop-cluster &)\n  \
+                 cd {t}/work/demo && export HOME={t}/client-home USER=demo LOGNAME=demo\n  grunt jobs"
+            ))?;
+        }
     } else {
         let _ = std::fs::remove_dir_all(&tmp);
     }

@@ -16,25 +16,75 @@ use crate::context::Ctx;
 use crate::ui;
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_long_help = "Examples:\n  grunt doctor\n  grunt doctor --json | jq '.checks[] | select(.status == \"problem\")'"
+)]
 pub struct Args {
     /// Seconds each check over ssh may take before it counts as failed.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
+    /// Print the checks as JSON (`{"ok", "problems", "checks": [{"status", "check", "detail", "fix"}]}`) at the end, instead of lines as they run.
+    #[arg(long)]
+    pub json: bool,
 }
 
-/// The lines printed so far and how many were problems.
+/// One check's outcome, as `--json` prints it.
+#[derive(Debug, serde::Serialize)]
+struct Check {
+    /// `ok`, `note` or `problem`.
+    status: &'static str,
+    check: String,
+    detail: String,
+    /// What to do about a problem.
+    fix: Option<String>,
+}
+
+/// The checks so far and how many were problems; printed as they come, or kept for `--json`.
 #[derive(Debug, Default)]
 struct Report {
     problems: usize,
+    json: bool,
+    checks: Vec<Check>,
 }
 
 impl Report {
+    fn add(
+        &mut self,
+        status: &'static str,
+        check: &str,
+        detail: &str,
+        fix: Option<&str>,
+    ) -> Result<()> {
+        if self.json {
+            self.checks.push(Check {
+                status,
+                check: check.to_string(),
+                detail: detail.to_string(),
+                fix: fix.map(str::to_string),
+            });
+            return Ok(());
+        }
+        let line = match (status, fix) {
+            ("problem", Some(fix)) => format!("PROBLEM  {check}: {detail} — {fix}"),
+            ("problem", None) => format!("PROBLEM  {check}: {detail}"),
+            (s, _) => format!("{s:<8} {check}: {detail}"),
+        };
+        // On a terminal, long lines wrap under the check, not under the status.
+        let line = match crate::table::width() {
+            Some(w) => crate::cli::wrap(&line, 9, usize::from(w).max(40))
+                .trim_end()
+                .to_string(),
+            None => line,
+        };
+        Ok(ui::out(line)?)
+    }
+
     fn ok(&mut self, check: &str, detail: impl AsRef<str>) -> Result<()> {
-        Ok(ui::out(format!("ok       {check}: {}", detail.as_ref()))?)
+        self.add("ok", check, detail.as_ref(), None)
     }
 
     fn note(&mut self, check: &str, detail: impl AsRef<str>) -> Result<()> {
-        Ok(ui::out(format!("note     {check}: {}", detail.as_ref()))?)
+        self.add("note", check, detail.as_ref(), None)
     }
 
     fn problem(
@@ -44,18 +94,24 @@ impl Report {
         fix: impl AsRef<str>,
     ) -> Result<()> {
         self.problems += 1;
-        Ok(ui::out(format!(
-            "PROBLEM  {check}: {} — {}",
-            detail.as_ref(),
-            fix.as_ref()
-        ))?)
+        self.add("problem", check, detail.as_ref(), Some(fix.as_ref()))
     }
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let mut r = Report::default();
+    let mut r = Report {
+        json: a.json,
+        ..Report::default()
+    };
     let timeout = Duration::from_secs(a.timeout.max(1));
     check(&mut r, timeout)?;
+    if r.json {
+        ui::json(&serde_json::json!({
+            "ok": r.problems == 0,
+            "problems": r.problems,
+            "checks": r.checks,
+        }))?;
+    }
     if r.problems > 0 {
         bail!("{} check(s) failed", r.problems);
     }

@@ -50,7 +50,11 @@ impl Which {
   grunt jobs archive              archived jobs
   grunt jobs --state failed,timeout --last 5
   grunt jobs 3,7..9 --wide        these jobs, with every column
-  grunt jobs --json | jq '.[] | select(.state == \"Failed\") | .id'")]
+  grunt jobs --json | jq '.[] | select(.state == \"Failed\") | .id'
+
+Like the original client, every command that opens the project rewrites jobs.active,
+jobs.done, jobs.archive and jobs.delete (CSV) in the project directory, for its GUI and your
+scripts; `[client] job_lists = false` in grunt.toml turns that off.")]
 pub struct Args {
     /// Which jobs: `active`, `done`, `archive`, `delete`, and/or jobs (ids, numbers, ranges,
     /// comma lists). Default: done and active.

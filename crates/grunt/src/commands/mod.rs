@@ -4,7 +4,9 @@ pub mod clean;
 pub mod completions;
 pub mod demo;
 pub mod diff;
+pub mod dir;
 pub mod doctor;
+pub mod etcat;
 pub mod files_cmd;
 pub mod jobs;
 pub mod link;
@@ -58,6 +60,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ls(a) => out::ls(&Ctx::open()?, a),
         Command::Message(a) => message::run(&Ctx::open()?, a),
         Command::Diff(a) => diff::run(&Ctx::open()?, a),
+        Command::Dir(a) => dir::run(&Ctx::open()?, a),
+        Command::Etcat(a) => etcat::run(&Ctx::open()?, a),
         Command::Link(a) => link::link(&Ctx::open()?, a),
         Command::Unlink(a) => link::unlink(&Ctx::open()?, a),
         Command::Cancel(a) => push::run(&Ctx::open()?, "cancel", a),

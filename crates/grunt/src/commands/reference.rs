@@ -28,6 +28,10 @@ pub fn run() -> Result<()> {
             help.trim_end()
         ));
     }
+    md.push_str("\n## Exit codes\n\n| Code | Meaning |\n|---|---|\n");
+    for (code, meaning) in crate::error::EXIT_CODES {
+        md.push_str(&format!("| {code} | {meaning} |\n"));
+    }
     ui::out(md.trim_end())?;
     Ok(())
 }

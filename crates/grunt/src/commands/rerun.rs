@@ -15,12 +15,26 @@ pub struct Args {
     pub jobs: Vec<String>,
     #[command(flatten)]
     pub wait: WaitArg,
+    /// Print the new jobs as JSON (`{"ids": [...], "server", "project", "reruns": [{"id",
+    /// "of", "commit"}]}`) instead of a line each.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One new job of `rerun --json`.
+#[derive(Debug, serde::Serialize)]
+struct Rerun {
+    id: String,
+    /// The job it runs again.
+    of: String,
+    commit: String,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     ctx.require_jobs(&a.jobs, "rerun")?;
     ctx.pull_jobs()?;
     let all = ctx.list()?;
+    let mut reruns = Vec::new();
     for job in ctx.resolve(&a.jobs, &all)? {
         let Some(root) = ctx.tip()? else {
             break;
@@ -59,10 +73,33 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         )?;
         let new_tree = tree::apply(&ctx.jobs, Some(old.id()), &edits)?;
         let (id, commit) = newjob::publish(ctx, new_tree, &message)?;
-        ui::out(format!("submitted job {id} to {}: {message}", ctx.server))?;
+        if !a.json {
+            ui::out(format!("submitted job {id} to {}: {message}", ctx.server))?;
+        }
+        reruns.push(Rerun {
+            id: id.to_string(),
+            of: job.id.to_string(),
+            commit: commit.to_string(),
+        });
         if let Some(secs) = a.wait.wait {
-            wait::wait_for(ctx, commit, secs)?;
+            if let Err(e) = wait::wait_for(ctx, commit, secs) {
+                // Scripts still learn the ids of what was submitted.
+                print_json(ctx, a.json, &reruns)?;
+                return Err(e);
+            }
         }
     }
-    Ok(())
+    print_json(ctx, a.json, &reruns)
+}
+
+fn print_json(ctx: &Ctx, json: bool, reruns: &[Rerun]) -> Result<()> {
+    if !json {
+        return Ok(());
+    }
+    ui::json(&serde_json::json!({
+        "ids": reruns.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        "server": ctx.server,
+        "project": ctx.project,
+        "reruns": reruns,
+    }))
 }

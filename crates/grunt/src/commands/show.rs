@@ -103,7 +103,18 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         s.id,
         ui::state_colored(s.state, &state)
     ));
-    o.push(format!("  message   {}", s.message));
+    // On a terminal, long values wrap under themselves and history lines fit its width.
+    let width = table::width().map(usize::from);
+    let field = |label: &str, value: &str| -> String {
+        let line = format!("  {label:<9} {value}");
+        match width {
+            Some(w) => crate::cli::wrap(&line, 12, w.max(40))
+                .trim_end()
+                .to_string(),
+            None => line,
+        }
+    };
+    o.push(field("message", &s.message));
     o.push(format!("  args      {}", super::jobs::quote_args(&s.args)));
     if let Some(p) = &s.profile {
         o.push(format!("  profile   {p}"));
@@ -167,7 +178,10 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
             o.push(format!(
                 "  {:.10}  {when}  {}",
                 h.commit.to_string(),
-                table::truncate(&h.summary, 60)
+                table::truncate(
+                    &h.summary,
+                    width.map_or(60, |w| w.saturating_sub(35).max(20))
+                )
             ));
         }
     }

@@ -31,7 +31,8 @@ pub struct Options {
     /// Show the job directory and the runner's submit script; submit nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Print the new job as JSON (`{"ids": [...], "commit": ...}`).
+    /// Print the new job as JSON (`{"ids": [...], "server", "project", "commit", "files",
+    /// "message"}`, with `--wait` also `"jobs"` as `grunt jobs --json` shows them).
     #[arg(long)]
     pub json: bool,
 }
@@ -152,18 +153,61 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     extra.push((&submit_cmd, command::timestamp_content()));
     let job_tree = files::job_tree(&ctx.jobs, &project_files, &extra)?;
     let (id, commit) = newjob::publish(ctx, job_tree, &message)?;
-    ui::out(format!(
-        "submitted job {id} to {} ({} files): {message}",
-        ctx.server,
-        project_files.len()
-    ))?;
-    if let Some(secs) = a.wait {
-        wait::wait_for(ctx, commit, secs)?;
-        let all = ctx.list()?;
-        let mine: Vec<_> = all.into_iter().filter(|j| j.id == id).collect();
-        super::jobs::print_table(ctx, "submitted", &mine)?;
+    if !a.json {
+        ui::out(format!(
+            "submitted job {id} to {} ({} files): {message}",
+            ctx.server,
+            project_files.len()
+        ))?;
+    }
+    let waited = a.wait.map(|secs| wait::wait_for(ctx, commit, secs));
+    let mine = |ctx: &Ctx| -> Result<Vec<_>> {
+        Ok(ctx.list()?.into_iter().filter(|j| j.id == id).collect())
+    };
+    if a.json {
+        // Printed even when waiting failed: the job was submitted, and scripts need its id.
+        let jobs = match &waited {
+            Some(_) => Some(
+                mine(ctx)?
+                    .iter()
+                    .map(|j| j.summary(&ctx.server))
+                    .collect::<Vec<_>>(),
+            ),
+            None => None,
+        };
+        ui::json(&SubmitJson {
+            ids: vec![id.to_string()],
+            server: &ctx.server,
+            project: &ctx.project,
+            commit: commit.to_string(),
+            files: project_files.len(),
+            message: &message,
+            jobs,
+        })?;
+        return waited.unwrap_or(Ok(()));
+    }
+    if let Some(w) = waited {
+        w?;
+        super::jobs::print_table(ctx, "submitted", &mine(ctx)?)?;
     }
     Ok(())
+}
+
+/// What `submit --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct SubmitJson<'a> {
+    /// The new job ids.
+    ids: Vec<String>,
+    server: &'a str,
+    project: &'a str,
+    /// The commit that submitted them.
+    commit: String,
+    /// How many project files the job holds.
+    files: usize,
+    message: &'a str,
+    /// With `--wait`: the jobs as `grunt jobs --json` shows them, once answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jobs: Option<Vec<grunt_core::jobs::JobSummary>>,
 }
 
 /// Writes the job into a scratch directory and, if the runner supports dry runs (it mentions
