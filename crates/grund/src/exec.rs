@@ -32,6 +32,8 @@ pub struct Project {
     pub ledger: Ledger,
     /// How to start a runner supervisor (grund's own binary and its hidden subcommand).
     pub supervisor: Vec<OsString>,
+    /// Where this project's worker says what it waits on.
+    pub activity: crate::pool::Activity,
 }
 
 /// A command found in a client commit.
@@ -188,6 +190,7 @@ impl Project {
                 };
                 // The list must survive later runner calls that rewrite job.grunter.out.
                 inv.stdout = slot.stdout_file();
+                self.note_runner("results", &c.job, &inv);
                 let outcome = slot.run_once(&inv, &self.supervisor)?;
                 let out = fs::read(&inv.stdout).unwrap_or_default();
                 let _ = fs::write(dir.join(jobfile::RUNNER_OUT), &out);
@@ -266,6 +269,7 @@ impl Project {
             Ok(inv) => inv,
             Err(e) => return self.job_error(&dir, &c.word, &e.to_string()),
         };
+        self.note_runner(&c.word, &c.job, &inv);
         let outcome = self.ledger.slot(&p.key).run_once(&inv, &self.supervisor)?;
         if let Some(text) = outcome.error_text(&c.word) {
             self.job_error(&dir, &c.word, &text)?;
@@ -287,6 +291,18 @@ impl Project {
                 Ok(true)
             }
         }
+    }
+
+    /// Says, for the heartbeat and the log, which runner call the project now waits on.
+    fn note_runner(&self, word: &str, job: &JobId, inv: &Invocation) {
+        let limit = inv
+            .timeout_secs
+            .map_or("no time limit".to_string(), |t| format!("time limit {t} s"));
+        if inv.timeout_secs.is_none() {
+            log::info!("{}: {word} {job}: the runner has no time limit ({limit}; set [runner] timeout to give one)", self.name);
+        }
+        self.activity
+            .set(&self.name, format!("runner `{word}` of {job} ({limit})"));
     }
 
     fn invocation(&self, id: &JobId, dir: &Path, word: &str) -> Result<Invocation> {

@@ -24,6 +24,10 @@ struct Cli {
     /// project, whatever the number of jobs (at least 10).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     refresh: u64,
+    /// How many projects are processed at the same time (a runner that hangs holds up only
+    /// its own project).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    workers: usize,
     /// This server's short name (default: ~/.grunt.defserver).
     #[arg(long, value_name = "NAME")]
     server: Option<String>,
@@ -69,6 +73,7 @@ fn real_main() -> Result<()> {
         once: cli.once,
         refresh: Duration::from_secs(cli.refresh.max(10)),
         supervisor: vec![exe.into(), "supervise-runner".into()],
+        workers: cli.workers.clamp(1, 256),
     };
     match cli.command {
         Some(Cmd::Reset) => grund::daemon::reset(&opts),

@@ -54,10 +54,15 @@ pub struct ProjectConfig {
 pub struct RunnerConfig {
     /// Shell command to run when the job has neither `grunter` nor `grunter.py`.
     pub command: Option<String>,
-    /// Time limit of one runner call, in seconds.
+    /// Time limit of one runner call, in seconds. Unset: [`DEFAULT_RUNNER_TIMEOUT_SECS`], and
+    /// none at all for `grunter.py` (the original contract, whose `submit` may run the job).
     pub timeout: Option<u64>,
-    /// Names of grund's environment variables to pass through to the runner.
+    /// Names of grund's environment variables to pass through to the runner when `clean_env`
+    /// is set (otherwise the runner gets all of grund's environment).
     pub env: Vec<String>,
+    /// Start the runner from a cleared environment (a few basics, `env`, and the `GRUNT_*`
+    /// variables) instead of grund's own.
+    pub clean_env: bool,
 }
 
 impl ProjectConfig {
