@@ -125,6 +125,26 @@ impl Project {
         }
     }
 
+    /// Whether `e`, met while running `c`, is the job's own: an I/O error on a file of the
+    /// job on disk (replaced, unreadable, vanished), not a full disk, which passes.
+    pub fn is_job_error(&self, c: &CommandPath, e: &Error) -> bool {
+        let Error::Io { path, source, .. } = e else {
+            return false;
+        };
+        !grunt_core::fsutil::is_disk_full(source)
+            && Location::ALL
+                .iter()
+                .any(|l| path.starts_with(self.work.job_root(*l, &c.job)))
+    }
+
+    /// Tells the job (in `job.error`, when its directory still takes it) and the log.
+    pub fn record_job_error(&self, p: &Pending, e: &Error) {
+        log::warn!("{}: {}: {e}", self.name, p.path);
+        if let Some((_, dir)) = self.work.find(&p.cmd.job, &p.cmd.project) {
+            let _ = self.job_error(&dir, &p.cmd.word, &e.to_string());
+        }
+    }
+
     fn relocate(&self, c: &CommandPath, to: Location, batch: &mut Batch) -> Result<()> {
         let from = layout::job_root(c.location, &c.job);
         let dest = layout::job_root(to, &c.job);
@@ -192,7 +212,7 @@ impl Project {
                 inv.stdout = slot.stdout_file();
                 self.note_runner("results", &c.job, &inv);
                 let outcome = slot.run_once(&inv, &self.supervisor)?;
-                let out = fs::read(&inv.stdout).unwrap_or_default();
+                let out = grunt_core::fsutil::read_regular(&inv.stdout).unwrap_or_default();
                 let _ = fs::write(dir.join(jobfile::RUNNER_OUT), &out);
                 if let Some(text) = outcome.error_text("results") {
                     self.job_error(&dir, "results", &text)?;
@@ -221,19 +241,23 @@ impl Project {
         let mut refused = Vec::new();
         for n in names {
             match checked_result(&dir, &n) {
-                Ok(file) => {
-                    let data = fs::read(&file).map_err(Error::io("reading result", &file))?;
-                    let exec = file
-                        .metadata()
-                        .map(|m| m.permissions().mode() & 0o111 != 0)
-                        .unwrap_or(false);
-                    batch.results_edits.push(tree::put_bytes(
-                        &results,
-                        &format!("{base}/{n}"),
-                        &data,
-                        exec,
-                    )?);
-                }
+                // Read without blocking or following a link: the file may have been swapped
+                // for a FIFO or removed since it was checked; that is this file's refusal.
+                Ok(file) => match grunt_core::fsutil::read_regular(&file) {
+                    Ok(data) => {
+                        let exec = file
+                            .metadata()
+                            .map(|m| m.permissions().mode() & 0o111 != 0)
+                            .unwrap_or(false);
+                        batch.results_edits.push(tree::put_bytes(
+                            &results,
+                            &format!("{base}/{n}"),
+                            &data,
+                            exec,
+                        )?);
+                    }
+                    Err(e) => refused.push(format!("{n:?}: cannot read it ({e})")),
+                },
                 Err(why) => refused.push(format!("{n:?}: {why}")),
             }
         }

@@ -83,8 +83,9 @@ impl ProjectConfig {
     /// Loads `dir/grunt.toml`; a missing file is the default configuration.
     pub fn load(dir: &Path) -> crate::Result<Self> {
         let path = dir.join(PROJECT_CONFIG);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Self::parse(&text, &path)?),
+        // A job's copy may have been replaced by the runner: never block on a FIFO.
+        match fsutil::read_regular(&path) {
+            Ok(bytes) => Ok(Self::parse(&String::from_utf8_lossy(&bytes), &path)?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(crate::Error::io("reading", path)(e)),
         }

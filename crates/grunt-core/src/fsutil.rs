@@ -66,3 +66,53 @@ pub fn first_line(bytes: &[u8]) -> String {
 pub fn write_line(path: &Path, value: &str) -> Result<()> {
     atomic_write(path, format!("{value}\n").as_bytes())
 }
+
+/// Reads a file that a runner or a client could have replaced with anything: opened without
+/// blocking (a FIFO or a device never hangs the reader) and without following a final link,
+/// and refused unless it is a regular file.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut data = Vec::new();
+    f.read_to_end(&mut data)?;
+    Ok(data)
+}
+
+/// Whether an I/O error means the disk (or the quota) is full, or the file system cannot be
+/// written: a condition of the whole server, which passes, rather than of one file.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EROFS)
+    ) || e.kind() == std::io::ErrorKind::StorageFull
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn read_regular_refuses_fifos_and_links_without_blocking() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo on a NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        assert!(read_regular(&fifo).is_err());
+        fs::write(d.path().join("f"), "x").unwrap();
+        std::os::unix::fs::symlink(d.path().join("f"), d.path().join("l")).unwrap();
+        assert!(read_regular(&d.path().join("l")).is_err());
+        assert_eq!(read_regular(&d.path().join("f")).unwrap(), b"x");
+    }
+}

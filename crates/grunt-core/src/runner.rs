@@ -143,7 +143,7 @@ impl Invocation {
             env.extend(std::env::vars().filter(|(k, _)| !k.starts_with("GRUNT_")));
         }
         env.extend(config::flatten_env(&cfg.raw));
-        let profile = std::fs::read(dir.join(jobfile::PROFILE))
+        let profile = fsutil::read_regular(&dir.join(jobfile::PROFILE))
             .ok()
             .map(|b| fsutil::first_line(&b).trim().to_string())
             .filter(|p| !p.is_empty());
