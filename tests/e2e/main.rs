@@ -9,6 +9,7 @@ mod commands;
 mod compat;
 mod concurrency;
 mod daemon;
+mod daemon_pool;
 mod demo;
 mod exactly_once;
 mod local_runner;
