@@ -10,6 +10,7 @@ mod compat;
 mod concurrency;
 mod daemon;
 mod daemon_pool;
+mod daemon_scope;
 mod demo;
 mod exactly_once;
 mod local_runner;

@@ -116,3 +116,29 @@ mod read_tests {
         assert_eq!(read_regular(&d.path().join("f")).unwrap(), b"x");
     }
 }
+
+/// `e`, a failed write under `dir`, or "the disk is full" when the file system of `dir` has no
+/// room left: some writers (libgit2's pack writer) lose the system's reason.
+pub fn explain_write_error(e: std::io::Error, dir: &Path) -> std::io::Error {
+    if is_disk_full(&e) || !no_room_left(dir) {
+        return e;
+    }
+    std::io::Error::new(
+        std::io::ErrorKind::StorageFull,
+        format!(
+            "the disk is full: no space left on the file system of {}",
+            dir.display()
+        ),
+    )
+}
+
+fn no_room_left(dir: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: statvfs fills the zeroed struct we own from a NUL-terminated path.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        libc::statvfs(c.as_ptr(), &mut st) == 0 && st.f_bavail == 0
+    }
+}
