@@ -98,25 +98,6 @@ pub fn is_disk_full(e: &std::io::Error) -> bool {
     ) || e.kind() == std::io::ErrorKind::StorageFull
 }
 
-#[cfg(test)]
-mod read_tests {
-    use super::*;
-
-    #[test]
-    fn read_regular_refuses_fifos_and_links_without_blocking() {
-        let d = tempfile::tempdir().unwrap();
-        let fifo = d.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: mkfifo on a NUL-terminated path we own.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-        assert!(read_regular(&fifo).is_err());
-        fs::write(d.path().join("f"), "x").unwrap();
-        std::os::unix::fs::symlink(d.path().join("f"), d.path().join("l")).unwrap();
-        assert!(read_regular(&d.path().join("l")).is_err());
-        assert_eq!(read_regular(&d.path().join("f")).unwrap(), b"x");
-    }
-}
-
 /// `e`, a failed write under `dir`, or "the disk is full" when the file system of `dir` has no
 /// room left: some writers (libgit2's pack writer) lose the system's reason.
 pub fn explain_write_error(e: std::io::Error, dir: &Path) -> std::io::Error {
@@ -140,5 +121,24 @@ fn no_room_left(dir: &Path) -> bool {
     unsafe {
         let mut st: libc::statvfs = std::mem::zeroed();
         libc::statvfs(c.as_ptr(), &mut st) == 0 && st.f_bavail == 0
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn read_regular_refuses_fifos_and_links_without_blocking() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo on a NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        assert!(read_regular(&fifo).is_err());
+        fs::write(d.path().join("f"), "x").unwrap();
+        std::os::unix::fs::symlink(d.path().join("f"), d.path().join("l")).unwrap();
+        assert!(read_regular(&d.path().join("l")).is_err());
+        assert_eq!(read_regular(&d.path().join("f")).unwrap(), b"x");
     }
 }
