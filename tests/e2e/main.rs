@@ -13,6 +13,7 @@ mod daemon_pool;
 mod daemon_scope;
 mod demo;
 mod exactly_once;
+mod handback;
 mod local_runner;
 mod reference;
 mod roundtrip;

@@ -9,11 +9,13 @@
 //! - [`exec`]: what each command does, in git and on disk.
 //! - [`workdir`]: the job directories on disk, written from git only for jobs grund touches.
 //! - [`refresh`]: status without asking, one runner call per project per interval.
+//! - [`handback`]: `grund handback`, going back to the original `grund.py`.
 //! - [`heartbeat`]: the file that tells clients grund is alive.
 
 pub mod cycle;
 pub mod daemon;
 pub mod exec;
+pub mod handback;
 pub mod heartbeat;
 pub mod lock;
 pub mod pool;

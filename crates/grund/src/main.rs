@@ -40,6 +40,10 @@ enum Cmd {
     /// Mark everything pending as done without running it (the original's `reset`). The lock
     /// needs no reset: it is freed the moment its holder dies.
     Reset,
+    /// Leave ~/gruntsrv's working copies as the original grund.py expects them (checked out at
+    /// the repos' tips, with an upstream for `git pull`), to go back to the original. Stop this
+    /// grund first; start the original afterwards.
+    Handback,
     /// Internal: supervise one runner call (started by grund itself).
     #[command(hide = true)]
     SuperviseRunner { slot: PathBuf },
@@ -77,6 +81,7 @@ fn real_main() -> Result<()> {
     };
     match cli.command {
         Some(Cmd::Reset) => grund::daemon::reset(&opts),
+        Some(Cmd::Handback) => grund::handback::handback(&opts),
         _ => grund::run(&opts),
     }
 }
