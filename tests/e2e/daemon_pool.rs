@@ -79,6 +79,14 @@ fn a_hung_runner_in_one_project_does_not_hold_up_another() {
         hb.contains("busy: sim: runner `submit` of ore000001"),
         "{hb}"
     );
+    // And so does `grunt doctor`.
+    let r = w.grunt(&["doctor"]);
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("busy with sim: runner `submit` of ore000001"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
     std::fs::remove_file(&hold).unwrap();
     wait_until(30, "sim's job answered", || {
         w.grunt(&["status", "--wait=5", "1"]).ok
@@ -152,5 +160,52 @@ fn the_runner_inherits_grunds_environment_unless_clean_env_is_set() {
     assert_eq!(
         job_file(&w, "sim", "active/ore000002/sim/job.envcheck").as_deref(),
         Some("unset\n")
+    );
+}
+
+#[test]
+fn grunds_environment_reaches_a_slurm_job() {
+    let up = std::process::Command::new("sinfo")
+        .arg("-h")
+        .output()
+        .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
+    if !up {
+        eprintln!("SKIPPED grunds_environment_reaches_a_slurm_job: no Slurm here");
+        return;
+    }
+    let runner = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../runner-examples/slurm/grunter"),
+    )
+    .unwrap();
+    let toml = "[run]\ncommand = 'echo \"greeting=$MY_GREETING\"'\n\n[resources]\ntime = \"1\"\n";
+    let w = World::new(&runner, toml);
+    // grund started where `module load` had set a variable.
+    let log = w.tmp.path().join("grund-env.log");
+    let f = std::fs::File::create(&log).unwrap();
+    let child = w
+        .server
+        .command(&grund_bin(), &w.server.home)
+        .env("MY_GREETING", "from-the-login-shell")
+        .args(["--server", "clust", "--poll", "1", "--refresh", "10"])
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap();
+    let _d = grunt_tests::Daemon { child, log };
+    w.grunt(&["submit", "--wait=60", "-m", "env through sbatch"])
+        .success();
+    let batch = w.jobs_json()[0]["batch_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    wait_until(120, "the Slurm job to end", || {
+        w.job_state("ore000001").as_deref() == Some("Done")
+    });
+    let out = w.grunt(&["out", "1"]).success();
+    let _ = std::process::Command::new("scancel").arg(&batch).status();
+    assert!(
+        out.stdout.contains("greeting=from-the-login-shell"),
+        "{}",
+        out.stdout
     );
 }
