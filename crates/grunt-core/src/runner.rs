@@ -475,6 +475,28 @@ mod tests {
     }
 
     #[test]
+    fn grunter_py_has_no_time_limit_unless_set_and_env_is_inherited_unless_clean() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("grunter.py"), "").unwrap();
+        let inv = Invocation::new(&ctx(d.path()), "submit", &ProjectConfig::default()).unwrap();
+        assert_eq!(inv.timeout_secs, None);
+        // The test's own environment has PATH; grund's is inherited whole.
+        assert!(inv.env.contains_key("PATH"));
+        let cfg =
+            ProjectConfig::parse("[runner]\ntimeout = 40\nclean_env = true\n", Path::new("g"))
+                .unwrap();
+        let inv = Invocation::new(&ctx(d.path()), "submit", &cfg).unwrap();
+        assert_eq!(inv.timeout_secs, Some(40));
+        assert!(inv
+            .env
+            .keys()
+            .all(|k| PASSTHROUGH.contains(&k.as_str()) || k.starts_with("GRUNT_")));
+        std::fs::write(d.path().join("grunter"), "").unwrap();
+        let inv = Invocation::new(&ctx(d.path()), "submit", &ProjectConfig::default()).unwrap();
+        assert_eq!(inv.timeout_secs, Some(config::DEFAULT_RUNNER_TIMEOUT_SECS));
+    }
+
+    #[test]
     fn run_reports_exit_and_kills_group_at_deadline() {
         let d = tempfile::tempdir().unwrap();
         let mk = |script: &str, timeout_secs| Invocation {
@@ -487,6 +509,11 @@ mod tests {
             stderr: d.path().join("e"),
         };
         assert_eq!(run(&mk("echo hi; exit 3", 10)), Outcome::Exited(3));
+        let unlimited = Invocation {
+            timeout_secs: None,
+            ..mk("exit 4", 1)
+        };
+        assert_eq!(run(&unlimited), Outcome::Exited(4));
         assert_eq!(std::fs::read_to_string(d.path().join("o")).unwrap(), "hi\n");
         // A child that ignores TERM in the background still dies with the group.
         let pidfile = d.path().join("pid");
