@@ -509,12 +509,12 @@ mod tests {
             stderr: d.path().join("e"),
         };
         assert_eq!(run(&mk("echo hi; exit 3", 10)), Outcome::Exited(3));
+        assert_eq!(std::fs::read_to_string(d.path().join("o")).unwrap(), "hi\n");
         let unlimited = Invocation {
             timeout_secs: None,
             ..mk("exit 4", 1)
         };
         assert_eq!(run(&unlimited), Outcome::Exited(4));
-        assert_eq!(std::fs::read_to_string(d.path().join("o")).unwrap(), "hi\n");
         // A child that ignores TERM in the background still dies with the group.
         let pidfile = d.path().join("pid");
         let script = format!(
