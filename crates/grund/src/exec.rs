@@ -307,7 +307,13 @@ impl Project {
     /// A job's first `submit` command may run; any later one is refused.
     fn may_submit(&self, dir: &Path, key: &str) -> Result<bool> {
         let mark = dir.join(SUBMITTED_MARK);
-        match grunt_core::fsutil::read_line(&mark)? {
+        // Read without blocking: the runner could have put a FIFO there.
+        let seen = match grunt_core::fsutil::read_regular(&mark) {
+            Ok(b) => Some(grunt_core::fsutil::first_line(&b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("reading", &mark)(e)),
+        };
+        match seen {
             Some(k) => Ok(k == key),
             None if dir.join(jobfile::BATCHID).exists() => Ok(false),
             None => {

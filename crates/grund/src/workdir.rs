@@ -189,7 +189,9 @@ pub fn job_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
 /// to commit; returns its content.
 fn note_too_large(dir: &Path, files: &[(String, u64)]) -> Result<Vec<u8>> {
     let err = dir.join(jobfile::ERROR);
-    let mut text = fs::read_to_string(&err).unwrap_or_default();
+    let mut text = fsutil::read_regular(&err)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let before = text.len();
     for (name, len) in files {
         if text.contains(&format!("{name} is ")) {
