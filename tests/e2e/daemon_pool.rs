@@ -209,3 +209,43 @@ fn grunds_environment_reaches_a_slurm_job() {
         out.stdout
     );
 }
+
+#[test]
+fn a_push_wakes_only_its_own_project() {
+    let w = World::new(&local_runner_text(), TOML);
+    let other = add_project(&w, "other", &local_runner_text());
+    let log = w.tmp.path().join("grund-debug.log");
+    let f = std::fs::File::create(&log).unwrap();
+    let child = w
+        .server
+        .command(&grund_bin(), &w.server.home)
+        .env("RUST_LOG", "grund::daemon=debug,info")
+        .args(["--server", "clust", "--poll", "600", "--refresh", "3600"])
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap();
+    let d = grunt_tests::Daemon { child, log };
+    let passes = |p: &str| {
+        d.log_text()
+            .lines()
+            .filter(|l| {
+                l.ends_with(&format!(" {p}: pass")) || l.contains(&format!(" {p}: pass and"))
+            })
+            .count()
+    };
+    wait_until(10, "the first pass over both projects", || {
+        passes("sim") >= 1 && passes("other") >= 1
+    });
+    let before = passes("other");
+    for i in 0..3 {
+        w.grunt(&["submit", "--wait=20", "-m", &format!("push {i}")])
+            .success();
+    }
+    assert!(passes("sim") > 3, "{}", d.log_text());
+    assert_eq!(passes("other"), before, "{}", d.log_text());
+    // And a push to the other project wakes it.
+    w.grunt_as(&w.client, &other, &["submit", "--wait=20", "-m", "other"])
+        .success();
+    assert!(passes("other") > before);
+}

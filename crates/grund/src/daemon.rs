@@ -130,6 +130,7 @@ fn start_pool(opts: &Options) -> Pool<RefsPrint> {
 /// One pass over one project: its pending commands, then a status refresh if asked. Returns
 /// the fingerprint of its refs as they were when the pass began.
 pub fn pass(opts: &Options, name: &str, refresh: bool, activity: &Activity) -> Result<RefsPrint> {
+    log::debug!("{name}: pass{}", if refresh { " and refresh" } else { "" });
     let print = refs_print(opts, name);
     let p = project(opts, name, activity)?;
     match cycle::process(&p)? {

@@ -90,6 +90,23 @@ impl Watcher {
         let Source::Native(w) = &mut self.source else {
             return Vec::new();
         };
+        // A project that went away is forgotten, so one created again under its name is
+        // watched afresh (the kernel dropped the old watches with the directories).
+        let gone: Vec<String> = self
+            .watched
+            .keys()
+            .filter(|p| !projects.contains(p) && !partial.contains(p))
+            .cloned()
+            .collect();
+        for p in gone {
+            let dir = self.user_dir.join(&p);
+            if self.watched.remove(&p) == Some(Level::Refs) {
+                let _ = w.unwatch(&dir.join("jobs").join("refs"));
+                let _ = w.unwatch(&dir.join("jobs"));
+            } else {
+                let _ = w.unwatch(&dir);
+            }
+        }
         let mut new = Vec::new();
         for p in partial {
             if self.watched.contains_key(p) {
