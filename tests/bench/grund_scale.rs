@@ -1,6 +1,8 @@
 //! grund at many projects: the reaction to a push (from the ref update to the runner's start)
 //! and the CPU an idle poll cycle costs, at 1,000 projects and, as the floor measured in the
 //! same run, at 1 project. Targets: reaction p50 ≤ 100 ms, idle ≤ 0.01 CPU-s per poll cycle.
+//! At many projects, the reaction is measured while the first project's runner hangs, which
+//! must not delay the others.
 //!
 //! The projects are created in-process (`project::create_server`); a push is a commit made on
 //! a bare jobs repo with a compare-and-swap of its branch, as a client's push lands; the
@@ -36,6 +38,7 @@ fn main() {
     let floor = measure(1, pushes);
     let at_n = measure(n, pushes);
     println!();
+    println!("(at more than 1 project, the reaction is measured with one project's runner hung)");
     println!("| projects | reaction p50 | reaction max | idle CPU per poll cycle |");
     println!("|---|---|---|---|");
     for m in [&floor, &at_n] {
@@ -116,10 +119,25 @@ fn measure(n: usize, pushes: usize) -> Measured {
     std::thread::sleep(Duration::from_secs(IDLE_CYCLES));
     let idle_cpu = (cpu_secs(pid) - before) / IDLE_CYCLES as f64;
 
+    // With more than one project, the first one's runner hangs (until `hold` goes) all along:
+    // the others must not notice.
+    let hold = tmp.path().join("hold");
+    if n > 1 {
+        std::fs::write(&hold, "").unwrap();
+        let hang = format!(
+            "#!/bin/sh\ni=0\nwhile [ -e \"{}\" ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i+1)); done\n",
+            hold.display()
+        );
+        push_job(&layout, &names[0], "ore999999", &hang);
+    }
     // Reaction: one push at a time, to projects spread over all of them.
     let mut samples = Vec::new();
     for k in 0..pushes {
-        let name = &names[(k * 7919) % n];
+        let name = if n > 1 {
+            &names[1 + (k * 7919) % (n - 1)]
+        } else {
+            &names[0]
+        };
         let job = format!("ore{:06}", k + 1);
         let pushed = push_job(&layout, name, &job, &runner);
         let mark = marks.join(format!("{name}-{job}"));
@@ -150,6 +168,7 @@ fn measure(n: usize, pushes: usize) -> Measured {
         max * 1e3,
         idle_cpu
     );
+    let _ = std::fs::remove_file(&hold);
     drop(grund);
     Measured {
         projects: n,

@@ -153,8 +153,8 @@ pub fn pass(opts: &Options, name: &str, refresh: bool, activity: &Activity) -> R
 }
 
 /// What a project's jobs refs look like on disk (device, inode, size, mtime of the branch's
-/// ref file and of `packed-refs`): a poll passes over a project only when it changed, so an
-/// idle poll costs two `stat`s per project.
+/// ref file, or of `packed-refs` when the ref is packed): a poll passes over a project only
+/// when it changed, so an idle poll costs one `stat` per project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefsPrint([Option<FileStamp>; 2]);
 
@@ -168,7 +168,12 @@ pub fn refs_print(opts: &Options, name: &str) -> RefsPrint {
             .ok()
             .map(|m| (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
     };
-    RefsPrint([stat(jobs.join(BRANCH_REF)), stat(jobs.join("packed-refs"))])
+    // A loose ref wins over packed-refs, so while it exists one stat is enough; when it goes
+    // (packed), its absence changes the print and packed-refs is looked at.
+    match stat(jobs.join(BRANCH_REF)) {
+        Some(loose) => RefsPrint([Some(loose), None]),
+        None => RefsPrint([None, stat(jobs.join("packed-refs"))]),
+    }
 }
 
 /// The heartbeat, written every loop; a failure (a full disk) is logged once and retried on
