@@ -84,7 +84,7 @@ impl Watcher {
     }
 
     /// Makes sure each project's jobs repo is watched, and each directory that is not yet a
-    /// project (`partial`) too. Returns the projects whose refs are watched from now on: they
+    /// project (`partial`) too; both lists are sorted. Returns the projects whose refs are watched from now on: they
     /// may have changed before the watch began, so they want a pass.
     pub fn watch_projects(&mut self, projects: &[String], partial: &[String]) -> Vec<String> {
         let Source::Native(w) = &mut self.source else {
@@ -95,7 +95,7 @@ impl Watcher {
         let gone: Vec<String> = self
             .watched
             .keys()
-            .filter(|p| !projects.contains(p) && !partial.contains(p))
+            .filter(|p| projects.binary_search(p).is_err() && partial.binary_search(p).is_err())
             .cloned()
             .collect();
         for p in gone {
