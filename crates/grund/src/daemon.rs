@@ -90,6 +90,8 @@ pub fn run(opts: &Options) -> Result<()> {
                 let named = names.iter().filter(|n| scan.projects.contains(*n));
                 pool.want(named.chain(new.iter()), false, true);
             }
+            // A refresh just asked for a pass over every project.
+            Wake::Timeout if refresh_due => {}
             Wake::Timeout => {
                 // The poll covers every project whose refs moved since its last good pass.
                 let at = UserDir::open(&user_dir);
