@@ -10,9 +10,10 @@ lint:
 test:
     cargo test --workspace
 
-# Figures: costs at 10,000 jobs, and ssh fetch/push over loopback.
+# Figures: costs at 10,000 jobs, grund at 1,000 projects, and ssh fetch/push over loopback.
 bench:
     cargo run --release -p grunt-tests --bin scale
+    cargo run --release -p grunt-tests --bin grund-scale
     cargo run --release -p grunt-tests --bin sshbench
 
 # A full local round trip in a throwaway directory.

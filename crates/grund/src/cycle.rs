@@ -71,8 +71,15 @@ pub fn process(p: &Project) -> Result<Report> {
         let (pending, changed) = commands_of(&jobs_repo, &commit)?;
         sync_client_files(p, &jobs_repo, &changed)?;
         for cmd in pending {
+            match p.execute(&jobs_repo, &tree, &cmd, &mut batch) {
+                Ok(()) => {}
+                // The job's own files are broken: the job hears of it, the others go on.
+                Err(e) if p.is_job_error(&cmd.cmd, &e) => p.record_job_error(&cmd, &e),
+                // Anything else (the repos, the state, a full disk) is the project's: the batch
+                // is retried later from the same commit.
+                Err(e) => return Err(e),
+            }
             keys.push(cmd.key.clone());
-            p.execute(&jobs_repo, &tree, &cmd, &mut batch)?;
             commands += 1;
         }
     }

@@ -1,16 +1,23 @@
-//! The daemon loop: take the lock, then over and over process every project of this server
-//! and user, write the heartbeat, and wait for a ref change or the poll timer.
+//! The daemon loop: take the lock, then over and over write the heartbeat, hand the projects
+//! that need a pass to the worker [`pool`](crate::pool), and wait for a ref change or the poll
+//! timer. Errors by scope: a job's error is written into the job (see [`crate::exec`]); a
+//! project's error is logged and retried with backoff while the others go on; only failing to
+//! take the lock (or to start at all) is fatal. `--once` exits non-zero when a project failed.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, Result};
-use grunt_core::layout::ServerLayout;
+use anyhow::{bail, Context, Result};
+use grunt_core::layout::{ServerLayout, BRANCH_REF};
 use grunt_core::ledger::Ledger;
 use grunt_core::name;
 
 use crate::exec::Project;
+use crate::pool::{Activity, Pool};
+use crate::watch::Wake;
 use crate::workdir::WorkDir;
 use crate::{cycle, heartbeat, lock, refresh, watch};
 
@@ -28,6 +35,8 @@ pub struct Options {
     pub refresh: Duration,
     /// Command that starts a runner supervisor: grund's binary and its hidden subcommand.
     pub supervisor: Vec<OsString>,
+    /// Worker threads: how many projects are processed at the same time.
+    pub workers: usize,
 }
 
 /// Runs the daemon until killed (or, with `once`, until nothing is pending).
@@ -35,63 +44,267 @@ pub fn run(opts: &Options) -> Result<()> {
     let lock = lock::acquire(&opts.layout.lock_file())?;
     let user_dir = opts.layout.bare_user_dir(&opts.server, &opts.user);
     log::info!(
-        "grund {} (pid {}) serving {} (lock {})",
+        "grund {} (pid {}) serving {} (lock {}, {} workers)",
         env!("CARGO_PKG_VERSION"),
         std::process::id(),
         user_dir.display(),
-        lock.path.display()
+        lock.path.display(),
+        opts.workers.max(1),
     );
-    let mut watcher = (!opts.once).then(|| watch::Watcher::new(&user_dir));
-    let mut last_refresh: Option<std::time::Instant> = None;
+    let pool = start_pool(opts);
+    let mut beat = Beat::default();
+    if opts.once {
+        let projects = project_names(&user_dir);
+        beat.write(opts, &pool);
+        pool.want(&projects, true, true);
+        let failed = pool.wait_idle();
+        beat.write(opts, &pool);
+        if failed > 0 {
+            bail!(
+                "{failed} of {} project(s) failed; see the errors above",
+                projects.len()
+            );
+        }
+        return Ok(());
+    }
+    let mut watcher = watch::Watcher::new(&user_dir);
+    let mut scan = Scan::default();
+    let mut last_refresh: Option<Instant> = None;
+    let mut wake = Wake::Timeout;
     // Bounded by the process's life: a daemon runs until it is stopped.
     loop {
         lock.check()?;
-        heartbeat::write(&opts.layout.heartbeat_file()).context("writing heartbeat")?;
-        let projects = project_names(&user_dir);
-        if let Some(w) = watcher.as_mut() {
-            w.watch_projects(&projects);
-        }
-        tick(opts, &projects);
-        if last_refresh.is_none_or(|t| t.elapsed() >= opts.refresh) {
-            refresh_all(opts, &projects);
-            last_refresh = Some(std::time::Instant::now());
-        }
-        let Some(w) = watcher.as_ref() else {
-            return Ok(());
+        beat.write(opts, &pool);
+        let unknown = match &wake {
+            Wake::Changed(names) => names.iter().any(|n| !scan.projects.contains(n)),
+            Wake::Timeout => false,
         };
+        scan.update(&user_dir, unknown);
+        let new = watcher.watch_projects(&scan.projects, &scan.partial);
+        let refresh_due = last_refresh.is_none_or(|t| t.elapsed() >= opts.refresh);
+        if refresh_due {
+            last_refresh = Some(Instant::now());
+            pool.want(&scan.projects, true, false);
+        }
+        match &wake {
+            Wake::Changed(names) => {
+                let named = names.iter().filter(|n| scan.projects.contains(*n));
+                pool.want(named.chain(new.iter()), false, true);
+            }
+            // A refresh just asked for a pass over every project.
+            Wake::Timeout if refresh_due => {}
+            Wake::Timeout => {
+                // The poll covers every project whose refs moved since its last good pass.
+                let at = UserDir::open(&user_dir);
+                let moved: Vec<String> = scan
+                    .projects
+                    .iter()
+                    .filter(|n| {
+                        let now = at
+                            .as_ref()
+                            .map_or_else(|| refs_print(opts, n), |d| d.print(n));
+                        pool.seen(n) != Some(now)
+                    })
+                    .cloned()
+                    .collect();
+                pool.want(moved.iter().chain(new.iter()), false, false);
+            }
+        }
+        let (retry, next_retry) = pool.due_retries();
+        pool.want(&retry, false, false);
         let until_refresh =
             last_refresh.map_or(Duration::ZERO, |t| opts.refresh.saturating_sub(t.elapsed()));
-        w.wait(opts.poll.min(until_refresh.max(Duration::from_millis(100))));
+        let until_retry =
+            next_retry.map_or(opts.poll, |t| t.saturating_duration_since(Instant::now()));
+        let timeout = opts
+            .poll
+            .min(until_refresh)
+            .min(until_retry)
+            .max(Duration::from_millis(100));
+        wake = watcher.wait(timeout);
     }
 }
 
-/// One pass over `projects`. A project's error is logged and never stops the others.
-pub fn tick(opts: &Options, projects: &[String]) {
-    for name in projects {
-        match project(opts, name).and_then(|p| Ok(cycle::process(&p)?)) {
-            Ok(r) if r.commands > 0 => log::info!(
-                "{name}: ran {} command(s), done up to {:?}",
-                r.commands,
-                r.head
-            ),
-            Ok(_) => {}
-            Err(e) => log::error!("{name}: {e:#}"),
-        }
-    }
+/// The workers, each running [`pass`] on the projects it is handed.
+fn start_pool(opts: &Options) -> Pool<RefsPrint> {
+    let o = Arc::new(opts.clone());
+    Pool::new(
+        opts.workers,
+        Box::new(move |name: &str, refresh: bool, activity: &Activity| {
+            pass(&o, name, refresh, activity)
+        }),
+    )
 }
 
-/// Refreshes the active jobs of every project; errors are logged.
-pub fn refresh_all(opts: &Options, projects: &[String]) {
-    for name in projects {
-        match project(opts, name).and_then(|p| Ok(refresh::refresh(&p)?)) {
+/// One pass over one project: its pending commands, then a status refresh if asked. Returns
+/// the fingerprint of its refs as they were when the pass began.
+pub fn pass(opts: &Options, name: &str, refresh: bool, activity: &Activity) -> Result<RefsPrint> {
+    log::debug!("{name}: pass{}", if refresh { " and refresh" } else { "" });
+    let print = refs_print(opts, name);
+    let p = project(opts, name, activity)?;
+    match cycle::process(&p)? {
+        r if r.commands > 0 => log::info!(
+            "{name}: ran {} command(s), done up to {:?}",
+            r.commands,
+            r.head
+        ),
+        _ => {}
+    }
+    if refresh {
+        activity.set(name, "status refresh (runner batch-status)");
+        match refresh::refresh(&p) {
             Ok(r) if r.committed => log::info!("{name}: refreshed {} active job(s)", r.jobs),
             Ok(_) => {}
             Err(e) => log::error!("{name}: refresh: {e:#}"),
         }
     }
+    Ok(print)
 }
 
-fn project(opts: &Options, name: &str) -> Result<Project> {
+/// What a project's jobs refs look like on disk (device, inode, size, mtime of the branch's
+/// ref file, or of `packed-refs` when the ref is packed): a poll passes over a project only
+/// when it changed, so an idle poll costs one `stat` per project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefsPrint([Option<FileStamp>; 2]);
+
+/// Device, inode, size, mtime seconds and nanoseconds of one file.
+type FileStamp = (u64, u64, u64, i64, i64);
+
+pub fn refs_print(opts: &Options, name: &str) -> RefsPrint {
+    let jobs = opts.layout.bare(&opts.server, &opts.user, name).jobs();
+    let stat = |p: PathBuf| {
+        p.symlink_metadata()
+            .ok()
+            .map(|m| (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+    };
+    // A loose ref wins over packed-refs, so while it exists one stat is enough; when it goes
+    // (packed), its absence changes the print and packed-refs is looked at.
+    match stat(jobs.join(BRANCH_REF)) {
+        Some(loose) => RefsPrint([Some(loose), None]),
+        None => RefsPrint([None, stat(jobs.join("packed-refs"))]),
+    }
+}
+
+/// The user's directory, open, to stat each project's refs with a short lookup relative to
+/// it: what an idle poll costs at 1,000 projects is mostly these lookups.
+struct UserDir(std::fs::File);
+
+impl UserDir {
+    fn open(dir: &Path) -> Option<UserDir> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::File::options()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_PATH)
+            .open(dir)
+            .ok()
+            .map(UserDir)
+    }
+
+    /// The same print as [`refs_print`], for project `name`.
+    fn print(&self, name: &str) -> RefsPrint {
+        let stat = |rel: &str| -> Option<FileStamp> {
+            let c = std::ffi::CString::new(format!("{name}/{rel}")).ok()?;
+            // SAFETY: fstatat fills the zeroed struct we own, from our open directory and a
+            // NUL-terminated relative path; it does not follow a final link.
+            unsafe {
+                let mut st: libc::stat = std::mem::zeroed();
+                let r = libc::fstatat(
+                    std::os::fd::AsRawFd::as_raw_fd(&self.0),
+                    c.as_ptr(),
+                    &mut st,
+                    libc::AT_SYMLINK_NOFOLLOW,
+                );
+                (r == 0).then_some((
+                    st.st_dev,
+                    st.st_ino,
+                    st.st_size as u64,
+                    st.st_mtime,
+                    st.st_mtime_nsec,
+                ))
+            }
+        };
+        match stat(&format!("jobs/{BRANCH_REF}")) {
+            Some(loose) => RefsPrint([Some(loose), None]),
+            None => RefsPrint([None, stat("jobs/packed-refs")]),
+        }
+    }
+}
+
+/// The heartbeat, written every loop; a failure (a full disk) is logged once and retried on
+/// the next loop, never fatal.
+#[derive(Debug, Default)]
+struct Beat {
+    failing: bool,
+}
+
+impl Beat {
+    fn write(&mut self, opts: &Options, pool: &Pool<RefsPrint>) {
+        let busy = pool.activity().snapshot();
+        match heartbeat::write(&opts.layout.heartbeat_file(), &busy) {
+            Ok(()) if self.failing => {
+                log::info!("heartbeat written again");
+                self.failing = false;
+            }
+            Ok(()) => {}
+            Err(e) if !self.failing => {
+                log::error!("writing heartbeat: {e} (going on; retried every loop)");
+                self.failing = true;
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// The projects under `bb/<server>/<user>/`, rescanned only when the directory changes or an
+/// event names a project not known yet; `partial` are directories that are not yet projects
+/// (a project being created: its `jobs/` and `results/` come after it).
+#[derive(Debug, Default)]
+struct Scan {
+    mtime: Option<SystemTime>,
+    projects: Vec<String>,
+    partial: Vec<String>,
+}
+
+impl Scan {
+    fn update(&mut self, user_dir: &Path, force: bool) {
+        let mtime = user_dir.metadata().and_then(|m| m.modified()).ok();
+        if force || mtime != self.mtime || self.mtime.is_none() || !self.partial.is_empty() {
+            self.mtime = mtime;
+            (self.projects, self.partial) = scan_projects(user_dir);
+        }
+    }
+}
+
+/// Projects with both bare repos under `bb/<server>/<user>/`, sorted.
+pub fn project_names(user_dir: &Path) -> Vec<String> {
+    scan_projects(user_dir).0
+}
+
+/// Projects (both bare repos there) and directories with a project's name that lack them.
+fn scan_projects(user_dir: &Path) -> (Vec<String>, Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(user_dir) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut projects = Vec::new();
+    let mut partial = Vec::new();
+    for e in entries.filter_map(|e| e.ok()) {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let p: PathBuf = e.path();
+        if name::check("project", &n).is_err() || !p.is_dir() {
+            continue;
+        }
+        if p.join("jobs").is_dir() && p.join("results").is_dir() {
+            projects.push(n);
+        } else {
+            partial.push(n);
+        }
+    }
+    projects.sort();
+    partial.sort();
+    (projects, partial)
+}
+
+fn project(opts: &Options, name: &str, activity: &Activity) -> Result<Project> {
     let work = opts.layout.work(&opts.server, &opts.user, name);
     std::fs::create_dir_all(work.jobs())
         .with_context(|| format!("creating {}", work.jobs().display()))?;
@@ -106,27 +319,8 @@ fn project(opts: &Options, name: &str) -> Result<Project> {
             &opts.layout.last_done_file(&opts.server, &opts.user, name),
         )?,
         supervisor: opts.supervisor.clone(),
+        activity: activity.clone(),
     })
-}
-
-/// Projects with both bare repos under `bb/<server>/<user>/`, sorted.
-pub fn project_names(user_dir: &std::path::Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(user_dir) else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            let p: PathBuf = e.path();
-            (name::check("project", &n).is_ok()
-                && p.join("jobs").is_dir()
-                && p.join("results").is_dir())
-            .then_some(n)
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 /// `grund reset`: marks everything pending in every project as done without running it (the
@@ -135,7 +329,7 @@ pub fn reset(opts: &Options) -> Result<()> {
     let _lock = lock::acquire(&opts.layout.lock_file())?;
     let user_dir = opts.layout.bare_user_dir(&opts.server, &opts.user);
     for name in project_names(&user_dir) {
-        let p = project(opts, &name)?;
+        let p = project(opts, &name, &Activity::default())?;
         let repo =
             grunt_core::git::open(&opts.layout.bare(&opts.server, &opts.user, &name).jobs())?;
         if let Some(head) = grunt_core::git::head(&repo)? {
@@ -144,4 +338,40 @@ pub fn reset(opts: &Options) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_polls_print_is_the_passes_and_moves_with_the_ref() {
+        let d = tempfile::tempdir().unwrap();
+        let layout = ServerLayout::from_home(d.path());
+        let opts = Options {
+            layout: layout.clone(),
+            server: "clust".into(),
+            user: "ore".into(),
+            poll: Duration::from_secs(1),
+            once: true,
+            refresh: Duration::from_secs(60),
+            supervisor: Vec::new(),
+            workers: 1,
+        };
+        let jobs = layout.bare("clust", "ore", "sim").jobs();
+        let user_dir = layout.bare_user_dir("clust", "ore");
+        std::fs::create_dir_all(jobs.join("refs/heads")).unwrap();
+        std::fs::write(jobs.join("packed-refs"), "x").unwrap();
+        let at = UserDir::open(&user_dir).unwrap();
+        let packed = refs_print(&opts, "sim");
+        assert_eq!(at.print("sim"), packed);
+        std::fs::write(jobs.join(BRANCH_REF), "a").unwrap();
+        let loose = refs_print(&opts, "sim");
+        assert_ne!(loose, packed);
+        assert_eq!(at.print("sim"), loose);
+        std::fs::write(jobs.join("new"), "bb").unwrap();
+        std::fs::rename(jobs.join("new"), jobs.join(BRANCH_REF)).unwrap();
+        assert_ne!(refs_print(&opts, "sim"), loose);
+        assert_eq!(at.print("sim"), refs_print(&opts, "sim"));
+    }
 }

@@ -17,7 +17,7 @@ use grunt_core::jobid::JobId;
 use grunt_core::layout::{self, Location, ServerLayout};
 use grunt_core::ledger::Ledger;
 use grunt_core::runner::{Invocation, JobContext, Outcome};
-use grunt_core::{jobfile, name, project, Error, Result};
+use grunt_core::{fsutil, jobfile, name, project, Error, Result};
 
 use crate::workdir::{self, WorkDir, SUBMITTED_MARK};
 
@@ -32,6 +32,8 @@ pub struct Project {
     pub ledger: Ledger,
     /// How to start a runner supervisor (grund's own binary and its hidden subcommand).
     pub supervisor: Vec<OsString>,
+    /// Where this project's worker says what it waits on.
+    pub activity: crate::pool::Activity,
 }
 
 /// A command found in a client commit.
@@ -123,6 +125,26 @@ impl Project {
         }
     }
 
+    /// Whether `e`, met while running `c`, is the job's own: an I/O error on a file of the
+    /// job on disk (replaced, unreadable, vanished), not a full disk, which passes.
+    pub fn is_job_error(&self, c: &CommandPath, e: &Error) -> bool {
+        let Error::Io { path, source, .. } = e else {
+            return false;
+        };
+        !grunt_core::fsutil::is_disk_full(source)
+            && Location::ALL
+                .iter()
+                .any(|l| path.starts_with(self.work.job_root(*l, &c.job)))
+    }
+
+    /// Tells the job (in `job.error`, when its directory still takes it) and the log.
+    pub fn record_job_error(&self, p: &Pending, e: &Error) {
+        log::warn!("{}: {}: {e}", self.name, p.path);
+        if let Some((_, dir)) = self.work.find(&p.cmd.job, &p.cmd.project) {
+            let _ = self.job_error(&dir, &p.cmd.word, &e.to_string());
+        }
+    }
+
     /// Moves the job to `to` from wherever it is when the batch is committed, not only from
     /// where the client saw it: `archive 1; delete 1` pushed before grund got to the first
     /// must end in `delete/`, not be dropped because `active/` was emptied by the archive.
@@ -209,8 +231,9 @@ impl Project {
                 };
                 // The list must survive later runner calls that rewrite job.grunter.out.
                 inv.stdout = slot.stdout_file();
+                self.note_runner("results", &c.job, &inv);
                 let outcome = slot.run_once(&inv, &self.supervisor)?;
-                let out = fs::read(&inv.stdout).unwrap_or_default();
+                let out = grunt_core::fsutil::read_regular(&inv.stdout).unwrap_or_default();
                 let _ = crate::nofollow::write_below(&dir, jobfile::RUNNER_OUT, &out, 0o644);
                 if let Some(text) = outcome.error_text("results") {
                     self.job_error(&dir, "results", &text)?;
@@ -244,13 +267,16 @@ impl Project {
                         .metadata()
                         .map(|m| m.permissions().mode() & 0o111 != 0)
                         .unwrap_or(false);
-                    // Streamed, never read whole: result files can be hundreds of MB.
-                    batch.results_edits.push(tree::put_file(
-                        &results,
-                        &format!("{base}/{n}"),
-                        &file,
-                        exec,
-                    )?);
+                    // Streamed, never read whole: result files can be hundreds of MB. Opened
+                    // without blocking or following a link: the file may have been swapped for
+                    // a FIFO or removed since it was checked; that is this file's refusal.
+                    match tree::put_file(&results, &format!("{base}/{n}"), &file, exec) {
+                        Ok(edit) => batch.results_edits.push(edit),
+                        Err(Error::Io { source, .. }) if !fsutil::is_disk_full(&source) => {
+                            refused.push(format!("{n:?}: cannot read it ({source})"))
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 Err(why) => refused.push(format!("{n:?}: {why}")),
             }
@@ -287,6 +313,7 @@ impl Project {
             Ok(inv) => inv,
             Err(e) => return self.job_error(&dir, &c.word, &e.to_string()),
         };
+        self.note_runner(&c.word, &c.job, &inv);
         let outcome = self.ledger.slot(&p.key).run_once(&inv, &self.supervisor)?;
         if let Some(text) = outcome.error_text(&c.word) {
             self.job_error(&dir, &c.word, &text)?;
@@ -300,7 +327,13 @@ impl Project {
     /// A job's first `submit` command may run; any later one is refused.
     fn may_submit(&self, dir: &Path, key: &str) -> Result<bool> {
         let mark = dir.join(SUBMITTED_MARK);
-        match grunt_core::fsutil::read_line(&mark)? {
+        // Read without blocking: the runner could have put a FIFO there.
+        let seen = match grunt_core::fsutil::read_regular(&mark) {
+            Ok(b) => Some(grunt_core::fsutil::first_line(&b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("reading", &mark)(e)),
+        };
+        match seen {
             Some(k) => Ok(k == key),
             None if dir.join(jobfile::BATCHID).exists() => Ok(false),
             None => {
@@ -308,6 +341,18 @@ impl Project {
                 Ok(true)
             }
         }
+    }
+
+    /// Says, for the heartbeat and the log, which runner call the project now waits on.
+    fn note_runner(&self, word: &str, job: &JobId, inv: &Invocation) {
+        let limit = inv
+            .timeout_secs
+            .map_or("no time limit".to_string(), |t| format!("time limit {t} s"));
+        if inv.timeout_secs.is_none() {
+            log::info!("{}: {word} {job}: the runner has no time limit ({limit}; set [runner] timeout to give one)", self.name);
+        }
+        self.activity
+            .set(&self.name, format!("runner `{word}` of {job} ({limit})"));
     }
 
     fn invocation(&self, id: &JobId, dir: &Path, word: &str) -> Result<Invocation> {

@@ -1,24 +1,28 @@
 //! grund, the grunt daemon: one per user on the server, it notices new commits in every
 //! project's bare jobs repo and runs the `grcmd.*` commands they carry.
 //!
-//! - [`daemon`]: the loop ([`daemon::run`]) and one pass over all projects ([`daemon::tick`]).
+//! - [`daemon`]: the loop ([`daemon::run`]) and one pass over one project ([`daemon::pass`]).
 //! - [`lock`]: one instance per user, through `flock` on `~/gruntsrv/grund.lock`.
 //! - [`watch`]: waking up when a ref changes (inotify through `notify`) or on a poll timer.
+//! - [`pool`]: the worker threads; projects are processed side by side, each by one worker.
 //! - [`cycle`]: processing one project's pending commands, exactly once.
 //! - [`exec`]: what each command does, in git and on disk.
 //! - [`workdir`]: the job directories on disk, written from git only for jobs grund touches.
 //! - [`nofollow`]: writing into a job directory without following a link or `..` out of it.
 //! - [`refresh`]: status without asking, one runner call per project per interval.
+//! - [`handback`]: `grund handback`, going back to the original `grund.py`.
 //! - [`heartbeat`]: the file that tells clients grund is alive.
 
 pub mod cycle;
 pub mod daemon;
 pub mod exec;
+pub mod handback;
 pub mod heartbeat;
 pub mod lock;
 pub mod nofollow;
+pub mod pool;
 pub mod refresh;
 pub mod watch;
 pub mod workdir;
 
-pub use daemon::{run, tick, Options};
+pub use daemon::{pass, run, Options};

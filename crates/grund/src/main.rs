@@ -24,6 +24,10 @@ struct Cli {
     /// project, whatever the number of jobs (at least 10).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     refresh: u64,
+    /// How many projects are processed at the same time (a runner that hangs holds up only
+    /// its own project).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    workers: usize,
     /// This server's short name (default: ~/.grunt.defserver).
     #[arg(long, value_name = "NAME")]
     server: Option<String>,
@@ -36,6 +40,10 @@ enum Cmd {
     /// Mark everything pending as done without running it (the original's `reset`). The lock
     /// needs no reset: it is freed the moment its holder dies.
     Reset,
+    /// Leave ~/gruntsrv's working copies as the original grund.py expects them (checked out at
+    /// the repos' tips, with an upstream for `git pull`), to go back to the original. Stop this
+    /// grund first; start the original afterwards.
+    Handback,
     /// Internal: supervise one runner call (started by grund itself).
     #[command(hide = true)]
     SuperviseRunner { slot: PathBuf },
@@ -69,9 +77,11 @@ fn real_main() -> Result<()> {
         once: cli.once,
         refresh: Duration::from_secs(cli.refresh.max(10)),
         supervisor: vec![exe.into(), "supervise-runner".into()],
+        workers: cli.workers.clamp(1, 256),
     };
     match cli.command {
         Some(Cmd::Reset) => grund::daemon::reset(&opts),
+        Some(Cmd::Handback) => grund::handback::handback(&opts),
         _ => grund::run(&opts),
     }
 }

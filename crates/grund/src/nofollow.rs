@@ -90,22 +90,28 @@ pub fn write_below(base: &Path, rel: &str, data: &[u8], perm: u32) -> Result<(),
     for d in dirs {
         dir = enter(&dir, d)?;
     }
-    // Replace a link rather than follow it; leave a directory in the way alone.
+    // Replace a link rather than follow it, and a FIFO or device rather than block on it;
+    // leave a directory in the way alone.
     if let Ok(st) = rfs::statat(&dir, *file, AtFlags::SYMLINK_NOFOLLOW) {
         match rfs::FileType::from_raw_mode(st.st_mode) {
-            rfs::FileType::Symlink => rfs::unlinkat(&dir, *file, AtFlags::empty())?,
             rfs::FileType::RegularFile => {}
-            _ => {
+            rfs::FileType::Directory => {
                 return Err(WriteError::Refused(format!(
-                    "{file:?} is there and is not a regular file"
+                    "{file:?} is there and is a directory"
                 )))
             }
+            _ => rfs::unlinkat(&dir, *file, AtFlags::empty())?,
         }
     }
     let fd = match rfs::openat(
         &dir,
         *file,
-        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        OFlags::WRONLY
+            | OFlags::CREATE
+            | OFlags::TRUNC
+            | OFlags::NOFOLLOW
+            | OFlags::NONBLOCK
+            | OFlags::CLOEXEC,
         Mode::from_raw_mode(perm),
     ) {
         Ok(fd) => fd,

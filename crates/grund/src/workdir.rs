@@ -34,7 +34,10 @@ impl WorkDir {
     pub fn find(&self, id: &JobId, project: &str) -> Option<(Location, PathBuf)> {
         Location::ALL.iter().find_map(|l| {
             let d = self.job_root(*l, id).join(project);
-            d.is_dir().then_some((*l, d))
+            // Not through a link: a job directory is a plain directory or it is not there.
+            d.symlink_metadata()
+                .is_ok_and(|m| m.is_dir())
+                .then_some((*l, d))
         })
     }
 
@@ -50,6 +53,17 @@ impl WorkDir {
     ) -> Result<PathBuf> {
         let parent = self.job_root(loc, id);
         let dest = parent.join(project);
+        // A runner may have replaced its job directory (or the job's) with a file: the job is
+        // written afresh from git rather than left broken for good.
+        for p in [&parent, &dest] {
+            if p.symlink_metadata().is_ok_and(|m| !m.is_dir()) {
+                log::warn!(
+                    "{} is not a directory; replacing it with the job from git",
+                    p.display()
+                );
+                fs::remove_file(p).map_err(Error::io("removing", p))?;
+            }
+        }
         fs::create_dir_all(&parent).map_err(Error::io("creating", &parent))?;
         let tmp = parent.join(format!(".{project}.grund-tmp"));
         if tmp.exists() {
@@ -131,7 +145,15 @@ pub fn job_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     let mut too_large = Vec::new();
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        // Gone, or replaced by a file: nothing to commit from it.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(out)
+        }
         Err(e) => return Err(Error::io("listing", dir)(e)),
     };
     let limit = ProjectConfig::load(dir)
@@ -159,8 +181,11 @@ pub fn job_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
             too_large.push((name, meta.len()));
             continue;
         }
-        let data = fs::read(ent.path()).map_err(Error::io("reading", ent.path()))?;
-        out.push((name, data));
+        // Without blocking: the runner may swap in a FIFO, or remove the file, meanwhile.
+        match fsutil::read_regular(&ent.path()) {
+            Ok(data) => out.push((name, data)),
+            Err(e) => log::warn!("not committing {}: {e}", ent.path().display()),
+        }
     }
     if !too_large.is_empty() {
         let error = note_too_large(dir, &too_large, limit)?;
@@ -194,7 +219,9 @@ fn tail(path: &Path, len: u64) -> Result<Vec<u8>> {
 /// to commit; returns its content.
 fn note_too_large(dir: &Path, files: &[(String, u64)], limit: u64) -> Result<Vec<u8>> {
     let err = dir.join(jobfile::ERROR);
-    let mut text = fs::read_to_string(&err).unwrap_or_default();
+    let mut text = fsutil::read_regular(&err)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let before = text.len();
     for (name, len) in files {
         if text.contains(&format!("{name} is ")) {

@@ -59,13 +59,18 @@ pub struct ProjectConfig {
 pub struct RunnerConfig {
     /// Shell command to run when the job has neither `grunter` nor `grunter.py`.
     pub command: Option<String>,
-    /// Time limit of one runner call, in seconds.
+    /// Time limit of one runner call, in seconds. Unset: [`DEFAULT_RUNNER_TIMEOUT_SECS`], and
+    /// none at all for `grunter.py` (the original contract, whose `submit` may run the job).
     pub timeout: Option<u64>,
-    /// Names of grund's environment variables to pass through to the runner.
+    /// Names of grund's environment variables to pass through to the runner when `clean_env`
+    /// is set (otherwise the runner gets all of grund's environment).
     pub env: Vec<String>,
     /// Largest `job.*` file grund commits into the jobs repo, in MiB (larger ones stay on the
     /// server, noted in `job.error`); default [`DEFAULT_MAX_JOB_FILE_MIB`].
     pub max_job_file_mib: Option<u64>,
+    /// Start the runner from a cleared environment (a few basics, `env`, and the `GRUNT_*`
+    /// variables) instead of grund's own.
+    pub clean_env: bool,
 }
 
 impl ProjectConfig {
@@ -86,8 +91,9 @@ impl ProjectConfig {
     /// Loads `dir/grunt.toml`; a missing file is the default configuration.
     pub fn load(dir: &Path) -> crate::Result<Self> {
         let path = dir.join(PROJECT_CONFIG);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Self::parse(&text, &path)?),
+        // A job's copy may have been replaced by the runner: never block on a FIFO.
+        match fsutil::read_regular(&path) {
+            Ok(bytes) => Ok(Self::parse(&String::from_utf8_lossy(&bytes), &path)?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(crate::Error::io("reading", path)(e)),
         }

@@ -66,3 +66,83 @@ pub fn first_line(bytes: &[u8]) -> String {
 pub fn write_line(path: &Path, value: &str) -> Result<()> {
     atomic_write(path, format!("{value}\n").as_bytes())
 }
+
+/// Opens a file that a runner or a client could have replaced with anything: without
+/// blocking (a FIFO or a device never hangs the reader) and without following a final link,
+/// and refused unless it is a regular file.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(f)
+}
+
+/// Reads a file opened with [`open_regular`].
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    open_regular(path)?.read_to_end(&mut data)?;
+    Ok(data)
+}
+
+/// Whether an I/O error means the disk (or the quota) is full, or the file system cannot be
+/// written: a condition of the whole server, which passes, rather than of one file.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EROFS)
+    ) || e.kind() == std::io::ErrorKind::StorageFull
+}
+
+/// `e`, a failed write under `dir`, or "the disk is full" when the file system of `dir` has no
+/// room left: some writers (libgit2's pack writer) lose the system's reason.
+pub fn explain_write_error(e: std::io::Error, dir: &Path) -> std::io::Error {
+    if is_disk_full(&e) || !no_room_left(dir) {
+        return e;
+    }
+    std::io::Error::new(
+        std::io::ErrorKind::StorageFull,
+        format!(
+            "the disk is full: no space left on the file system of {}",
+            dir.display()
+        ),
+    )
+}
+
+fn no_room_left(dir: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: statvfs fills the zeroed struct we own from a NUL-terminated path.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        libc::statvfs(c.as_ptr(), &mut st) == 0 && st.f_bavail == 0
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn read_regular_refuses_fifos_and_links_without_blocking() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo on a NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        assert!(read_regular(&fifo).is_err());
+        fs::write(d.path().join("f"), "x").unwrap();
+        std::os::unix::fs::symlink(d.path().join("f"), d.path().join("l")).unwrap();
+        assert!(read_regular(&d.path().join("l")).is_err());
+        assert_eq!(read_regular(&d.path().join("f")).unwrap(), b"x");
+    }
+}

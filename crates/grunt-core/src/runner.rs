@@ -2,8 +2,9 @@
 //!
 //! The runner is, in order: an executable `grunter` in the job directory, `grunter.py` run with
 //! `python3` (the original contract, unchanged), or `[runner] command` from `grunt.toml` run
-//! with `sh -c`. It gets a cleared environment plus the documented variables, its own process
-//! group, and a time limit after which the whole group is killed. Its stdout and stderr go to
+//! with `sh -c`. It gets grund's environment (as with the original; `[runner] clean_env` clears
+//! it) plus the documented `GRUNT_*` variables, its own process group, and a time limit after
+//! which the whole group is killed (none for `grunter.py` unless `[runner] timeout` sets one). Its stdout and stderr go to
 //! `job.grunter.out` and `job.grunter.err` in the job.
 //!
 //! grund does not run the runner as its own child: it starts a small supervisor (grund's own
@@ -26,8 +27,9 @@ use crate::config::{self, ProjectConfig};
 use crate::fsutil;
 use crate::jobfile;
 
-/// Variables passed through from grund's environment to every runner: the basics, and what
-/// the batch systems' commands need to find their cluster.
+/// Variables passed through from grund's environment to a runner whose environment is
+/// cleared (`[runner] clean_env`): the basics, and what the batch systems' commands need to
+/// find their cluster.
 pub const PASSTHROUGH: [&str; 20] = [
     "PATH",
     "HOME",
@@ -50,6 +52,10 @@ pub const PASSTHROUGH: [&str; 20] = [
     "LSF_LIBDIR",
     "CONDOR_CONFIG",
 ];
+
+/// How long a grund waits, at most, for a runner call that a previous grund started and that
+/// has no time limit.
+const UNLIMITED_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// How long a runner gets after SIGTERM before SIGKILL, when its time is up.
 const KILL_GRACE: Duration = Duration::from_secs(2);
@@ -79,7 +85,8 @@ pub struct Invocation {
     pub args: Vec<String>,
     pub dir: PathBuf,
     pub env: BTreeMap<String, String>,
-    pub timeout_secs: u64,
+    /// Time limit; `None`: the runner runs as long as it likes.
+    pub timeout_secs: Option<u64>,
     pub stdout: PathBuf,
     pub stderr: PathBuf,
 }
@@ -90,9 +97,13 @@ impl Invocation {
         let dir = &ctx.job_dir;
         let exe = dir.join(jobfile::RUNNER_EXE);
         let py = dir.join(jobfile::RUNNER_PY);
+        let mut unlimited = false;
         let (program, args) = if exe.is_file() {
             (exe, vec![word.to_string()])
         } else if py.is_file() {
+            // The original grund waits for grunter.py however long it takes, and some run the
+            // whole job inside `submit`: no time limit unless grunt.toml sets one.
+            unlimited = cfg.runner.timeout.is_none();
             (
                 PathBuf::from("python3"),
                 vec![jobfile::RUNNER_PY.to_string(), word.to_string()],
@@ -115,23 +126,30 @@ impl Invocation {
         } else {
             return Err(RunnerError::Missing { dir: dir.clone() });
         };
-        let mut env: BTreeMap<String, String> = config::flatten_env(&cfg.raw);
-        let profile = std::fs::read(dir.join(jobfile::PROFILE))
+        let mut env = BTreeMap::new();
+        if cfg.runner.clean_env {
+            let passthrough = PASSTHROUGH
+                .iter()
+                .map(|s| s.to_string())
+                .chain(cfg.runner.env.iter().cloned());
+            for name in passthrough {
+                if let Ok(v) = std::env::var(&name) {
+                    env.insert(name, v);
+                }
+            }
+        } else {
+            // grund's own environment, as the original passes it on (module load, conda,
+            // venv…); its GRUNT_* variables are left out so the job's own are the only ones.
+            env.extend(std::env::vars().filter(|(k, _)| !k.starts_with("GRUNT_")));
+        }
+        env.extend(config::flatten_env(&cfg.raw));
+        let profile = fsutil::read_regular(&dir.join(jobfile::PROFILE))
             .ok()
             .map(|b| fsutil::first_line(&b).trim().to_string())
             .filter(|p| !p.is_empty());
         env.extend(config::resources(&cfg.raw, profile.as_deref())?);
         if let Some(p) = profile {
             env.insert("GRUNT_PROFILE".into(), p);
-        }
-        let passthrough = PASSTHROUGH
-            .iter()
-            .map(|s| s.to_string())
-            .chain(cfg.runner.env.iter().cloned());
-        for name in passthrough {
-            if let Ok(v) = std::env::var(&name) {
-                env.insert(name, v);
-            }
         }
         for (k, v) in [
             ("GRUNT_JOBID", &ctx.job_id),
@@ -147,7 +165,7 @@ impl Invocation {
             args,
             dir: dir.clone(),
             env,
-            timeout_secs: cfg.runner_timeout(),
+            timeout_secs: (!unlimited).then(|| cfg.runner_timeout()),
             stdout: dir.join(jobfile::RUNNER_OUT),
             stderr: dir.join(jobfile::RUNNER_ERR),
         })
@@ -259,7 +277,8 @@ impl Slot {
             .map_err(crate::Error::io("opening", &lock_path))?;
         if lock.try_lock().is_err() {
             // A supervisor from before our restart is still running the runner: wait for it.
-            let deadline = Instant::now() + Duration::from_secs(inv.timeout_secs) + KILL_GRACE * 4;
+            let limit = inv.timeout_secs.map_or(UNLIMITED_WAIT, Duration::from_secs);
+            let deadline = Instant::now() + limit + KILL_GRACE * 4;
             while Instant::now() < deadline {
                 if lock.try_lock().is_ok() {
                     break;
@@ -372,17 +391,25 @@ pub fn run(inv: &Invocation) -> Outcome {
         Err(e) => return Outcome::SpawnFailed(format!("{}: {e}", inv.program.display())),
     };
     let pgid = child.id() as libc::pid_t;
-    let deadline = Instant::now() + Duration::from_secs(inv.timeout_secs);
+    let ended = |status: std::process::ExitStatus| {
+        use std::os::unix::process::ExitStatusExt;
+        match (status.code(), status.signal()) {
+            (Some(c), _) => Outcome::Exited(c),
+            (None, Some(s)) => Outcome::Signaled(s),
+            _ => Outcome::Exited(-1),
+        }
+    };
+    let Some(limit) = inv.timeout_secs else {
+        // No time limit: the runner's own life bounds the wait.
+        return match child.wait() {
+            Ok(status) => ended(status),
+            Err(e) => Outcome::Unknown(format!("waiting for it failed: {e}")),
+        };
+    };
+    let deadline = Instant::now() + Duration::from_secs(limit);
     loop {
         match child.try_wait() {
-            Ok(Some(status)) => {
-                use std::os::unix::process::ExitStatusExt;
-                return match (status.code(), status.signal()) {
-                    (Some(c), _) => Outcome::Exited(c),
-                    (None, Some(s)) => Outcome::Signaled(s),
-                    _ => Outcome::Exited(-1),
-                };
-            }
+            Ok(Some(status)) => return ended(status),
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
             Ok(None) => break,
             Err(e) => return Outcome::Unknown(format!("waiting for it failed: {e}")),
@@ -400,7 +427,7 @@ pub fn run(inv: &Invocation) -> Outcome {
     // SAFETY: as above.
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
     let _ = child.wait();
-    Outcome::TimedOut(inv.timeout_secs)
+    Outcome::TimedOut(limit)
 }
 
 /// Is any process of the group still there (zombies of our own child count until reaped)?
@@ -448,6 +475,28 @@ mod tests {
     }
 
     #[test]
+    fn grunter_py_has_no_time_limit_unless_set_and_env_is_inherited_unless_clean() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("grunter.py"), "").unwrap();
+        let inv = Invocation::new(&ctx(d.path()), "submit", &ProjectConfig::default()).unwrap();
+        assert_eq!(inv.timeout_secs, None);
+        // The test's own environment has PATH; grund's is inherited whole.
+        assert!(inv.env.contains_key("PATH"));
+        let cfg =
+            ProjectConfig::parse("[runner]\ntimeout = 40\nclean_env = true\n", Path::new("g"))
+                .unwrap();
+        let inv = Invocation::new(&ctx(d.path()), "submit", &cfg).unwrap();
+        assert_eq!(inv.timeout_secs, Some(40));
+        assert!(inv
+            .env
+            .keys()
+            .all(|k| PASSTHROUGH.contains(&k.as_str()) || k.starts_with("GRUNT_")));
+        std::fs::write(d.path().join("grunter"), "").unwrap();
+        let inv = Invocation::new(&ctx(d.path()), "submit", &ProjectConfig::default()).unwrap();
+        assert_eq!(inv.timeout_secs, Some(config::DEFAULT_RUNNER_TIMEOUT_SECS));
+    }
+
+    #[test]
     fn run_reports_exit_and_kills_group_at_deadline() {
         let d = tempfile::tempdir().unwrap();
         let mk = |script: &str, timeout_secs| Invocation {
@@ -455,12 +504,17 @@ mod tests {
             args: vec!["-c".into(), script.into()],
             dir: d.path().to_path_buf(),
             env: BTreeMap::from([("PATH".to_string(), std::env::var("PATH").unwrap())]),
-            timeout_secs,
+            timeout_secs: Some(timeout_secs),
             stdout: d.path().join("o"),
             stderr: d.path().join("e"),
         };
         assert_eq!(run(&mk("echo hi; exit 3", 10)), Outcome::Exited(3));
         assert_eq!(std::fs::read_to_string(d.path().join("o")).unwrap(), "hi\n");
+        let unlimited = Invocation {
+            timeout_secs: None,
+            ..mk("exit 4", 1)
+        };
+        assert_eq!(run(&unlimited), Outcome::Exited(4));
         // A child that ignores TERM in the background still dies with the group.
         let pidfile = d.path().join("pid");
         let script = format!(

@@ -185,8 +185,12 @@ fn copy_objects(src: &Repository, dst: &Repository, tip: Oid, have: &[Oid]) -> R
     pb.write_buf(&mut buf).map_err(err())?;
     let werr = || Error::git("writing objects", dst.path());
     let mut w = dst_odb.packwriter().map_err(werr())?;
-    w.write_all(&buf)
-        .map_err(Error::io("writing pack into", dst.path()))?;
+    w.write_all(&buf).map_err(|e| {
+        Error::io("writing pack into", dst.path())(crate::fsutil::explain_write_error(
+            e,
+            dst.path(),
+        ))
+    })?;
     w.commit().map_err(werr())?;
     Ok(())
 }

@@ -52,7 +52,8 @@ pub fn put_file(
     file: &std::path::Path,
     executable: bool,
 ) -> Result<Edit> {
-    let mut f = std::fs::File::open(file).map_err(Error::io("reading", file))?;
+    // Not blocking on a FIFO nor following a link that replaced the file meanwhile.
+    let mut f = crate::fsutil::open_regular(file).map_err(Error::io("reading", file))?;
     let len = f.metadata().map_err(Error::io("reading", file))?.len();
     let odb = repo
         .odb()

@@ -335,7 +335,18 @@ fn daemon(r: &mut Report, p: &Probe, server: &ServerRef) -> Result<()> {
     );
     let check = format!("grund on {}", server.place());
     if health.is_alive() {
-        return r.ok(&check, health.describe());
+        // What grund's workers wait on (its heartbeat's `busy:` lines), e.g. a long runner.
+        let mut what = health.describe();
+        for busy in p
+            .heartbeat
+            .as_deref()
+            .unwrap_or("")
+            .lines()
+            .filter_map(|l| l.strip_prefix("busy: "))
+        {
+            what.push_str(&format!("; busy with {busy}"));
+        }
+        return r.ok(&check, what);
     }
     let target = server.target();
     let mut fix = format!(
