@@ -9,22 +9,23 @@
 //! A runner without `batch-status` (the original `grunter.py`) fails the call; the files the
 //! jobs themselves wrote (`job.start`, `job.end`, …) are committed all the same.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::path::Path;
 
+use git2::{Repository, Tree};
 use grunt_core::config::ProjectConfig;
 use grunt_core::git::{self, refs};
 use grunt_core::jobfile::{self, JobFiles};
 use grunt_core::jobid::JobId;
 use grunt_core::layout::{Location, BRANCH_REF};
+use grunt_core::protocol::batch::{self, BatchAnswer, BatchJob};
+use grunt_core::protocol::{vars, words};
 use grunt_core::runner::{self, Invocation, Outcome};
 use grunt_core::{fsutil, jobs, status, Error, Result, GRUND_COMMIT_PREFIX};
 
-use crate::exec::Project;
+use crate::exec::{Batch, Pending, Project};
 use crate::{cycle, workdir};
-
-/// The runner command that reports on many jobs at once.
-pub const BATCH_STATUS: &str = "batch-status";
 
 /// What a refresh did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -140,42 +141,24 @@ fn ask_runner(p: &Project, live: &[Live]) -> Result<bool> {
     };
     let state = p.layout.state_dir(&p.server, &p.user, &p.name);
     fs::create_dir_all(&state).map_err(Error::io("creating", &state))?;
-    let list: String = live
+    let jobs: Vec<BatchJob> = live
         .iter()
-        .map(|l| {
-            format!(
-                "{}\t{}\t{}\n",
-                l.id,
-                l.files.line(jobfile::BATCHID),
-                l.dir.display()
-            )
+        .map(|l| BatchJob {
+            id: l.id.clone(),
+            batch_id: l.files.line(jobfile::BATCHID),
+            dir: l.dir.clone(),
         })
         .collect();
-    let batch_file = state.join("batch-status.in");
-    fsutil::atomic_write(&batch_file, list.as_bytes())?;
-    let cfg = match ProjectConfig::load(&newest.dir) {
-        Ok(c) => c,
-        Err(e) => {
-            log::warn!("{}: batch-status: {e}", p.name);
-            return Ok(false);
-        }
+    let Some(mut inv) = request(
+        p,
+        &jobs,
+        &newest.id,
+        &newest.dir,
+        &state.join("batch-status.in"),
+    )?
+    else {
+        return Ok(false);
     };
-    let ctx = runner::JobContext {
-        job_id: newest.id.to_string(),
-        project: p.name.clone(),
-        server: p.server.clone(),
-        user: p.user.clone(),
-        job_dir: newest.dir.clone(),
-    };
-    let mut inv = match Invocation::new(&ctx, BATCH_STATUS, &cfg) {
-        Ok(i) => i,
-        Err(e) => {
-            log::warn!("{}: batch-status: {e}", p.name);
-            return Ok(false);
-        }
-    };
-    inv.env
-        .insert("GRUNT_BATCH_FILE".into(), batch_file.display().to_string());
     // Its output is grund's, not the job's: it must not land in the newest job's record.
     inv.stdout = state.join("batch-status.out");
     inv.stderr = state.join("batch-status.err");
@@ -187,38 +170,187 @@ fn ask_runner(p: &Project, live: &[Live]) -> Result<bool> {
         );
         return Ok(false);
     }
-    let text = fs::read_to_string(&inv.stdout).unwrap_or_default();
-    let by_id: BTreeMap<String, &Live> = live.iter().map(|l| (l.id.to_string(), l)).collect();
-    for (id, word, code) in parse_answer(&text) {
-        let Some(l) = by_id.get(&id) else {
-            continue;
-        };
-        if l.files.line(jobfile::STATUS) != word {
-            fsutil::write_line(&l.dir.join(jobfile::STATUS), &word)?;
-        }
-        if let Some(code) = code {
-            if !l.files.has(jobfile::EXITCODE) {
-                fsutil::write_line(&l.dir.join(jobfile::EXITCODE), &code.to_string())?;
-            }
-        }
-    }
+    apply_answer(&inv.stdout, &jobs)?;
     Ok(true)
 }
 
-/// Lines `<jobid> <WORD> [<exit code>]`; anything else is skipped.
-pub fn parse_answer(text: &str) -> Vec<(String, String, Option<i32>)> {
-    text.lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            let id = w.next()?.parse::<JobId>().ok()?.to_string();
-            let word = w.next()?.to_ascii_uppercase();
-            if !word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return None;
+/// Writes the request file for `jobs` and builds the `batch-status` invocation, run in the
+/// directory of the job `newest` with its configuration. `None` (logged) when that job has
+/// no runner or an unreadable grunt.toml.
+fn request(
+    p: &Project,
+    jobs: &[BatchJob],
+    newest: &JobId,
+    dir: &Path,
+    input: &Path,
+) -> Result<Option<Invocation>> {
+    fsutil::atomic_write(input, BatchJob::render_all(jobs).as_bytes())?;
+    let cfg = match ProjectConfig::load(dir) {
+        Ok(c) => c,
+        Err(e) => {
+            log::warn!("{}: batch-status: {e}", p.name);
+            return Ok(None);
+        }
+    };
+    let ctx = runner::JobContext {
+        job_id: newest.to_string(),
+        project: p.name.clone(),
+        server: p.server.clone(),
+        user: p.user.clone(),
+        job_dir: dir.to_path_buf(),
+    };
+    let mut inv = match Invocation::new(&ctx, batch::WORD, &cfg) {
+        Ok(i) => i,
+        Err(e) => {
+            log::warn!("{}: batch-status: {e}", p.name);
+            return Ok(None);
+        }
+    };
+    inv.env
+        .insert(vars::BATCH_FILE.into(), input.display().to_string());
+    Ok(Some(inv))
+}
+
+/// Applies the runner's answer (its stdout in `out`) to `jobs`: WORD into `job.status` when it
+/// changed, the exit code into `job.exitcode` when the job wrote none. Returns the jobs
+/// answered for.
+fn apply_answer(out: &Path, jobs: &[BatchJob]) -> Result<BTreeSet<JobId>> {
+    let text = fs::read_to_string(out).unwrap_or_default();
+    let by_id: BTreeMap<&JobId, &Path> = jobs.iter().map(|j| (&j.id, j.dir.as_path())).collect();
+    let mut answered = BTreeSet::new();
+    for a in BatchAnswer::parse_all(&text) {
+        let Some(dir) = by_id.get(&a.id) else {
+            continue;
+        };
+        let status = dir.join(jobfile::STATUS);
+        if fsutil::read_line(&status)?.as_deref() != Some(a.word.as_str()) {
+            fsutil::write_line(&status, &a.word)?;
+        }
+        if let Some(code) = a.exit_code {
+            let exit = dir.join(jobfile::EXITCODE);
+            if !exit.exists() {
+                fsutil::write_line(&exit, &code.to_string())?;
             }
-            let code = w.next().and_then(|c| c.parse().ok());
-            Some((id, word, code))
-        })
-        .collect()
+        }
+        answered.insert(a.id);
+    }
+    Ok(answered)
+}
+
+/// Runs one commit's commands, in order, as [`Project::execute`] does, except that a run of
+/// two or more `status` commands asks the runner's `batch-status` ONCE for all of their jobs
+/// that have a batch id (one scheduler query instead of one per job); only the jobs it does
+/// not answer for get a `status` call each: every one of them for a runner without
+/// `batch-status`, such as the original `grunter.py`. Returns the ledger keys of the batch
+/// calls made, to be forgotten with the commands' own.
+pub fn execute_all(
+    p: &Project,
+    repo: &Repository,
+    tree: &Tree<'_>,
+    cmds: &[Pending],
+    batch: &mut Batch,
+) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut i = 0;
+    while let Some(rest) = cmds.get(i..).filter(|r| !r.is_empty()) {
+        let run = rest
+            .iter()
+            .take_while(|c| c.cmd.word == words::STATUS)
+            .count();
+        if run >= 2 {
+            keys.extend(statuses(p, repo, tree, &rest[..run], batch)?);
+            i += run;
+        } else {
+            p.execute(repo, tree, &rest[0], batch)?;
+            i += 1;
+        }
+    }
+    Ok(keys)
+}
+
+/// Answers several `status` commands with one `batch-status` call (through a ledger slot, like
+/// every runner call, so a replay after a crash does not ask again), then runs `status` for
+/// the jobs left unanswered. Returns the batch call's key, if one was made.
+fn statuses(
+    p: &Project,
+    repo: &Repository,
+    tree: &Tree<'_>,
+    cmds: &[Pending],
+    batch: &mut Batch,
+) -> Result<Option<String>> {
+    let mut asked: Vec<(&Pending, BatchJob)> = Vec::new();
+    let mut unanswered: Vec<&Pending> = Vec::new();
+    for c in cmds {
+        let Some(dir) = p.job_dir_for(repo, tree, c, batch)? else {
+            unanswered.push(c);
+            continue;
+        };
+        let mut files = JobFiles::default();
+        for (name, data) in workdir::job_files(&dir)? {
+            files.insert(name, &data);
+        }
+        match files.line(jobfile::BATCHID) {
+            b if b.trim().is_empty() => unanswered.push(c),
+            b => asked.push((
+                c,
+                BatchJob {
+                    id: c.cmd.job.clone(),
+                    batch_id: b.trim().to_string(),
+                    dir,
+                },
+            )),
+        }
+    }
+    let mut key = None;
+    if asked.len() >= 2 {
+        let k = format!("{}-batch", asked[0].0.key);
+        let slot = p.ledger.slot(&k);
+        let jobs: Vec<BatchJob> = asked.iter().map(|(_, j)| j.clone()).collect();
+        let newest = jobs.iter().max_by(|a, b| a.id.cmp(&b.id));
+        let inv = match newest {
+            Some(n) => {
+                let input = p
+                    .layout
+                    .state_dir(&p.server, &p.user, &p.name)
+                    .join(format!("{k}.in"));
+                request(p, &jobs, &n.id, &n.dir, &input)?
+            }
+            None => None,
+        };
+        let mut answered = BTreeSet::new();
+        if let Some(mut inv) = inv {
+            inv.stdout = slot.stdout_file();
+            inv.stderr = p
+                .layout
+                .state_dir(&p.server, &p.user, &p.name)
+                .join("status-batch.err");
+            log::info!("{}: batch-status of {} jobs", p.name, jobs.len());
+            let outcome = slot.run_once(&inv, &p.supervisor)?;
+            if outcome == Outcome::Exited(0) {
+                answered = apply_answer(&inv.stdout, &jobs)?;
+            } else {
+                log::info!(
+                    "{}: the runner's batch-status did not answer ({outcome:?}); asking each job",
+                    p.name
+                );
+            }
+        }
+        for (c, j) in &asked {
+            if answered.contains(&j.id) {
+                workdir::write_job_list(&j.dir)?;
+            } else {
+                unanswered.push(c);
+            }
+        }
+        key = Some(k);
+    } else {
+        unanswered.extend(asked.iter().map(|(c, _)| *c));
+    }
+    unanswered.sort_by(|a, b| a.path.cmp(&b.path));
+    for c in unanswered {
+        p.execute(repo, tree, c, batch)?;
+    }
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -249,18 +381,5 @@ mod tests {
         let mut ok = files(&now, "");
         ok.insert("job.exitcode", b"0");
         assert!(!awaits_final_word(&ok));
-    }
-
-    #[test]
-    fn parses_runner_answers() {
-        let a = parse_answer("ore000001 COMPLETED 0\nore000002 failed 3\ngarbage\nore000003 RUNNING\nore000004 rm;x\n");
-        assert_eq!(
-            a,
-            vec![
-                ("ore000001".to_string(), "COMPLETED".to_string(), Some(0)),
-                ("ore000002".to_string(), "FAILED".to_string(), Some(3)),
-                ("ore000003".to_string(), "RUNNING".to_string(), None),
-            ]
-        );
     }
 }

@@ -151,9 +151,31 @@ impl Ctx {
     pub fn pull_jobs(&self) -> Result<Option<Oid>> {
         let head = sync::pull(&self.jobs, false)
             .with_context(|| format!("pulling jobs of {}", self.project))?;
+        self.note_pulled();
+        Ok(head)
+    }
+
+    /// Records that the jobs repo is as current as the server's, now.
+    pub fn note_pulled(&self) {
         // When it was last pulled, for reading offline (a failed write only loses that age).
         let _ = std::fs::write(self.jobs.path().join(PULL_STAMP), b"");
-        Ok(head)
+    }
+
+    /// The jobs, for a command that pushes a request about the jobs `args` name: the local
+    /// copy when it knows every one of them, saving a fetch before the push (if the server
+    /// moved meanwhile, the push is rejected, fetched and replayed on the server's jobs, as
+    /// always); a fresh pull when it does not, when no job is named (all of them are meant),
+    /// or when a range is (other clients' jobs in it may be new).
+    pub fn jobs_for(&self, args: &[String]) -> Result<Vec<JobRecord>> {
+        let local_enough = !args.is_empty() && !args.iter().any(|a| a.contains(".."));
+        if local_enough && git::ref_target(&self.jobs, sync::TRACKING_REF)?.is_some() {
+            let all = self.list()?;
+            if self.resolve(args, &all).is_ok() {
+                return Ok(all);
+            }
+        }
+        self.pull_jobs()?;
+        self.list()
     }
 
     /// Fetches the results repo and updates its files.

@@ -5,7 +5,8 @@
 use git2::{Oid, Repository, Signature};
 
 use super::refs::make_commit;
-use super::remote::{set_ref, Pushed, Remote, TRACKING_REF};
+pub use super::remote::TRACKING_REF;
+use super::remote::{set_ref, Pushed, Remote};
 use super::tree::{self, Edit};
 use crate::layout::BRANCH_REF;
 use crate::{Error, Result};
@@ -17,6 +18,29 @@ pub fn pull(repo: &Repository, checkout: bool) -> Result<Option<Oid>> {
     let Some(head) = remote.fetch(repo)? else {
         return Ok(None);
     };
+    follow(repo, head, checkout)?;
+    Ok(Some(head))
+}
+
+/// Takes in what the server sent with its answer (see `crate::protocol::answer`): writes the
+/// pack, then moves the remote-tracking ref and the branch to `tip` as [`pull`] does. Fails,
+/// moving nothing, when the pack does not bring `tip`.
+pub fn adopt(repo: &Repository, tip: Oid, pack: &[u8], checkout: bool) -> Result<()> {
+    let err = || Error::git("writing objects", repo.path());
+    if !pack.is_empty() {
+        let odb = repo.odb().map_err(err())?;
+        let mut w = odb.packwriter().map_err(err())?;
+        std::io::Write::write_all(&mut w, pack)
+            .map_err(Error::io("writing pack into", repo.path()))?;
+        w.commit().map_err(err())?;
+    }
+    repo.find_commit(tip).map_err(err())?;
+    set_ref(repo, TRACKING_REF, tip)?;
+    follow(repo, tip, checkout)
+}
+
+/// Moves the local branch to `head`; with `checkout`, the working tree follows.
+fn follow(repo: &Repository, head: Oid, checkout: bool) -> Result<()> {
     let old = super::head(repo)?;
     set_ref(repo, BRANCH_REF, head)?;
     if checkout && (old != Some(head) || repo.index().map(|i| i.is_empty()).unwrap_or(true)) {
@@ -25,7 +49,7 @@ pub fn pull(repo: &Repository, checkout: bool) -> Result<Option<Oid>> {
         repo.checkout_head(Some(&mut co))
             .map_err(Error::git("checking out", repo.path()))?;
     }
-    Ok(Some(head))
+    Ok(())
 }
 
 /// A change to publish: its edits and its commit message.
