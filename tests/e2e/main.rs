@@ -19,3 +19,4 @@ mod slurm;
 mod ssh_roundtrip;
 mod ssh_transport;
 mod submit_options;
+mod wire;
