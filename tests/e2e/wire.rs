@@ -19,7 +19,10 @@ use grunt_tests::{wait_until, Run, World};
 /// appends `<word> <jobid>` to that file.
 fn runner(log: Option<&Path>, batch: bool) -> String {
     let log_line = match log {
-        Some(p) => format!("printf '%s %s\\n' \"$1\" \"$GRUNT_JOBID\" >> '{}'\n", p.display()),
+        Some(p) => format!(
+            "printf '%s %s\\n' \"$1\" \"$GRUNT_JOBID\" >> '{}'\n",
+            p.display()
+        ),
         None => String::new(),
     };
     let batch_case = if batch {
@@ -203,7 +206,11 @@ fn status_wait_asks_the_server_once() {
             "{kind}"
         );
     }
-    let status = tip(&w, &client_clone(&w, "jobs"), "master:active/ore000001/sim/job.status");
+    let status = tip(
+        &w,
+        &client_clone(&w, "jobs"),
+        "master:active/ore000001/sim/job.status",
+    );
     let blob = w.server_git(&client_clone(&w, "jobs"), &["cat-file", "-p", &status]);
     assert_eq!(blob.stdout, "COMPLETED\n");
 }
@@ -242,7 +249,10 @@ fn status_wait_polls_without_grunt_on_the_server() {
     assert!(r.stdout.contains("ore000001"), "{}", r.stdout);
     let k = kinds(&ssh);
     assert_eq!(&k[..2], ["push", "await"], "{ssh:#?}");
-    assert!(k[2..].iter().all(|k| *k == "fetch") && k.len() >= 4, "{ssh:#?}");
+    assert!(
+        k[2..].iter().all(|k| *k == "fetch") && k.len() >= 4,
+        "{ssh:#?}"
+    );
     assert_eq!(
         tip(&w, &client_clone(&w, "jobs"), "refs/remotes/origin/master"),
         tip(&w, &w.bare("jobs"), "master")
@@ -265,7 +275,10 @@ fn submit_pushes_without_fetching_first() {
     // grund answers job 2: the server moves past what this client saw.
     wait_until(60, "grund's answer to job 2", || {
         let s = w.server_git(&w.bare("jobs"), &["show", "master:grund_status.txt"]);
-        let cur = s.stdout.lines().find_map(|l| l.strip_prefix("commit_cur: "));
+        let cur = s
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("commit_cur: "));
         cur.is_some_and(|c| c == tip(&w, &client_clone(&w, "jobs"), "master"))
     });
     // The stale push is rejected, fetched and replayed, never forced.
@@ -274,7 +287,10 @@ fn submit_pushes_without_fetching_first() {
     assert_eq!(kinds(&ssh), ["push", "fetch", "push"], "{ssh:#?}");
     let log = w.server_git(&w.bare("jobs"), &["log", "--format=%s", "master"]);
     let subjects: Vec<&str> = log.stdout.lines().collect();
-    assert!(subjects[0].starts_with("Submit job: ore000003"), "{subjects:?}");
+    assert!(
+        subjects[0].starts_with("Submit job: ore000003"),
+        "{subjects:?}"
+    );
     assert!(
         subjects[1].starts_with("GRUND: processed"),
         "job 3 is on top of grund's answer: {subjects:?}"

@@ -71,11 +71,15 @@ pub fn process(p: &Project) -> Result<Report> {
             .map_err(Error::git("reading tree", jobs_repo.path()))?;
         let (pending, changed) = commands_of(&jobs_repo, &commit)?;
         sync_client_files(p, &jobs_repo, &changed)?;
-        keys.extend(pending.iter().map(|c| c.key.clone()));
-        commands += pending.len();
-        keys.extend(crate::refresh::execute_all(
-            p, &jobs_repo, &tree, &pending, &mut batch,
-        )?);
+        // Several `status` commands: one `batch-status` call answers what it can.
+        let (pending, answered) =
+            crate::refresh::answer_statuses(p, &jobs_repo, &tree, pending, &mut batch)?;
+        (commands, keys) = (commands + answered.commands, [keys, answered.keys].concat());
+        for cmd in pending {
+            keys.push(cmd.key.clone());
+            p.execute(&jobs_repo, &tree, &cmd, &mut batch)?;
+            commands += 1;
+        }
     }
     if commands > 0 {
         commit_batch(p, &jobs_repo, &bare.results(), &batch, last, head)?;

@@ -1,13 +1,16 @@
-//! Status without asking: every refresh interval, grund asks the runner for the state of all of
-//! a project's active jobs in ONE call (`batch-status`, one scheduler query, never one call per
-//! job), writes what it learns into the jobs (`job.status`, and `job.exitcode` when the job
-//! ended without writing one), and commits every active job's `job.*` files that changed on
-//! disk, so `grunt jobs` after `grunt pull` is current.
+//! `batch-status`: one runner call, one scheduler query, for many jobs (the formats are
+//! `grunt_core::protocol::batch`).
 //!
-//! The runner gets `GRUNT_BATCH_FILE`: one line per job, `<jobid>\t<batch id>\t<job dir>`, and
-//! prints one line per job it knows: `<jobid> <WORD> [<exit code>]`, WORD in Slurm's vocabulary.
-//! A runner without `batch-status` (the original `grunter.py`) fails the call; the files the
-//! jobs themselves wrote (`job.start`, `job.end`, …) are committed all the same.
+//! - [`refresh`]: every refresh interval, grund asks about all of a project's active jobs at
+//!   once, writes what it learns into the jobs (`job.status`, and `job.exitcode` when the job
+//!   ended without writing one), and commits every active job's `job.*` files that changed on
+//!   disk, so `grunt jobs` after `grunt pull` is current.
+//! - [`answer_statuses`]: an explicit `grunt status` of several jobs is answered the same way,
+//!   in one call, instead of one `status` call per job.
+//!
+//! A runner without `batch-status` (the original `grunter.py`) fails the call: the refresh then
+//! commits the files the jobs themselves wrote (`job.start`, `job.end`, …) all the same, and
+//! explicit statuses fall back to one `status` call per job.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -170,7 +173,11 @@ fn ask_runner(p: &Project, live: &[Live]) -> Result<bool> {
         );
         return Ok(false);
     }
-    apply_answer(&inv.stdout, &jobs)?;
+    let with_files: Vec<(BatchJob, JobFiles)> = jobs
+        .into_iter()
+        .zip(live.iter().map(|l| l.files.clone()))
+        .collect();
+    apply_answer(p, &inv.stdout, &with_files);
     Ok(true)
 }
 
@@ -211,146 +218,127 @@ fn request(
     Ok(Some(inv))
 }
 
-/// Applies the runner's answer (its stdout in `out`) to `jobs`: WORD into `job.status` when it
-/// changed, the exit code into `job.exitcode` when the job wrote none. Returns the jobs
-/// answered for.
-fn apply_answer(out: &Path, jobs: &[BatchJob]) -> Result<BTreeSet<JobId>> {
+/// Applies the runner's answer (its stdout in `out`) to `jobs` (with their `job.*` files as
+/// read before the call): WORD into `job.status` when it changed, the exit code into
+/// `job.exitcode` when the job wrote none. Returns the jobs answered for; a job whose files
+/// cannot be written is left unanswered (and logged).
+fn apply_answer(p: &Project, out: &Path, jobs: &[(BatchJob, JobFiles)]) -> BTreeSet<JobId> {
     let text = fs::read_to_string(out).unwrap_or_default();
-    let by_id: BTreeMap<&JobId, &Path> = jobs.iter().map(|j| (&j.id, j.dir.as_path())).collect();
+    let by_id: BTreeMap<&JobId, &(BatchJob, JobFiles)> =
+        jobs.iter().map(|j| (&j.0.id, j)).collect();
     let mut answered = BTreeSet::new();
     for a in BatchAnswer::parse_all(&text) {
-        let Some(dir) = by_id.get(&a.id) else {
+        let Some((job, files)) = by_id.get(&a.id) else {
             continue;
         };
-        let status = dir.join(jobfile::STATUS);
-        if fsutil::read_line(&status)?.as_deref() != Some(a.word.as_str()) {
-            fsutil::write_line(&status, &a.word)?;
-        }
-        if let Some(code) = a.exit_code {
-            let exit = dir.join(jobfile::EXITCODE);
-            if !exit.exists() {
-                fsutil::write_line(&exit, &code.to_string())?;
+        let write = || -> Result<()> {
+            if files.line(jobfile::STATUS) != a.word {
+                fsutil::write_line(&job.dir.join(jobfile::STATUS), &a.word)?;
             }
+            if let Some(code) = a.exit_code.filter(|_| !files.has(jobfile::EXITCODE)) {
+                fsutil::write_line(&job.dir.join(jobfile::EXITCODE), &code.to_string())?;
+            }
+            Ok(())
+        };
+        match write() {
+            Ok(()) => {
+                answered.insert(a.id);
+            }
+            Err(e) => log::warn!("{}: batch-status answer for {}: {e}", p.name, a.id),
         }
-        answered.insert(a.id);
     }
-    Ok(answered)
+    answered
 }
 
-/// Runs one commit's commands, in order, as [`Project::execute`] does, except that a run of
-/// two or more `status` commands asks the runner's `batch-status` ONCE for all of their jobs
-/// that have a batch id (one scheduler query instead of one per job); only the jobs it does
-/// not answer for get a `status` call each: every one of them for a runner without
-/// `batch-status`, such as the original `grunter.py`. Returns the ledger keys of the batch
-/// calls made, to be forgotten with the commands' own.
-pub fn execute_all(
+/// What [`answer_statuses`] did, for the ledger and the count of commands.
+#[derive(Debug, Default)]
+pub struct Answered {
+    /// Commands answered.
+    pub commands: usize,
+    /// Ledger keys to forget with the batch's: the answered commands' and the call's own.
+    pub keys: Vec<String>,
+}
+
+/// When a commit's commands are two or more `status` commands and nothing else (as `grunt
+/// status` of several jobs pushes), asks the runner's `batch-status` ONCE about all of their
+/// jobs that have a batch id: one scheduler query instead of one per job. Returns the commands
+/// it did not answer, in order, for the caller to run one by one as usual: every one of them
+/// for a runner without `batch-status` (the original `grunter.py`), and jobs without a batch
+/// id, not on disk, or whose files cannot be read or written. The call goes through a ledger
+/// slot, like every runner call, so a replay after a crash does not ask again.
+pub fn answer_statuses(
     p: &Project,
     repo: &Repository,
     tree: &Tree<'_>,
-    cmds: &[Pending],
+    pending: Vec<Pending>,
     batch: &mut Batch,
-) -> Result<Vec<String>> {
-    let mut keys = Vec::new();
-    let mut i = 0;
-    while let Some(rest) = cmds.get(i..).filter(|r| !r.is_empty()) {
-        let run = rest
-            .iter()
-            .take_while(|c| c.cmd.word == words::STATUS)
-            .count();
-        if run >= 2 {
-            keys.extend(statuses(p, repo, tree, &rest[..run], batch)?);
-            i += run;
-        } else {
-            p.execute(repo, tree, &rest[0], batch)?;
-            i += 1;
-        }
+) -> Result<(Vec<Pending>, Answered)> {
+    let mut done = Answered::default();
+    if pending.len() < 2 || pending.iter().any(|c| c.cmd.word != words::STATUS) {
+        return Ok((pending, done));
     }
-    Ok(keys)
-}
-
-/// Answers several `status` commands with one `batch-status` call (through a ledger slot, like
-/// every runner call, so a replay after a crash does not ask again), then runs `status` for
-/// the jobs left unanswered. Returns the batch call's key, if one was made.
-fn statuses(
-    p: &Project,
-    repo: &Repository,
-    tree: &Tree<'_>,
-    cmds: &[Pending],
-    batch: &mut Batch,
-) -> Result<Option<String>> {
-    let mut asked: Vec<(&Pending, BatchJob)> = Vec::new();
-    let mut unanswered: Vec<&Pending> = Vec::new();
-    for c in cmds {
-        let Some(dir) = p.job_dir_for(repo, tree, c, batch)? else {
-            unanswered.push(c);
+    let mut asked: Vec<(BatchJob, JobFiles)> = Vec::new();
+    for c in &pending {
+        // A job that cannot be read here is left to its own `status` call.
+        let Ok(Some(dir)) = p.job_dir_for(repo, tree, c, batch) else {
+            continue;
+        };
+        let Ok(list) = workdir::job_files(&dir) else {
             continue;
         };
         let mut files = JobFiles::default();
-        for (name, data) in workdir::job_files(&dir)? {
+        for (name, data) in list {
             files.insert(name, &data);
         }
-        match files.line(jobfile::BATCHID) {
-            b if b.trim().is_empty() => unanswered.push(c),
-            b => asked.push((
-                c,
-                BatchJob {
-                    id: c.cmd.job.clone(),
-                    batch_id: b.trim().to_string(),
-                    dir,
-                },
-            )),
+        let batch_id = files.line(jobfile::BATCHID).trim().to_string();
+        if !batch_id.is_empty() {
+            let id = c.cmd.job.clone();
+            asked.push((BatchJob { id, batch_id, dir }, files));
         }
     }
-    let mut key = None;
-    if asked.len() >= 2 {
-        let k = format!("{}-batch", asked[0].0.key);
-        let slot = p.ledger.slot(&k);
-        let jobs: Vec<BatchJob> = asked.iter().map(|(_, j)| j.clone()).collect();
-        let newest = jobs.iter().max_by(|a, b| a.id.cmp(&b.id));
-        let inv = match newest {
-            Some(n) => {
-                let input = p
-                    .layout
-                    .state_dir(&p.server, &p.user, &p.name)
-                    .join(format!("{k}.in"));
-                request(p, &jobs, &n.id, &n.dir, &input)?
-            }
-            None => None,
-        };
-        let mut answered = BTreeSet::new();
-        if let Some(mut inv) = inv {
-            inv.stdout = slot.stdout_file();
-            inv.stderr = p
-                .layout
-                .state_dir(&p.server, &p.user, &p.name)
-                .join("status-batch.err");
-            log::info!("{}: batch-status of {} jobs", p.name, jobs.len());
-            let outcome = slot.run_once(&inv, &p.supervisor)?;
-            if outcome == Outcome::Exited(0) {
-                answered = apply_answer(&inv.stdout, &jobs)?;
-            } else {
-                log::info!(
-                    "{}: the runner's batch-status did not answer ({outcome:?}); asking each job",
-                    p.name
-                );
-            }
-        }
-        for (c, j) in &asked {
-            if answered.contains(&j.id) {
-                workdir::write_job_list(&j.dir)?;
-            } else {
-                unanswered.push(c);
-            }
-        }
-        key = Some(k);
-    } else {
-        unanswered.extend(asked.iter().map(|(c, _)| *c));
+    let newest = asked.iter().map(|(j, _)| j).max_by(|a, b| a.id.cmp(&b.id));
+    let (Some(newest), true) = (newest, asked.len() >= 2) else {
+        return Ok((pending, done));
+    };
+    let key = format!("{}-batch", pending[0].key);
+    let slot = p.ledger.slot(&key);
+    let state = p.layout.state_dir(&p.server, &p.user, &p.name);
+    let jobs: Vec<BatchJob> = asked.iter().map(|(j, _)| j.clone()).collect();
+    let input = state.join(format!("{key}.in"));
+    let inv = request(p, &jobs, &newest.id, &newest.dir, &input)?;
+    done.keys.push(key);
+    let Some(mut inv) = inv else {
+        return Ok((pending, done));
+    };
+    // Its output is grund's, not any job's.
+    inv.stdout = slot.stdout_file();
+    inv.stderr = state.join("status-batch.err");
+    log::info!("{}: batch-status of {} jobs", p.name, jobs.len());
+    let outcome = slot.run_once(&inv, &p.supervisor)?;
+    let _ = fs::remove_file(&input);
+    if outcome != Outcome::Exited(0) {
+        log::info!(
+            "{}: the runner's batch-status did not answer ({outcome:?}); asking each job",
+            p.name
+        );
+        return Ok((pending, done));
     }
-    unanswered.sort_by(|a, b| a.path.cmp(&b.path));
-    for c in unanswered {
-        p.execute(repo, tree, c, batch)?;
+    let answered = apply_answer(p, &inv.stdout, &asked);
+    let mut rest = Vec::new();
+    for c in pending {
+        let dir = asked
+            .iter()
+            .find(|(j, _)| j.id == c.cmd.job && answered.contains(&j.id))
+            .map(|(j, _)| &j.dir);
+        match dir.map(|d| workdir::write_job_list(d)) {
+            Some(Ok(())) => {
+                done.keys.push(c.key);
+                done.commands += 1;
+            }
+            _ => rest.push(c),
+        }
     }
-    Ok(key)
+    Ok((rest, done))
 }
 
 #[cfg(test)]
