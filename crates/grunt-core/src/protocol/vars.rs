@@ -21,3 +21,38 @@ pub const DRY_RUN: &str = "GRUNT_DRY_RUN";
 pub const PREFIX: &str = "GRUNT_";
 /// Prefix of the job's resolved resources, `GRUNT_RES_<KEY>`.
 pub const RES_PREFIX: &str = "GRUNT_RES_";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ProjectConfig;
+    use crate::runner::{Invocation, JobContext};
+
+    /// The names here are the ones a runner really gets.
+    #[test]
+    fn the_runner_gets_these_names() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("job.profile"), "gpu\n").unwrap();
+        std::fs::write(d.path().join("grunter"), "#!/bin/sh\n").unwrap();
+        std::fs::write(d.path().join("grunt.toml"), "[profile.gpu]\ngpus = 1\n").unwrap();
+        let cfg = ProjectConfig::load(d.path()).unwrap();
+        let ctx = JobContext {
+            job_id: "ore000001".into(),
+            project: "sim".into(),
+            server: "clust".into(),
+            user: "ore".into(),
+            job_dir: d.path().to_path_buf(),
+        };
+        let inv = Invocation::new(&ctx, super::super::words::STATUS, &cfg).unwrap();
+        for (name, value) in [
+            (JOBID, "ore000001"),
+            (PROJECT, "sim"),
+            (SERVER, "clust"),
+            (USER, "ore"),
+            (PROFILE, "gpu"),
+        ] {
+            assert_eq!(inv.env.get(name).map(String::as_str), Some(value), "{name}");
+        }
+        assert_eq!(inv.env.get(JOB_DIR), Some(&d.path().display().to_string()));
+    }
+}
