@@ -18,9 +18,7 @@ pub fn publish(ctx: &Ctx, job_tree: Oid, message: &str) -> Result<(JobId, Oid)> 
     let (next_file, next) = recorded_next(ctx)?;
     let sig = git::signature(&ctx.jobs, &ctx.user)?;
     let chosen: RefCell<Option<JobId>> = RefCell::new(None);
-    // No fetch first: the id is chosen on the last tip this client saw; if the server moved
-    // since, the push is rejected, and the job is renumbered on the fetched tip and pushed again.
-    let commit = sync::push_change_fresh(&ctx.jobs, &sig, PUSH_TRIES, |repo, parent| {
+    let commit = sync::push_change(&ctx.jobs, &sig, PUSH_TRIES, |repo, parent| {
         let tip = parent.map(|p| p.tree()).transpose()?;
         let id = choose(ctx, next, repo, tip.as_ref())?;
         *chosen.borrow_mut() = Some(id.clone());

@@ -59,20 +59,21 @@ pub struct Change {
     pub message: String,
 }
 
-/// Builds a commit from `build`'s change on the server's current tip and pushes it. When the
-/// push is rejected because the server moved, fetches and calls `build` again on the new tip
-/// (which may renumber a job, say), up to `tries` times. Returns the pushed commit, or the
-/// tip when the change turned out to change nothing.
+/// Builds a commit from `build`'s change on the last tip of the server this client saw (its
+/// remote-tracking ref; fetched first only when there is none) and pushes it: no fetch before
+/// the push, one round trip when nothing moved. When the push is rejected because the server
+/// moved, fetches and calls `build` again on the new tip (which may renumber a job, say), up to
+/// `tries` times. Returns the pushed commit, or the tip when the change turned out to change
+/// nothing.
 pub fn push_change<F>(repo: &Repository, sig: &Signature<'_>, tries: u32, build: F) -> Result<Oid>
 where
     F: FnMut(&Repository, Option<&git2::Commit<'_>>) -> Result<Change>,
 {
-    push_change_from(repo, sig, tries, false, build)
+    push_change_from(repo, sig, tries, build)
 }
 
-/// [`push_change`] for a caller that fetched just now: the first try builds on the
-/// remote-tracking ref without fetching again (if the server moved meanwhile, the push is
-/// rejected and the change replayed after a fetch, as always).
+/// The same as [`push_change`] (whose first try no longer fetches either), kept for callers
+/// that say they fetched just now.
 pub fn push_change_fresh<F>(
     repo: &Repository,
     sig: &Signature<'_>,
@@ -82,14 +83,13 @@ pub fn push_change_fresh<F>(
 where
     F: FnMut(&Repository, Option<&git2::Commit<'_>>) -> Result<Change>,
 {
-    push_change_from(repo, sig, tries, true, build)
+    push_change_from(repo, sig, tries, build)
 }
 
 fn push_change_from<F>(
     repo: &Repository,
     sig: &Signature<'_>,
     tries: u32,
-    fresh: bool,
     mut build: F,
 ) -> Result<Oid>
 where
@@ -99,12 +99,10 @@ where
     let err = || Error::git("committing", repo.path());
     let mut last_reason = String::new();
     for attempt in 0..tries {
-        let base = match (
-            fresh && attempt == 0,
-            super::ref_target(repo, TRACKING_REF)?,
-        ) {
-            (true, Some(known)) => Some(known),
-            _ => remote.fetch(repo)?,
+        // The first try builds on what this client saw last; later ones on a fresh fetch.
+        let (base, fetched) = match (attempt == 0, super::ref_target(repo, TRACKING_REF)?) {
+            (true, Some(known)) => (Some(known), false),
+            _ => (remote.fetch(repo)?, true),
         };
         let parent = base
             .map(|b| repo.find_commit(b))
@@ -114,6 +112,10 @@ where
         let base_tree = parent.as_ref().map(|p| p.tree_id());
         let new_tree = tree::apply(repo, base_tree, &change.edits)?;
         if Some(new_tree) == base_tree {
+            // Nothing to change on a tip seen earlier may be something on the server's.
+            if !fetched {
+                continue;
+            }
             if let Some(b) = base {
                 set_ref(repo, BRANCH_REF, b)?;
                 return Ok(b);
