@@ -1,21 +1,25 @@
 //! Wall times of the client's commands over loopback ssh with a ControlMaster and a running
-//! grund (as the server account, see `grunt_tests::sshworld`):
+//! grund (as the server account, see `grunt_tests::sshworld`), each also as a ratio to the
+//! floor: one `ssh HOST true` through the same master, measured in the same run (a floor
+//! sample is taken right before each sample of a command, so both see the same load):
 //!
-//! - `grunt submit` of a 10-file and of a 1000-file project (target ≤ 0.1 s and ≤ 0.5 s);
-//! - `grunt status --wait`: push a command, grund runs the runner and answers, the answer is
-//!   pulled (target ≤ 0.5 s).
+//! - `grunt submit` of a 10-file and of a 1000-file project (target ≤ 1.3× the floor for the
+//!   small one, and ≤ 0.1 s and ≤ 0.5 s absolute): one push, no fetch first;
+//! - `grunt status --wait`: push a command, grund runs the runner and answers, the answer comes
+//!   back with the server's `grunt await` (target ≤ 2.5× the floor, ≤ 0.5 s absolute).
 //!
 //! Each figure is the median of N runs (default 10) after one warm-up run that also opens the
 //! ControlMaster. Between two submits the bench waits (untimed) for grund's answer, so every
-//! submit meets a settled server. grunt runs `ssh -F <config>` as a user's setup would. Also
-//! prints how many ssh processes one submit starts, and every sample in order.
+//! submit meets a settled server. grunt runs `ssh -F <config>` as a user's setup would, and
+//! the server's grunt is named by `GRUNT_REMOTE_GRUNT`. Also prints how many ssh processes one
+//! submit and one `status --wait` start, and every sample in order.
 //!
 //! Usage: `cargo run --release -p grunt-tests --bin roundtrip-bench [RUNS]`. Needs sshd.
 
 #![allow(clippy::unwrap_used)] // a bench: failing loudly is its job
 
 use std::path::Path;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
 use grunt_tests::sshworld::{median, timed, Options, SshWorld};
@@ -34,7 +38,7 @@ fn main() -> ExitCode {
     };
     let Some(mut w) = SshWorld::new(&Options {
         control_master: true,
-        grunt_on_server: false,
+        grunt_on_server: true,
         git_on_server: true,
         runner: local_runner_text(),
         toml: TOML.to_string(),
@@ -54,47 +58,74 @@ fn main() -> ExitCode {
     let _grund = w.spawn_grund();
     let mut next = 1;
 
-    let ssh_per_submit = ssh_per_submit(&w, &mut next);
+    let ssh_per_submit = ssh_per(&w, &mut next, &["submit", "-m", "count"], true);
+    let ssh_per_status = ssh_per(&w, &mut next, &["status", "--wait=60", "1"], false);
     // Timed runs start ssh as a user's setup does, without the test's logging wrapper.
     w.set_direct_ssh(true);
+    let mut floor = Vec::new();
     add_files(&w.project, 7, "small");
     let files = tracked(&w.project);
-    let small = submits(&w, runs, &mut next);
+    let small = submits(&w, runs, &mut next, &mut floor);
 
     add_files(&w.project, 1000 - files, "big");
     let files_big = tracked(&w.project);
-    let big = submits(&w, runs, &mut next);
+    let big = submits(&w, runs, &mut next, &mut floor);
 
     let mut status = Vec::new();
     // grund answers `status` by running the runner's status in the job directory.
-    for _ in 0..=runs {
-        let (r, t) = timed(|| w.grunt(&["status", "--wait=60", "1"]));
+    for i in 0..=runs {
+        let f = ssh_true(&w);
+        let (r, t) = timed(|| grunt(&w, &["status", "--wait=60", "1"]));
         ok(r);
-        status.push(t);
+        if i > 0 {
+            floor.push(f);
+            status.push(t);
+        }
     }
-    status.remove(0); // warm-up
     let (small_raw, big_raw, status_raw) = (small.clone(), big.clone(), status.clone());
+    let floor_s = median(&mut floor.clone()).as_secs_f64();
 
     println!(
-        "{:<40} {:>9} {:>9} {:>9} {:>8}",
-        "", "median s", "min s", "max s", "target"
+        "floor: `ssh HOST true` through the ControlMaster, median of {} = {:.1} ms",
+        floor.len(),
+        floor_s * 1000.0
     );
-    for (name, mut samples, target) in [
-        (format!("grunt submit, {files} files"), small, 0.1),
-        (format!("grunt submit, {files_big} files"), big, 0.5),
-        ("grunt status --wait (round trip)".to_string(), status, 0.5),
+    println!(
+        "{:<36} {:>9} {:>7} {:>7} {:>8} {:>8} {:>8}",
+        "", "median s", "min s", "max s", "× floor", "target ×", "target s"
+    );
+    for (name, mut samples, ratio, target) in [
+        (
+            format!("grunt submit, {files} files"),
+            small,
+            Some(1.3),
+            0.1,
+        ),
+        (format!("grunt submit, {files_big} files"), big, None, 0.5),
+        (
+            "grunt status --wait (round trip)".to_string(),
+            status,
+            Some(2.5),
+            0.5,
+        ),
     ] {
         let m = median(&mut samples).as_secs_f64();
+        let x = m / floor_s;
+        let met = ratio.is_none_or(|r| x <= r) && m <= target;
         println!(
-            "{name:<40} {m:>9.3} {:>9.3} {:>9.3} {:>8} {}",
+            "{name:<36} {m:>9.3} {:>7.3} {:>7.3} {x:>8.2} {:>8} {:>8} {}",
             samples[0].as_secs_f64(),
             samples[samples.len() - 1].as_secs_f64(),
+            ratio
+                .map(|r| format!("≤ {r}"))
+                .unwrap_or_else(|| "-".into()),
             format!("≤ {target}"),
-            if m <= target { "met" } else { "MISSED" }
+            if met { "met" } else { "MISSED" }
         );
     }
-    println!("ssh processes per submit: {ssh_per_submit}");
+    println!("ssh processes per submit: {ssh_per_submit}; per status --wait: {ssh_per_status}");
     for (name, samples) in [
+        ("floor (ssh true)", &floor),
         ("submit, small", &small_raw),
         ("submit, big", &big_raw),
         ("status --wait", &status_raw),
@@ -108,32 +139,63 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Times `runs` submits after a warm-up one; waits for grund's answer after each (untimed).
-fn submits(w: &SshWorld, runs: usize, next: &mut u32) -> Vec<Duration> {
+/// `grunt args` in the project, with the server's grunt named explicitly.
+fn grunt(w: &SshWorld, args: &[&str]) -> Run {
+    w.grunt_command(args)
+        .env("GRUNT_REMOTE_GRUNT", w.server_bin_dir().join("grunt"))
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// One `ssh -F <config> HOST true` through the master: the floor.
+fn ssh_true(w: &SshWorld) -> Duration {
+    let (st, t) = timed(|| {
+        Command::new("ssh")
+            .arg("-F")
+            .arg(&w.config)
+            .args([w.alias.as_str(), "true"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+    });
+    assert!(st.success(), "ssh {} true failed", w.alias);
+    t
+}
+
+/// Times `runs` submits after a warm-up one, each after a floor sample; waits for grund's
+/// answer after each (untimed).
+fn submits(w: &SshWorld, runs: usize, next: &mut u32, floor: &mut Vec<Duration>) -> Vec<Duration> {
     let mut out = Vec::new();
     for i in 0..=runs {
-        let (r, t) = timed(|| w.grunt(&["submit", "-m", "bench"]));
+        let f = ssh_true(w);
+        let (r, t) = timed(|| grunt(w, &["submit", "-m", "bench"]));
         ok(r);
         settle(w, next);
         if i > 0 {
+            floor.push(f);
             out.push(t);
         }
     }
     out
 }
 
-/// How many ssh processes one submit starts (from the wrapper's log).
-fn ssh_per_submit(w: &SshWorld, next: &mut u32) -> usize {
+/// How many ssh processes one `grunt args` starts (from the wrapper's log); `submitted` when
+/// it makes a new job to settle.
+fn ssh_per(w: &SshWorld, next: &mut u32, args: &[&str], submitted: bool) -> usize {
     let before = w.ssh_log().len();
-    ok(w.grunt(&["submit", "-m", "count"]));
+    ok(grunt(w, args));
     let n = w.ssh_log().len() - before;
-    settle(w, next);
+    if submitted {
+        settle(w, next);
+    }
     n
 }
 
 /// Waits until grund has answered the job just submitted.
 fn settle(w: &SshWorld, next: &mut u32) {
-    ok(w.grunt(&["status", "--wait=60", &next.to_string()]));
+    ok(grunt(w, &["status", "--wait=60", &next.to_string()]));
     *next += 1;
 }
 

@@ -1,10 +1,13 @@
 //! Latency of fetch and push over loopback ssh with a ControlMaster:
-//! grunt's system-ssh transport (git2) against the git CLI.
+//! grunt's system-ssh transport (git2) against the git CLI, and each as a
+//! ratio to the floor, one `ssh HOST true` through the same master, measured
+//! in the same run.
 //!
 //! Starts a private sshd (see `sshd.rs`), then for each side runs one
 //! warm-up round (which also opens the ControlMaster) followed by N rounds
 //! of: make one small commit, time the push, time a fetch of it into a
-//! second repository. Prints median and p90 in milliseconds.
+//! second repository. Then N times `ssh HOST true`. Prints median and p90 in
+//! milliseconds, and the medians' ratios to the floor's.
 //!
 //! Usage: `sshbench [ROUNDS]` (default 20). Needs sshd installed.
 
@@ -73,18 +76,47 @@ fn run() -> Res<()> {
     let url = format!("{alias}:{}/cli.git", sdir.rel());
     let (push_cli, fetch_cli) = bench_cli(home.path(), &url, &ssh_command, rounds)?;
 
-    println!("{:<28} {:>10} {:>10}", "", "median ms", "p90 ms");
+    let floor = bench_floor(&config, alias, rounds)?;
+    let (floor_median, _) = stats(&floor);
+    println!(
+        "{:<28} {:>10} {:>10} {:>8}",
+        "", "median ms", "p90 ms", "× floor"
+    );
     for (name, samples) in [
+        ("ssh HOST true (the floor)", &floor),
         ("fetch (grunt transport)", &fetch_ours),
         ("push  (grunt transport)", &push_ours),
         ("fetch (git CLI)", &fetch_cli),
         ("push  (git CLI)", &push_cli),
     ] {
         let (median, p90) = stats(samples);
-        println!("{name:<28} {median:>10.1} {p90:>10.1}");
+        println!(
+            "{name:<28} {median:>10.1} {p90:>10.1} {:>8.2}",
+            median / floor_median
+        );
     }
     let _ = Sshd::stop_control_master(&config, alias);
     Ok(())
+}
+
+/// `rounds` times `ssh -F <config> <alias> true` through the ControlMaster.
+fn bench_floor(config: &Path, alias: &str, rounds: usize) -> Res<Vec<Duration>> {
+    let mut out = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let st = Command::new("ssh")
+            .arg("-F")
+            .arg(config)
+            .args([alias, "true"])
+            .stdin(Stdio::null())
+            .status()
+            .map_err(|e| format!("ssh: {e}"))?;
+        if !st.success() {
+            return Err(format!("ssh {alias} true: {st}"));
+        }
+        out.push(t.elapsed());
+    }
+    Ok(out)
 }
 
 /// (median, p90) in milliseconds.

@@ -28,3 +28,4 @@ mod ssh_roundtrip;
 mod ssh_transport;
 mod submit_options;
 mod terminal;
+mod wire;

@@ -225,6 +225,12 @@ impl SshWorld {
         d
     }
 
+    /// Where the server account's copies of `grunt` and `grund` are (on its PATH only with
+    /// [`Options::grunt_on_server`]).
+    pub fn server_bin_dir(&self) -> &Path {
+        self.bin.path()
+    }
+
     /// The server's user name in the project's paths.
     pub fn server_user(&self) -> &str {
         self.server.name()

@@ -12,7 +12,8 @@ use grunt_core::git::{self, refs, remote, tree};
 use grunt_core::jobfile;
 use grunt_core::layout::{self, Location, BRANCH_REF};
 use grunt_core::ledger::Ledger;
-use grunt_core::{jobs, time, Error, Result, GRUND_COMMIT_PREFIX};
+use grunt_core::protocol::status_file::{self, GrundStatus};
+use grunt_core::{jobs, Error, Result, GRUND_COMMIT_PREFIX};
 
 use crate::exec::{Batch, Pending, Project};
 use crate::workdir;
@@ -70,6 +71,10 @@ pub fn process(p: &Project) -> Result<Report> {
             .map_err(Error::git("reading tree", jobs_repo.path()))?;
         let (pending, changed) = commands_of(&jobs_repo, &commit)?;
         sync_client_files(p, &jobs_repo, &changed)?;
+        // Several `status` commands: one `batch-status` call answers what it can.
+        let (pending, answered) =
+            crate::refresh::answer_statuses(p, &jobs_repo, &tree, pending, &mut batch)?;
+        (commands, keys) = (commands + answered.commands, [keys, answered.keys].concat());
         for cmd in pending {
             match p.execute(&jobs_repo, &tree, &cmd, &mut batch) {
                 Ok(()) => {}
@@ -103,11 +108,8 @@ pub fn process(p: &Project) -> Result<Report> {
 /// only if no grund ever processed it.
 fn recorded_in_status(repo: &Repository, head: Oid, project: &str) -> Option<Oid> {
     let tree = repo.find_commit(head).ok()?.tree().ok()?;
-    let text = tree::read_file(repo, &tree, layout::STATUS_FILE)?;
-    let cur = String::from_utf8_lossy(&text)
-        .lines()
-        .find_map(|l| l.strip_prefix("commit_cur:").map(|s| s.trim().to_string()))?;
-    let oid = Oid::from_str(&cur).ok()?;
+    let text = tree::read_file(repo, &tree, status_file::FILE_NAME)?;
+    let oid = GrundStatus::from_bytes(&text).commit_cur?;
     repo.find_commit(oid).ok()?;
     log::warn!("{project}: no last_commit_done.sha; resuming after {oid}, the last commit grund_status.txt records as processed");
     Some(oid)
@@ -224,11 +226,7 @@ fn commit_batch(
         "{GRUND_COMMIT_PREFIX} processed from: {} to: {head}",
         last.map(|l| l.to_string()).unwrap_or_default()
     );
-    let status = format!(
-        "time: {}\ncommit_done: {}\ncommit_cur: {head}\n",
-        time::now(),
-        last.map(|l| l.to_string()).unwrap_or_default()
-    );
+    let status = GrundStatus::now(last, head).render();
     let results_repo = git::open(results)?;
     let rsig = git::signature(&results_repo, &p.user)?;
     refs::commit_edits(
@@ -241,7 +239,7 @@ fn commit_batch(
             let mut edits = batch.results_edits.clone();
             edits.push(tree::put_bytes(
                 r,
-                layout::STATUS_FILE,
+                status_file::FILE_NAME,
                 status.as_bytes(),
                 false,
             )?);
@@ -273,7 +271,7 @@ fn commit_batch(
             )?);
             edits.push(tree::put_bytes(
                 r,
-                layout::STATUS_FILE,
+                status_file::FILE_NAME,
                 status.as_bytes(),
                 false,
             )?);

@@ -87,7 +87,7 @@ impl Project {
 
     /// The directory a command on a job works in (written from git if need be); the job's
     /// files are committed back with the batch.
-    fn job_dir_for(
+    pub(crate) fn job_dir_for(
         &self,
         repo: &Repository,
         tree: &Tree<'_>,

@@ -1,30 +1,34 @@
-//! Status without asking: every refresh interval, grund asks the runner for the state of all of
-//! a project's active jobs in ONE call (`batch-status`, one scheduler query, never one call per
-//! job), writes what it learns into the jobs (`job.status`, and `job.exitcode` when the job
-//! ended without writing one), and commits every active job's `job.*` files that changed on
-//! disk, so `grunt jobs` after `grunt pull` is current.
+//! `batch-status`: one runner call, one scheduler query, for many jobs (the formats are
+//! `grunt_core::protocol::batch`).
 //!
-//! The runner gets `GRUNT_BATCH_FILE`: one line per job, `<jobid>\t<batch id>\t<job dir>`, and
-//! prints one line per job it knows: `<jobid> <WORD> [<exit code>]`, WORD in Slurm's vocabulary.
-//! A runner without `batch-status` (the original `grunter.py`) fails the call; the files the
-//! jobs themselves wrote (`job.start`, `job.end`, …) are committed all the same.
+//! - [`refresh`]: every refresh interval, grund asks about all of a project's active jobs at
+//!   once, writes what it learns into the jobs (`job.status`, and `job.exitcode` when the job
+//!   ended without writing one), and commits every active job's `job.*` files that changed on
+//!   disk, so `grunt jobs` after `grunt pull` is current.
+//! - [`answer_statuses`]: an explicit `grunt status` of several jobs is answered the same way,
+//!   in one call, instead of one `status` call per job.
+//!
+//! A runner without `batch-status` (the original `grunter.py`) fails the call: the refresh then
+//! commits the files the jobs themselves wrote (`job.start`, `job.end`, …) all the same, and
+//! explicit statuses fall back to one `status` call per job.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::path::Path;
 
+use git2::{Repository, Tree};
 use grunt_core::config::ProjectConfig;
 use grunt_core::git::{self, refs};
 use grunt_core::jobfile::{self, JobFiles};
 use grunt_core::jobid::JobId;
 use grunt_core::layout::{Location, BRANCH_REF};
+use grunt_core::protocol::batch::{self, BatchAnswer, BatchJob};
+use grunt_core::protocol::{vars, words};
 use grunt_core::runner::{self, Invocation, Outcome};
 use grunt_core::{fsutil, jobs, status, Error, Result, GRUND_COMMIT_PREFIX};
 
-use crate::exec::Project;
+use crate::exec::{Batch, Pending, Project};
 use crate::{cycle, workdir};
-
-/// The runner command that reports on many jobs at once.
-pub const BATCH_STATUS: &str = "batch-status";
 
 /// What a refresh did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -140,42 +144,24 @@ fn ask_runner(p: &Project, live: &[Live]) -> Result<bool> {
     };
     let state = p.layout.state_dir(&p.server, &p.user, &p.name);
     fs::create_dir_all(&state).map_err(Error::io("creating", &state))?;
-    let list: String = live
+    let jobs: Vec<BatchJob> = live
         .iter()
-        .map(|l| {
-            format!(
-                "{}\t{}\t{}\n",
-                l.id,
-                l.files.line(jobfile::BATCHID),
-                l.dir.display()
-            )
+        .map(|l| BatchJob {
+            id: l.id.clone(),
+            batch_id: l.files.line(jobfile::BATCHID),
+            dir: l.dir.clone(),
         })
         .collect();
-    let batch_file = state.join("batch-status.in");
-    fsutil::atomic_write(&batch_file, list.as_bytes())?;
-    let cfg = match ProjectConfig::load(&newest.dir) {
-        Ok(c) => c,
-        Err(e) => {
-            log::warn!("{}: batch-status: {e}", p.name);
-            return Ok(false);
-        }
+    let Some(mut inv) = request(
+        p,
+        &jobs,
+        &newest.id,
+        &newest.dir,
+        &state.join("batch-status.in"),
+    )?
+    else {
+        return Ok(false);
     };
-    let ctx = runner::JobContext {
-        job_id: newest.id.to_string(),
-        project: p.name.clone(),
-        server: p.server.clone(),
-        user: p.user.clone(),
-        job_dir: newest.dir.clone(),
-    };
-    let mut inv = match Invocation::new(&ctx, BATCH_STATUS, &cfg) {
-        Ok(i) => i,
-        Err(e) => {
-            log::warn!("{}: batch-status: {e}", p.name);
-            return Ok(false);
-        }
-    };
-    inv.env
-        .insert("GRUNT_BATCH_FILE".into(), batch_file.display().to_string());
     // Its output is grund's, not the job's: it must not land in the newest job's record.
     inv.stdout = state.join("batch-status.out");
     inv.stderr = state.join("batch-status.err");
@@ -187,38 +173,172 @@ fn ask_runner(p: &Project, live: &[Live]) -> Result<bool> {
         );
         return Ok(false);
     }
-    let text = fs::read_to_string(&inv.stdout).unwrap_or_default();
-    let by_id: BTreeMap<String, &Live> = live.iter().map(|l| (l.id.to_string(), l)).collect();
-    for (id, word, code) in parse_answer(&text) {
-        let Some(l) = by_id.get(&id) else {
-            continue;
-        };
-        if l.files.line(jobfile::STATUS) != word {
-            fsutil::write_line(&l.dir.join(jobfile::STATUS), &word)?;
-        }
-        if let Some(code) = code {
-            if !l.files.has(jobfile::EXITCODE) {
-                fsutil::write_line(&l.dir.join(jobfile::EXITCODE), &code.to_string())?;
-            }
-        }
-    }
+    let with_files: Vec<(BatchJob, JobFiles)> = jobs
+        .into_iter()
+        .zip(live.iter().map(|l| l.files.clone()))
+        .collect();
+    apply_answer(p, &inv.stdout, &with_files);
     Ok(true)
 }
 
-/// Lines `<jobid> <WORD> [<exit code>]`; anything else is skipped.
-pub fn parse_answer(text: &str) -> Vec<(String, String, Option<i32>)> {
-    text.lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            let id = w.next()?.parse::<JobId>().ok()?.to_string();
-            let word = w.next()?.to_ascii_uppercase();
-            if !word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return None;
+/// Writes the request file for `jobs` and builds the `batch-status` invocation, run in the
+/// directory of the job `newest` with its configuration. `None` (logged) when that job has
+/// no runner or an unreadable grunt.toml.
+fn request(
+    p: &Project,
+    jobs: &[BatchJob],
+    newest: &JobId,
+    dir: &Path,
+    input: &Path,
+) -> Result<Option<Invocation>> {
+    fsutil::atomic_write(input, BatchJob::render_all(jobs).as_bytes())?;
+    let cfg = match ProjectConfig::load(dir) {
+        Ok(c) => c,
+        Err(e) => {
+            log::warn!("{}: batch-status: {e}", p.name);
+            return Ok(None);
+        }
+    };
+    let ctx = runner::JobContext {
+        job_id: newest.to_string(),
+        project: p.name.clone(),
+        server: p.server.clone(),
+        user: p.user.clone(),
+        job_dir: dir.to_path_buf(),
+    };
+    let mut inv = match Invocation::new(&ctx, batch::WORD, &cfg) {
+        Ok(i) => i,
+        Err(e) => {
+            log::warn!("{}: batch-status: {e}", p.name);
+            return Ok(None);
+        }
+    };
+    inv.env
+        .insert(vars::BATCH_FILE.into(), input.display().to_string());
+    Ok(Some(inv))
+}
+
+/// Applies the runner's answer (its stdout in `out`) to `jobs` (with their `job.*` files as
+/// read before the call): WORD into `job.status` when it changed, the exit code into
+/// `job.exitcode` when the job wrote none. Returns the jobs answered for; a job whose files
+/// cannot be written is left unanswered (and logged).
+fn apply_answer(p: &Project, out: &Path, jobs: &[(BatchJob, JobFiles)]) -> BTreeSet<JobId> {
+    let text = fs::read_to_string(out).unwrap_or_default();
+    let by_id: BTreeMap<&JobId, &(BatchJob, JobFiles)> =
+        jobs.iter().map(|j| (&j.0.id, j)).collect();
+    let mut answered = BTreeSet::new();
+    for a in BatchAnswer::parse_all(&text) {
+        let Some((job, files)) = by_id.get(&a.id) else {
+            continue;
+        };
+        let write = || -> Result<()> {
+            if files.line(jobfile::STATUS) != a.word {
+                fsutil::write_line(&job.dir.join(jobfile::STATUS), &a.word)?;
             }
-            let code = w.next().and_then(|c| c.parse().ok());
-            Some((id, word, code))
-        })
-        .collect()
+            if let Some(code) = a.exit_code.filter(|_| !files.has(jobfile::EXITCODE)) {
+                fsutil::write_line(&job.dir.join(jobfile::EXITCODE), &code.to_string())?;
+            }
+            Ok(())
+        };
+        match write() {
+            Ok(()) => {
+                answered.insert(a.id);
+            }
+            Err(e) => log::warn!("{}: batch-status answer for {}: {e}", p.name, a.id),
+        }
+    }
+    answered
+}
+
+/// What [`answer_statuses`] did, for the ledger and the count of commands.
+#[derive(Debug, Default)]
+pub struct Answered {
+    /// Commands answered.
+    pub commands: usize,
+    /// Ledger keys to forget with the batch's: the answered commands' and the call's own.
+    pub keys: Vec<String>,
+}
+
+/// When a commit's commands are two or more `status` commands and nothing else (as `grunt
+/// status` of several jobs pushes), asks the runner's `batch-status` ONCE about all of their
+/// jobs that have a batch id: one scheduler query instead of one per job. Returns the commands
+/// it did not answer, in order, for the caller to run one by one as usual: every one of them
+/// for a runner without `batch-status` (the original `grunter.py`), and jobs without a batch
+/// id, not on disk, or whose files cannot be read or written. The call goes through a ledger
+/// slot, like every runner call, so a replay after a crash does not ask again.
+pub fn answer_statuses(
+    p: &Project,
+    repo: &Repository,
+    tree: &Tree<'_>,
+    pending: Vec<Pending>,
+    batch: &mut Batch,
+) -> Result<(Vec<Pending>, Answered)> {
+    let mut done = Answered::default();
+    if pending.len() < 2 || pending.iter().any(|c| c.cmd.word != words::STATUS) {
+        return Ok((pending, done));
+    }
+    let mut asked: Vec<(BatchJob, JobFiles)> = Vec::new();
+    for c in &pending {
+        // A job that cannot be read here is left to its own `status` call.
+        let Ok(Some(dir)) = p.job_dir_for(repo, tree, c, batch) else {
+            continue;
+        };
+        let Ok(list) = workdir::job_files(&dir) else {
+            continue;
+        };
+        let mut files = JobFiles::default();
+        for (name, data) in list {
+            files.insert(name, &data);
+        }
+        let batch_id = files.line(jobfile::BATCHID).trim().to_string();
+        if !batch_id.is_empty() {
+            let id = c.cmd.job.clone();
+            asked.push((BatchJob { id, batch_id, dir }, files));
+        }
+    }
+    let newest = asked.iter().map(|(j, _)| j).max_by(|a, b| a.id.cmp(&b.id));
+    let (Some(newest), true) = (newest, asked.len() >= 2) else {
+        return Ok((pending, done));
+    };
+    let key = format!("{}-batch", pending[0].key);
+    let slot = p.ledger.slot(&key);
+    let state = p.layout.state_dir(&p.server, &p.user, &p.name);
+    let jobs: Vec<BatchJob> = asked.iter().map(|(j, _)| j.clone()).collect();
+    let input = state.join(format!("{key}.in"));
+    let inv = request(p, &jobs, &newest.id, &newest.dir, &input)?;
+    done.keys.push(key);
+    let Some(mut inv) = inv else {
+        return Ok((pending, done));
+    };
+    // Its output is grund's, not any job's.
+    inv.stdout = slot.stdout_file();
+    inv.stderr = state.join("status-batch.err");
+    log::info!("{}: batch-status of {} jobs", p.name, jobs.len());
+    let outcome = slot.run_once(&inv, &p.supervisor)?;
+    let _ = fs::remove_file(&input);
+    if outcome != Outcome::Exited(0) {
+        log::info!(
+            "{}: the runner's batch-status did not answer ({outcome:?}); asking each job",
+            p.name
+        );
+        return Ok((pending, done));
+    }
+    let answered = apply_answer(p, &inv.stdout, &asked);
+    let mut rest = Vec::new();
+    for c in pending {
+        let dir = asked
+            .iter()
+            .find(|(j, _)| j.id == c.cmd.job && answered.contains(&j.id))
+            .map(|(j, _)| &j.dir);
+        match dir.map(|d| workdir::write_job_list(d)) {
+            Some(Ok(())) => {
+                done.keys.push(c.key);
+                done.commands += 1;
+            }
+            _ => rest.push(c),
+        }
+    }
+    Ok((rest, done))
 }
 
 #[cfg(test)]
@@ -249,18 +369,5 @@ mod tests {
         let mut ok = files(&now, "");
         ok.insert("job.exitcode", b"0");
         assert!(!awaits_final_word(&ok));
-    }
-
-    #[test]
-    fn parses_runner_answers() {
-        let a = parse_answer("ore000001 COMPLETED 0\nore000002 failed 3\ngarbage\nore000003 RUNNING\nore000004 rm;x\n");
-        assert_eq!(
-            a,
-            vec![
-                ("ore000001".to_string(), "COMPLETED".to_string(), Some(0)),
-                ("ore000002".to_string(), "FAILED".to_string(), Some(3)),
-                ("ore000003".to_string(), "RUNNING".to_string(), None),
-            ]
-        );
     }
 }

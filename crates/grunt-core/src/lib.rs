@@ -11,6 +11,8 @@
 //! - [`project`]: creating a project's repos on the server and the client.
 //! - [`ledger`]: grund's durable per-command progress, for exactly-once processing.
 //! - [`heartbeat`]: grund's heartbeat file, how clients tell whether it lives.
+//! - [`protocol`]: the wire between client, grund and runner: `grund_status.txt`, `batch-status`,
+//!   the `GRUNT_*` variables, the runner's command words, `grunt await`.
 //! - [`remote_server`]: a server reached over ssh: what is there, creating a project on it.
 
 pub mod command;
@@ -27,6 +29,7 @@ pub mod layout;
 pub mod ledger;
 pub mod name;
 pub mod project;
+pub mod protocol;
 pub mod remote_server;
 pub mod runner;
 pub mod status;

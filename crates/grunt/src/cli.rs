@@ -98,6 +98,10 @@ pub enum Command {
     /// Print the Markdown reference of all commands (docs/cli.md).
     #[command(hide = true)]
     CliReference,
+    /// On the server, for a client's --wait: wait until grund has answered a commit and send
+    /// the answer back.
+    #[command(hide = true)]
+    Await(await_cmd::Args),
     /// Any other word is a user command for the runner: <word> <jobs..>.
     #[command(external_subcommand)]
     Other(Vec<String>),

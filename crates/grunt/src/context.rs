@@ -164,22 +164,38 @@ impl Ctx {
     pub fn pull_jobs(&self) -> Result<Option<Oid>> {
         let head = sync::pull(&self.jobs, false)
             .with_context(|| format!("pulling jobs of {}", self.project))?;
+        self.note_pulled();
+        Ok(head)
+    }
+
+    /// Records that the jobs repo is as current as the server's, now.
+    pub fn note_pulled(&self) {
         // When it was last pulled, for reading offline (a failed write only loses that age).
         let _ = std::fs::write(self.jobs.path().join(PULL_STAMP), b"");
-        Ok(head)
+    }
+
+    /// The jobs, for a command that pushes a request about the jobs `args` name: the local
+    /// copy when it knows every one of them, saving a fetch before the push (if the server
+    /// moved meanwhile, the push is rejected, fetched and replayed on the server's jobs, as
+    /// always); a fresh pull when it does not, when no job is named (all of them are meant),
+    /// or when a range is (other clients' jobs in it may be new).
+    pub fn jobs_for(&self, args: &[String]) -> Result<Vec<JobRecord>> {
+        let local_enough = !args.is_empty() && !args.iter().any(|a| a.contains(".."));
+        if local_enough && git::ref_target(&self.jobs, sync::TRACKING_REF)?.is_some() {
+            let all = self.list()?;
+            if self.resolve(args, &all).is_ok() {
+                return Ok(all);
+            }
+        }
+        self.pull_jobs()?;
+        self.list()
     }
 
     /// Fetches the results repo and updates its files.
     pub fn pull_results(&self) -> Result<()> {
         let r = git::open(&self.dirs.results())?;
-        // Only a clone not checked out yet is checked out whole (forced); after that its
-        // files follow path by path, keeping what people changed (gresults/ links into it).
-        let first = crate::worktree::never_checked_out(&r);
-        sync::pull(&r, first).with_context(|| format!("pulling results of {}", self.project))?;
-        if !first {
-            crate::worktree::follow_and_warn(&r);
-        }
-        Ok(())
+        move_results(&r, |whole| sync::pull(&r, whole).map(drop))
+            .with_context(|| format!("pulling results of {}", self.project))
     }
 
     /// The top tree of the local copy of the jobs repo (`None` before its first commit).
@@ -372,4 +388,19 @@ fn only_server(cl: &ClientLayout, user: &str, project: &str) -> Option<String> {
         .map(|e| e.file_name().to_string_lossy().into_owned());
     let first = found.next()?;
     found.next().is_none().then_some(first)
+}
+
+/// Moves the results clone's branch with `moved(checkout_whole)`. Only a clone not checked out
+/// yet is checked out whole (forced); after that its files follow path by path, keeping what
+/// people changed (gresults/ links into it).
+pub fn move_results(
+    r: &git2::Repository,
+    moved: impl FnOnce(bool) -> grunt_core::Result<()>,
+) -> grunt_core::Result<()> {
+    let first = crate::worktree::never_checked_out(r);
+    moved(first)?;
+    if !first {
+        crate::worktree::follow_and_warn(r);
+    }
+    Ok(())
 }

@@ -1,19 +1,29 @@
-//! `--wait[=SECS]`: after pushing a command, pull until grund's answer to that commit is
-//! there (grund records in `grund_status.txt` the last client commit it has processed), and
-//! fail clearly at the deadline (exit 3), saying whether grund looks alive.
+//! `--wait[=SECS]`: after pushing a command, wait until grund has answered that commit (grund
+//! records in `grund_status.txt` the last client commit it has processed) and the answer is
+//! pulled; fail clearly at the deadline (exit 3), saying whether grund looks alive.
 //!
-//! Waiting polls with backoff (0.1 s doubling to 2 s), shows a spinner on a terminal, and on
-//! Ctrl-C says that the request is already pushed and how to check on it.
+//! The server is asked ONCE: `grunt await` runs there over the same ssh connection, watches the
+//! bare jobs repo until grund has answered, and sends the answer back with its objects (see
+//! `grunt_core::protocol::answer`), so no fetch follows. The server's `grunt` is `grunt` on
+//! the PATH of its non-interactive ssh sessions, or the program `GRUNT_REMOTE_GRUNT` names.
+//! A server without it (or with an older one) is polled instead, with backoff (0.1 s doubling
+//! to 2 s). A server on this machine (a path remote) is watched in-process. A spinner shows on a
+//! terminal, and Ctrl-C says that the request is already pushed and how to check on it.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use git2::Oid;
-use grunt_core::git::{remote::Remote, tree};
+use grunt_core::git::remote::{Remote, TRACKING_REF};
+use grunt_core::git::{self, sync, tree};
 use grunt_core::heartbeat::Health;
-use grunt_core::{layout, remote_server};
+use grunt_core::protocol::answer::{self, Reply, Request};
+use grunt_core::protocol::status_file::{self, GrundStatus};
+use grunt_core::remote_server;
+use grunt_core::transport::ssh::Host;
 
 use crate::context::Ctx;
 use crate::error::{CommandError, Kind};
@@ -23,6 +33,12 @@ pub const DEFAULT_SECS: u64 = 60;
 
 /// The longest pause between two looks at the server.
 const MAX_PAUSE: Duration = Duration::from_secs(2);
+
+/// The environment variable naming the server's `grunt` for `grunt await` (default `grunt`).
+pub const REMOTE_GRUNT_VAR: &str = "GRUNT_REMOTE_GRUNT";
+
+/// Time the server's `grunt await` gets beyond the deadline to pack and send the answer.
+const SEND_GRACE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct WaitArg {
@@ -65,36 +81,140 @@ pub fn wait_for(ctx: &Ctx, commit: Oid, secs: u64) -> Result<()> {
 /// [`wait_for`], saying on the spinner what is waited for.
 pub fn wait_for_what(ctx: &Ctx, commit: Oid, secs: u64, what: &str) -> Result<()> {
     catch_interrupt();
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(secs);
+    let deadline = Instant::now() + Duration::from_secs(secs);
     let pb = spinner(&format!("waiting for {what} from grund on {}", ctx.server));
+    let result = match ask_server(ctx, commit, secs) {
+        _ if INTERRUPTED.load(Ordering::SeqCst) => Err(interrupted(ctx, commit)),
+        Ok(Some(true)) => Ok(()),
+        Ok(Some(false)) => Err(not_answered(ctx, commit, secs)),
+        Ok(None) => poll(ctx, commit, secs, deadline, what, &pb),
+        Err(e) => Err(e),
+    };
+    pb.finish_and_clear();
+    result
+}
+
+/// Waits on the server's side: `Some(answered)` with the answer taken in, `None` when the
+/// server cannot wait for us (no `grunt` there): then the caller polls.
+fn ask_server(ctx: &Ctx, commit: Oid, secs: u64) -> Result<Option<bool>> {
+    match Remote::origin(&ctx.jobs)? {
+        Remote::Local(path) => {
+            let bare = git::open(&path)?;
+            let deadline = Instant::now() + Duration::from_secs(secs);
+            let answered = answer::wait_answered(&bare, commit, deadline, &mut ref_pause(&path))?;
+            ctx.pull_jobs()?;
+            ctx.pull_results()?;
+            Ok(Some(answered))
+        }
+        Remote::Url(url) => {
+            let (host, path) = Host::from_url(&url)?;
+            let Some(base) = path.strip_suffix("/jobs") else {
+                return Ok(None);
+            };
+            let results = git::open(&ctx.dirs.results())?;
+            let have = |r: &git2::Repository| git::ref_target(r, TRACKING_REF).ok().flatten();
+            let req = Request {
+                base: base.to_string(),
+                commit,
+                secs,
+                have_jobs: [Some(commit), have(&ctx.jobs)]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                have_results: have(&results).into_iter().collect(),
+            };
+            let program = std::env::var(REMOTE_GRUNT_VAR).unwrap_or_else(|_| "grunt".to_string());
+            let timeout = Duration::from_secs(secs) + SEND_GRACE;
+            let (code, out, err) = host.run_bytes(&req.command_line(&program), timeout)?;
+            let reply = match Reply::read(&out) {
+                Ok(r) => r,
+                Err(e) => {
+                    log::debug!(
+                        "{program} {} on {host} (exit {code:?}): {e}; {}; polling instead",
+                        answer::SUBCOMMAND,
+                        err.trim()
+                    );
+                    return Ok(None);
+                }
+            };
+            take_in(ctx, &results, &reply)?;
+            Ok(Some(reply.answered))
+        }
+    }
+}
+
+/// Takes the server's answer into the clones; if that fails, pulls instead.
+fn take_in(ctx: &Ctx, results: &git2::Repository, reply: &Reply) -> Result<()> {
+    let adopted = (|| -> grunt_core::Result<()> {
+        if let Some(u) = &reply.jobs {
+            sync::adopt(&ctx.jobs, u.tip, &u.pack, false)?;
+            ctx.note_pulled();
+        }
+        if let Some(u) = &reply.results {
+            crate::context::move_results(results, |whole| {
+                sync::adopt(results, u.tip, &u.pack, whole)
+            })?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = adopted {
+        log::debug!("taking in the server's answer failed ({e}); pulling");
+        ctx.pull_jobs()?;
+        ctx.pull_results()?;
+    }
+    Ok(())
+}
+
+/// A pause that ends early when a bare repo's refs change (inotify), else a short sleep.
+pub fn ref_pause(bare: &Path) -> impl FnMut(Duration) {
+    use notify::{RecursiveMode, Watcher as _};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let watcher = notify::recommended_watcher(move |_| {
+        let _ = tx.send(());
+    })
+    .and_then(|mut w| {
+        w.watch(&bare.join("refs/heads"), RecursiveMode::NonRecursive)?;
+        w.watch(bare, RecursiveMode::NonRecursive)?;
+        Ok(w)
+    });
+    let watching = match watcher {
+        Ok(w) => Some(w),
+        Err(e) => {
+            log::debug!("not watching {}: {e}; polling", bare.display());
+            None
+        }
+    };
+    move |max: Duration| {
+        if watching.is_some() {
+            let _ = rx.recv_timeout(max);
+            while rx.try_recv().is_ok() {}
+        } else {
+            std::thread::sleep(max.min(Duration::from_millis(50)));
+        }
+    }
+}
+
+/// The fallback: pull until grund's answer is in, with backoff.
+fn poll(
+    ctx: &Ctx,
+    commit: Oid,
+    secs: u64,
+    deadline: Instant,
+    what: &str,
+    pb: &indicatif::ProgressBar,
+) -> Result<()> {
     let mut pause = Duration::from_millis(100);
-    let result = loop {
+    loop {
         if INTERRUPTED.load(Ordering::SeqCst) {
-            break Err(interrupted(ctx, commit));
+            return Err(interrupted(ctx, commit));
         }
-        if let Err(e) = ctx.pull_jobs() {
-            break Err(e);
-        }
-        match answered(ctx, commit) {
-            Ok(true) => break ctx.pull_results(),
-            Ok(false) => {}
-            Err(e) => break Err(e),
+        ctx.pull_jobs()?;
+        if answered(ctx, commit)? {
+            return ctx.pull_results();
         }
         let now = Instant::now();
         if now >= deadline {
-            break Err(CommandError::new(
-                Kind::NotAnswered,
-                format!(
-                    "grund on {} has not answered within {secs} s{}",
-                    ctx.server,
-                    liveness(ctx)
-                ),
-            )
-            .hint(format!(
-                "the request is pushed (commit {commit:.10}) and grund will still answer it; `grunt jobs` shows it then"
-            ))
-            .into());
+            return Err(not_answered(ctx, commit, secs));
         }
         pb.set_message(format!(
             "waiting for {what} from grund on {} ({} s left)",
@@ -107,9 +227,22 @@ pub fn wait_for_what(ctx: &Ctx, commit: Oid, secs: u64, what: &str) -> Result<()
             std::thread::sleep(Duration::from_millis(50).min(until - Instant::now()));
         }
         pause = (pause * 2).min(MAX_PAUSE);
-    };
-    pb.finish_and_clear();
-    result
+    }
+}
+
+fn not_answered(ctx: &Ctx, commit: Oid, secs: u64) -> anyhow::Error {
+    CommandError::new(
+        Kind::NotAnswered,
+        format!(
+            "grund on {} has not answered within {secs} s{}",
+            ctx.server,
+            liveness(ctx)
+        ),
+    )
+    .hint(format!(
+        "the request is pushed (commit {commit:.10}) and grund will still answer it; `grunt jobs` shows it then"
+    ))
+    .into()
 }
 
 fn interrupted(ctx: &Ctx, commit: Oid) -> anyhow::Error {
@@ -124,23 +257,13 @@ fn interrupted(ctx: &Ctx, commit: Oid) -> anyhow::Error {
     .into()
 }
 
-/// Has grund processed `commit` (or a later one)?
+/// Has grund processed `commit` (or a later one), as far as the local copy knows?
 fn answered(ctx: &Ctx, commit: Oid) -> Result<bool> {
     let Some(t) = ctx.tip()? else {
         return Ok(false);
     };
-    let Some(status) = tree::read_file(&ctx.jobs, &t, layout::STATUS_FILE) else {
-        return Ok(false);
-    };
-    let text = String::from_utf8_lossy(&status);
-    let cur = text
-        .lines()
-        .find_map(|l| l.strip_prefix("commit_cur:"))
-        .and_then(|s| Oid::from_str(s.trim()).ok());
-    Ok(match cur {
-        Some(c) => c == commit || ctx.jobs.graph_descendant_of(c, commit).unwrap_or(false),
-        None => false,
-    })
+    Ok(tree::read_file(&ctx.jobs, &t, status_file::FILE_NAME)
+        .is_some_and(|s| GrundStatus::from_bytes(&s).answers(&ctx.jobs, commit)))
 }
 
 /// What can be said about grund's health from here: its heartbeat on the server (one more

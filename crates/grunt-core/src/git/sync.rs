@@ -5,7 +5,8 @@
 use git2::{Oid, Repository, Signature};
 
 use super::refs::make_commit;
-use super::remote::{set_ref, Pushed, Remote, TRACKING_REF};
+pub use super::remote::TRACKING_REF;
+use super::remote::{set_ref, Pushed, Remote};
 use super::tree::{self, Edit};
 use crate::layout::BRANCH_REF;
 use crate::{Error, Result};
@@ -18,6 +19,33 @@ pub fn pull(repo: &Repository, checkout: bool) -> Result<Option<Oid>> {
     let Some(head) = remote.fetch(repo)? else {
         return Ok(None);
     };
+    follow(repo, head, checkout)?;
+    Ok(Some(head))
+}
+
+/// Takes in what the server sent with its answer (see `crate::protocol::answer`): writes the
+/// pack, then moves the remote-tracking ref and the branch to `tip` as [`pull`] does. Fails,
+/// moving nothing, when the pack does not bring `tip`.
+pub fn adopt(repo: &Repository, tip: Oid, pack: &[u8], checkout: bool) -> Result<()> {
+    let err = || Error::git("writing objects", repo.path());
+    if !pack.is_empty() {
+        let odb = repo.odb().map_err(err())?;
+        let mut w = odb.packwriter().map_err(err())?;
+        std::io::Write::write_all(&mut w, pack).map_err(|e| {
+            Error::io("writing pack into", repo.path())(crate::fsutil::explain_write_error(
+                e,
+                repo.path(),
+            ))
+        })?;
+        w.commit().map_err(err())?;
+    }
+    repo.find_commit(tip).map_err(err())?;
+    set_ref(repo, TRACKING_REF, tip)?;
+    follow(repo, tip, checkout)
+}
+
+/// Moves the local branch to `head`; with `checkout`, the working tree follows.
+fn follow(repo: &Repository, head: Oid, checkout: bool) -> Result<()> {
     let old = super::head(repo)?;
     set_ref(repo, BRANCH_REF, head)?;
     if checkout && (old != Some(head) || repo.index().map(|i| i.is_empty()).unwrap_or(true)) {
@@ -26,7 +54,7 @@ pub fn pull(repo: &Repository, checkout: bool) -> Result<Option<Oid>> {
         repo.checkout_head(Some(&mut co))
             .map_err(Error::git("checking out", repo.path()))?;
     }
-    Ok(Some(head))
+    Ok(())
 }
 
 /// A change to publish: its edits and its commit message.
@@ -36,20 +64,21 @@ pub struct Change {
     pub message: String,
 }
 
-/// Builds a commit from `build`'s change on the server's current tip and pushes it. When the
-/// push is rejected because the server moved, fetches and calls `build` again on the new tip
-/// (which may renumber a job, say), up to `tries` times. Returns the pushed commit, or the
-/// tip when the change turned out to change nothing.
+/// Builds a commit from `build`'s change on the last tip of the server this client saw (its
+/// remote-tracking ref; fetched first only when there is none) and pushes it: no fetch before
+/// the push, one round trip when nothing moved. When the push is rejected because the server
+/// moved, fetches and calls `build` again on the new tip (which may renumber a job, say), up to
+/// `tries` times. Returns the pushed commit, or the tip when the change turned out to change
+/// nothing.
 pub fn push_change<F>(repo: &Repository, sig: &Signature<'_>, tries: u32, build: F) -> Result<Oid>
 where
     F: FnMut(&Repository, Option<&git2::Commit<'_>>) -> Result<Change>,
 {
-    push_change_from(repo, sig, tries, false, build)
+    push_change_from(repo, sig, tries, build)
 }
 
-/// [`push_change`] for a caller that fetched just now: the first try builds on the
-/// remote-tracking ref without fetching again (if the server moved meanwhile, the push is
-/// rejected and the change replayed after a fetch, as always).
+/// The same as [`push_change`] (whose first try no longer fetches either), kept for callers
+/// that say they fetched just now.
 pub fn push_change_fresh<F>(
     repo: &Repository,
     sig: &Signature<'_>,
@@ -59,14 +88,13 @@ pub fn push_change_fresh<F>(
 where
     F: FnMut(&Repository, Option<&git2::Commit<'_>>) -> Result<Change>,
 {
-    push_change_from(repo, sig, tries, true, build)
+    push_change_from(repo, sig, tries, build)
 }
 
 fn push_change_from<F>(
     repo: &Repository,
     sig: &Signature<'_>,
     tries: u32,
-    fresh: bool,
     mut build: F,
 ) -> Result<Oid>
 where
@@ -77,12 +105,10 @@ where
     let err = || Error::git("committing", repo.path());
     let mut last_reason = String::new();
     for attempt in 0..tries {
-        let base = match (
-            fresh && attempt == 0,
-            super::ref_target(repo, TRACKING_REF)?,
-        ) {
-            (true, Some(known)) => Some(known),
-            _ => remote.fetch(repo)?,
+        // The first try builds on what this client saw last; later ones on a fresh fetch.
+        let (base, fetched) = match (attempt == 0, super::ref_target(repo, TRACKING_REF)?) {
+            (true, Some(known)) => (Some(known), false),
+            _ => (remote.fetch(repo)?, true),
         };
         let parent = base
             .map(|b| repo.find_commit(b))
@@ -92,6 +118,10 @@ where
         let base_tree = parent.as_ref().map(|p| p.tree_id());
         let new_tree = tree::apply(repo, base_tree, &change.edits)?;
         if Some(new_tree) == base_tree {
+            // Nothing to change on a tip seen earlier may be something on the server's.
+            if !fetched {
+                continue;
+            }
             if let Some(b) = base {
                 set_ref(repo, BRANCH_REF, b)?;
                 return Ok(b);

@@ -1,5 +1,6 @@
 //! One module per command; [`run`] only dispatches.
 
+pub mod await_cmd;
 pub mod clean;
 pub mod completions;
 pub mod demo;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Server(a) => server::run(a),
         Command::Demo(a) => demo::run(a),
         Command::CliReference => reference::run(),
+        Command::Await(a) => await_cmd::run(a),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
         Command::Submit(a) => submit::run(&Ctx::open()?, a),

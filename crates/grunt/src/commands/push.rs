@@ -66,8 +66,7 @@ pub fn nuke(ctx: &Ctx, a: NukeArgs) -> Result<()> {
 
 /// Pushes `word` for the jobs `a` names (for `status`, all active jobs when none are named).
 pub fn run(ctx: &Ctx, word: &str, a: Args) -> Result<()> {
-    ctx.pull_jobs()?;
-    let all = ctx.list()?;
+    let all = ctx.jobs_for(&a.jobs)?;
     let targets: Vec<JobRecord> = if a.jobs.is_empty() && word == "status" {
         all.iter()
             .filter(|j| {

@@ -132,9 +132,28 @@ impl Host {
         }
         Ok(RemoteOutput {
             code,
-            stdout,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr,
         })
+    }
+
+    /// [`Host::run`] for a command whose stdout is binary: returns the exit code, stdout as
+    /// bytes and the tail of stderr.
+    pub fn run_bytes(
+        &self,
+        command: &str,
+        timeout: Duration,
+    ) -> Result<(Option<i32>, Vec<u8>, String), SshError> {
+        let launcher = Launcher::from_env();
+        let interactive = io::stdin().is_terminal();
+        let args = base_args(&self.url, !interactive, &[], Some(command.to_owned()));
+        let (status, stdout, stderr) =
+            self.run_args(&launcher, &args, command, interactive, timeout)?;
+        let code = status.code();
+        if code.is_none() || code == Some(255) {
+            return Err(explain(&self.url, None, Some(status), &stderr, None));
+        }
+        Ok((code, stdout, stderr))
     }
 
     /// Runs `command` there (as [`Host::run`]), copying its output to `out` as it comes,
@@ -196,7 +215,7 @@ impl Host {
         what: &str,
         interactive: bool,
         timeout: Duration,
-    ) -> Result<(ExitStatus, String, String), SshError> {
+    ) -> Result<(ExitStatus, Vec<u8>, String), SshError> {
         let deadline = Instant::now() + timeout;
         let (mut child, stderr) = spawn_ssh(launcher, args, Stdio::null(), interactive)?;
         let (tx, rx) = mpsc::channel();
@@ -236,11 +255,7 @@ impl Host {
             .max(Duration::from_millis(500));
         let stdout = rx.recv_timeout(left).unwrap_or_default();
         let stderr = stderr.text(Duration::from_millis(500));
-        Ok((
-            status,
-            String::from_utf8_lossy(&stdout).into_owned(),
-            stderr,
-        ))
+        Ok((status, stdout, stderr))
     }
 }
 
