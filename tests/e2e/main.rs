@@ -28,4 +28,5 @@ mod ssh_roundtrip;
 mod ssh_transport;
 mod submit_options;
 mod terminal;
+mod ui;
 mod wire;

@@ -6,6 +6,7 @@
 
 pub mod sshd;
 pub mod sshworld;
+pub mod ui;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

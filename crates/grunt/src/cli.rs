@@ -65,6 +65,8 @@ pub enum Command {
     Diff(diff::Args),
     /// Open jobs' directories (their files, from the local jobs clone), or print their paths.
     Dir(dir::Args),
+    /// A local web dashboard of this project's jobs: table, job pages, plots, actions.
+    Ui(ui_cmd::Args),
     /// Run the project's runner here, on the client, as `etcat <jobid>` (as the original does).
     Etcat(etcat::Args),
     /// Link jobs' results into gresults/<jobid>.
@@ -118,7 +120,7 @@ const GROUPS: [(&str, &[&str]); 5] = [
     (
         "Look at jobs",
         &[
-            "jobs", "show", "wait", "out", "ls", "diff", "dir", "queue", "etcat",
+            "jobs", "show", "wait", "out", "ls", "diff", "dir", "queue", "etcat", "ui",
         ],
     ),
     (

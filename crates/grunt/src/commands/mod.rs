@@ -23,6 +23,7 @@ pub mod results;
 pub mod server;
 pub mod show;
 pub mod submit;
+pub mod ui_cmd;
 pub mod wait_cmd;
 
 use anyhow::Result;
@@ -75,6 +76,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Run(a) => push::run(&Ctx::open()?, &a.word, a.args),
         Command::NewprojServer(a) => newproj_server::run(&Ctx::open()?, a),
         Command::Doctor(a) => doctor::run(a),
+        Command::Ui(a) => ui_cmd::run(&Ctx::open()?, a),
         Command::Other(words) => {
             if let Some(word) = words.first() {
                 refuse_typo(word)?;

@@ -1,0 +1,250 @@
+//! `grunt ui`: its JSON API (the token, id and path checks) with a real `grunt ui` process, and
+//! the page in headless Chromium (WebDriver): the runs table, a job page with its plot, and an
+//! action answered by a real grund. Set `GRUNT_UI_SCREENSHOTS=DIR` to keep screenshots.
+
+use std::path::Path;
+
+use grunt_tests::ui::{browser_or_skip, http, Browser, UiServer};
+use grunt_tests::{local_runner_text, wait_until, World};
+
+const TOML: &str = "[run]\ncommand = \"sh sim.sh\"\nresults = [\"*.csv\"]\n";
+
+/// A sim.sh whose out.csv has a curve worth plotting: 40 epochs of a loss scaled by $1.
+const SIM: &str = "echo \"epoch,loss,acc\" > out.csv\n\
+i=1; while [ $i -le 40 ]; do\n\
+  awk -v i=$i -v s=\"$1\" 'BEGIN { printf \"%d,%.4f,%.4f\\n\", i, s*exp(-i/12)+0.05*sin(i), 1-exp(-i/(10*s)) }' >> out.csv\n\
+  i=$((i+1)); done\n\
+echo \"ran with: $*\"\n";
+
+#[test]
+fn api_refuses_requests_without_the_token() {
+    let w = World::new(&local_runner_text(), TOML);
+    let ui = UiServer::start(&w.client, &w.project, &["--refresh", "1"]);
+    for path in [
+        "/",
+        "/api/jobs",
+        "/jobs/ore000001",
+        "/assets/app.js",
+        "/sweeps",
+    ] {
+        let url = format!("{}{path}", ui.base);
+        let (code, body) = http(ureq::get(&url), None);
+        assert_eq!(code, 401, "{path} without a token: {body}");
+        let (code, _) = http(ureq::get(&url).set("Authorization", "Bearer nope"), None);
+        assert_eq!(code, 401, "{path} with a wrong bearer token");
+        let wrong = format!("{}{path}?token={}0", ui.base, ui.token);
+        assert_eq!(
+            http(ureq::get(&wrong), None).0,
+            401,
+            "{path} with a wrong ?token="
+        );
+        let (code, _) = http(ureq::get(&url).set("Cookie", "grunt_ui=nope"), None);
+        assert_eq!(code, 401, "{path} with a wrong cookie");
+    }
+    let (code, _) = http(
+        ureq::post(&format!("{}/api/jobs/ore000001/cancel", ui.base)),
+        Some("{}"),
+    );
+    assert_eq!(code, 401, "an action without the token");
+
+    // ?token= works and sets the cookie, which then works alone.
+    let r = ureq::get(&ui.url()).call().expect("page with ?token=");
+    let cookie = r.header("set-cookie").unwrap_or_default().to_string();
+    assert!(
+        cookie.starts_with(&format!("grunt_ui={};", ui.token)) && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    assert!(r.into_string().unwrap().contains("/assets/app.js"));
+    let (code, _) = http(
+        ureq::get(&format!("{}/api/jobs", ui.base))
+            .set("Cookie", &format!("other=1; grunt_ui={}", ui.token)),
+        None,
+    );
+    assert_eq!(code, 200, "the cookie the page set");
+    let (code, body) = ui.get("/api/jobs");
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(v["jobs"].is_array(), "{body}");
+    for asset in ["app.js", "app.css", "uPlot.iife.min.js", "uPlot.min.css"] {
+        assert_eq!(
+            ui.get(&format!("/assets/{asset}")).0,
+            200,
+            "{asset} is embedded"
+        );
+    }
+}
+
+#[test]
+fn api_checks_ids_and_paths_as_the_cli_does() {
+    let w = World::new(&local_runner_text(), TOML);
+    std::fs::write(w.project.join("secret.csv"), "a,b\n").unwrap();
+    let ui = UiServer::start(&w.client, &w.project, &["--refresh", "1"]);
+    for path in [
+        "/api/jobs/..%2F..%2Fetc",
+        "/api/jobs/ore000001%3Bls",
+        "/api/jobs/-rf",
+        "/api/jobs/ore000001,ore000002",
+        "/api/jobs/ore000001/files/..%2F..%2Fsecret.csv",
+        "/api/jobs/ore000001/files/%2Fetc%2Fpasswd",
+        "/api/jobs/ore000001/diff?against=..%2Fx",
+    ] {
+        let (code, body) = ui.get(path);
+        assert_eq!(code, 400, "GET {path}: {body}");
+    }
+    for (path, json) in [
+        ("/api/jobs/-rf/status", "{}"),
+        ("/api/jobs/ore000001;ls/cancel", "{}"),
+        ("/api/jobs/ore000001,..%2Fx/archive", "{}"),
+        ("/api/jobs/ore000001/nuke", "{}"),
+        ("/api/jobs/ore000001/message", "{}"),
+        (
+            "/api/jobs/ore000001,ore000002/message",
+            r#"{"message":"x"}"#,
+        ),
+        ("/api/jobs/ore000001/status", "not json"),
+        ("/api/submit", r#"{"args":["-m","x"],"message":"m"}"#),
+        ("/api/submit", r#"{"args":[],"message":"  "}"#),
+        (
+            "/api/submit",
+            r#"{"args":[],"message":"m","profile":"--dry-run"}"#,
+        ),
+    ] {
+        let (code, body) = ui.post(path, json);
+        assert_eq!(code, 400, "POST {path} {json}: {body}");
+    }
+    let (code, body) = ui.post("/api/jobs/ore000001/frobnicate", "{}");
+    assert_eq!(code, 404, "unknown action: {body}");
+    // Well-formed, but no such job: the CLI's own refusal, passed on.
+    let (code, body) = ui.post("/api/jobs/ore000042/cancel", "{}");
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("ore000042"), "{body}");
+    // Nothing was pushed for any of it: the server has no job and no command.
+    assert!(
+        !World::paths_in(&w.bare_jobs())
+            .iter()
+            .any(|p| p.contains("grcmd") || p.contains("ore0000")),
+        "{:?}",
+        World::paths_in(&w.bare_jobs())
+    );
+}
+
+#[test]
+fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
+    let Some((chromium, driver)) =
+        browser_or_skip("ui::browser_shows_the_table_a_job_page_a_plot_and_an_action")
+    else {
+        return;
+    };
+    let w = World::new(&local_runner_text(), TOML);
+    std::fs::write(w.project.join("sim.sh"), SIM).unwrap();
+    let _d = w.spawn_grund(&["--poll", "2"]);
+    w.grunt(&["submit", "--wait=30", "1.0", "-m", "baseline lr"])
+        .success();
+    w.grunt(&["submit", "--wait=30", "0.5", "-m", "half the rate"])
+        .success();
+    wait_until(60, "both jobs done", || {
+        w.grunt(&["status", "--wait=20"]).success();
+        w.jobs_json().iter().all(|j| j["state"] == "Done")
+    });
+    w.grunt(&["results", "--wait=30", "ore000001,ore000002"])
+        .success();
+    assert!(w.project.join("gresults/ore000002/out.csv").is_file());
+
+    let ui = UiServer::start(&w.client, &w.project, &["--refresh", "1"]);
+    let b = Browser::start(&chromium, &driver, 1280, 800);
+    b.block(b.client.goto(&ui.url())).expect("open the page");
+
+    // The table: both jobs, their state chips, the "as of" time, and no token left in the URL.
+    b.wait_js(
+        30,
+        "two rows",
+        "return document.querySelectorAll('#runs tbody tr').length === 2",
+    );
+    let ids =
+        b.eval("return [...document.querySelectorAll('#runs tbody tr')].map(r => r.dataset.id)");
+    assert_eq!(
+        ids,
+        serde_json::json!(["ore000002", "ore000001"]),
+        "newest first"
+    );
+    let chips = b
+        .eval("return [...document.querySelectorAll('#runs tbody .chip')].map(c => c.textContent)");
+    assert_eq!(chips, serde_json::json!(["Done", "Done"]));
+    let asof = b.eval("return document.getElementById('asof').textContent");
+    assert!(asof.as_str().unwrap_or("").starts_with("as of "), "{asof}");
+    let url = b.block(b.client.current_url()).unwrap();
+    assert!(!url.as_str().contains("token="), "{url}");
+    // Instant filter, then sort by id ascending.
+    b.eval("const f = document.getElementById('filter'); f.value = 'half'; f.dispatchEvent(new Event('input')); return 1");
+    let ids =
+        b.eval("return [...document.querySelectorAll('#runs tbody tr')].map(r => r.dataset.id)");
+    assert_eq!(ids, serde_json::json!(["ore000002"]));
+    b.eval("const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input')); document.querySelector('th[data-k=id]').click(); return 1");
+    let ids =
+        b.eval("return [...document.querySelectorAll('#runs tbody tr')].map(r => r.dataset.id)");
+    assert_eq!(ids, serde_json::json!(["ore000001", "ore000002"]));
+    // Plot both jobs overlaid from the table.
+    b.eval("document.querySelectorAll('#runs tbody input[type=checkbox]').forEach(c => c.click()); document.getElementById('plotsel').click(); return 1");
+    b.wait_js(
+        30,
+        "overlay plot",
+        "return document.querySelectorAll('#plotbox .uplot canvas').length === 1",
+    );
+    let legend = b.eval("return [...document.querySelectorAll('#plotbox .u-legend .u-series th')].map(t => t.textContent.trim())");
+    assert_eq!(
+        legend,
+        serde_json::json!(["epoch", "ore000001", "ore000002"])
+    );
+    shot(&b, "ui-table.png");
+
+    // The job page, by its link: message, args, history, output, and the plot of out.csv.
+    b.eval("document.querySelector('a[href=\"/jobs/ore000001\"]').click(); return 1");
+    b.wait_js(
+        30,
+        "job page plot",
+        "return document.querySelector('#plot .uplot canvas') !== null",
+    );
+    let text = b.eval("return document.getElementById('app').innerText");
+    let text = text.as_str().unwrap_or("");
+    for needle in [
+        "ore000001",
+        "baseline lr",
+        "1.0",
+        "History",
+        "ran with: 1.0",
+        "out.csv",
+    ] {
+        assert!(text.contains(needle), "job page lacks {needle:?}:\n{text}");
+    }
+    shot(&b, "ui-job.png");
+
+    // An action: archive job 2 from the table; pending until grund has answered, then the
+    // table shows it under archive, as the CLI sees it.
+    b.block(b.client.goto(&format!("{}/", ui.base))).unwrap();
+    b.wait_js(
+        30,
+        "table again",
+        "return document.querySelectorAll('#runs tbody tr').length === 2",
+    );
+    b.eval("document.querySelector('#runs tbody input[data-id=ore000002]').click(); document.querySelector('#actbar button[data-action=archive]').click(); return 1");
+    b.wait_js(
+        90,
+        "grund's answer to archive",
+        "return document.querySelector('#log .entry[data-answered=ok]') !== null",
+    );
+    b.wait_js(
+        30,
+        "job 2 under archive",
+        "return document.querySelector('#tabs button[data-tab=archive] .n').textContent === '1'",
+    );
+    let archived = w.grunt(&["jobs", "archive", "--json"]).success().stdout;
+    assert!(archived.contains("ore000002"), "{archived}");
+    assert!(!archived.contains("ore000001"), "{archived}");
+}
+
+/// Keeps a screenshot when `GRUNT_UI_SCREENSHOTS` names a directory.
+fn shot(b: &Browser, name: &str) {
+    if let Some(dir) = std::env::var_os("GRUNT_UI_SCREENSHOTS") {
+        std::fs::write(Path::new(&dir).join(name), b.screenshot()).unwrap();
+    }
+}
