@@ -10,7 +10,8 @@ use grunt_tests::{local_runner_text, wait_until, World};
 const TOML: &str = "[run]\ncommand = \"sh sim.sh\"\nresults = [\"*.csv\"]\n";
 
 /// A sim.sh whose out.csv has a curve worth plotting: 40 epochs of a loss scaled by $1.
-const SIM: &str = "echo \"epoch,loss,acc\" > out.csv\n\
+const SIM: &str = "if [ \"$1\" = fail ]; then echo 'loss diverged at epoch 3' >&2; exit 3; fi\n\
+echo \"epoch,loss,acc\" > out.csv\n\
 i=1; while [ $i -le 40 ]; do\n\
   awk -v i=$i -v s=\"$1\" 'BEGIN { printf \"%d,%.4f,%.4f\\n\", i, s*exp(-i/12)+0.05*sin(i), 1-exp(-i/(10*s)) }' >> out.csv\n\
   i=$((i+1)); done\n\
@@ -142,9 +143,13 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
         .success();
     w.grunt(&["submit", "--wait=30", "0.5", "-m", "half the rate"])
         .success();
-    wait_until(60, "both jobs done", || {
+    w.grunt(&["submit", "--wait=30", "fail", "-m", "too high a rate"])
+        .success();
+    wait_until(60, "the jobs ended", || {
         w.grunt(&["status", "--wait=20"]).success();
-        w.jobs_json().iter().all(|j| j["state"] == "Done")
+        w.jobs_json()
+            .iter()
+            .all(|j| j["state"] != "Running" && j["state"] != "Pending")
     });
     w.grunt(&["results", "--wait=30", "ore000001,ore000002"])
         .success();
@@ -154,37 +159,29 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
     let b = Browser::start(&chromium, &driver, 1280, 800);
     b.block(b.client.goto(&ui.url())).expect("open the page");
 
-    // The table: both jobs, their state chips, the "as of" time, and no token left in the URL.
-    b.wait_js(
-        30,
-        "two rows",
-        "return document.querySelectorAll('#runs tbody tr').length === 2",
-    );
-    let ids =
-        b.eval("return [...document.querySelectorAll('#runs tbody tr')].map(r => r.dataset.id)");
+    // The table: the jobs, their state chips with reasons, the "as of" time, no token left in
+    // the address bar.
+    b.wait_js(30, "three rows", &format!("return {ROWS}.length === 3"));
     assert_eq!(
-        ids,
-        serde_json::json!(["ore000002", "ore000001"]),
+        ids(&b),
+        ["ore000003", "ore000002", "ore000001"],
         "newest first"
     );
     let chips = b
         .eval("return [...document.querySelectorAll('#runs tbody .chip')].map(c => c.textContent)");
-    assert_eq!(chips, serde_json::json!(["Done", "Done"]));
+    assert_eq!(chips, serde_json::json!(["Failed(3)", "Done", "Done"]));
     let asof = b.eval("return document.getElementById('asof').textContent");
     assert!(asof.as_str().unwrap_or("").starts_with("as of "), "{asof}");
     let url = b.block(b.client.current_url()).unwrap();
     assert!(!url.as_str().contains("token="), "{url}");
+    shot(&b, "ui-table.png");
     // Instant filter, then sort by id ascending.
     b.eval("const f = document.getElementById('filter'); f.value = 'half'; f.dispatchEvent(new Event('input')); return 1");
-    let ids =
-        b.eval("return [...document.querySelectorAll('#runs tbody tr')].map(r => r.dataset.id)");
-    assert_eq!(ids, serde_json::json!(["ore000002"]));
+    assert_eq!(ids(&b), ["ore000002"]);
     b.eval("const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input')); document.querySelector('th[data-k=id]').click(); return 1");
-    let ids =
-        b.eval("return [...document.querySelectorAll('#runs tbody tr')].map(r => r.dataset.id)");
-    assert_eq!(ids, serde_json::json!(["ore000001", "ore000002"]));
-    // Plot both jobs overlaid from the table.
-    b.eval("document.querySelectorAll('#runs tbody input[type=checkbox]').forEach(c => c.click()); document.getElementById('plotsel').click(); return 1");
+    assert_eq!(ids(&b), ["ore000001", "ore000002", "ore000003"]);
+    // Plot the two good jobs overlaid, from the table.
+    b.eval("for (const id of ['ore000001', 'ore000002']) document.querySelector(`#runs tbody input[data-id=${id}]`).click(); document.getElementById('plotsel').click(); return 1");
     b.wait_js(
         30,
         "overlay plot",
@@ -195,7 +192,7 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
         legend,
         serde_json::json!(["epoch", "ore000001", "ore000002"])
     );
-    shot(&b, "ui-table.png");
+    shot(&b, "ui-plot.png");
 
     // The job page, by its link: message, args, history, output, and the plot of out.csv.
     b.eval("document.querySelector('a[href=\"/jobs/ore000001\"]').click(); return 1");
@@ -224,7 +221,7 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
     b.wait_js(
         30,
         "table again",
-        "return document.querySelectorAll('#runs tbody tr').length === 2",
+        "return document.querySelectorAll('#runs tbody tr[data-id]').length === 3",
     );
     b.eval("document.querySelector('#runs tbody input[data-id=ore000002]').click(); document.querySelector('#actbar button[data-action=archive]').click(); return 1");
     b.wait_js(
@@ -240,6 +237,14 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
     let archived = w.grunt(&["jobs", "archive", "--json"]).success().stdout;
     assert!(archived.contains("ore000002"), "{archived}");
     assert!(!archived.contains("ore000001"), "{archived}");
+}
+
+const ROWS: &str = "document.querySelectorAll('#runs tbody tr[data-id]')";
+
+/// The ids of the table's rows, top to bottom.
+fn ids(b: &Browser) -> Vec<String> {
+    let v = b.eval(&format!("return [...{ROWS}].map(r => r.dataset.id)"));
+    serde_json::from_value(v).unwrap()
 }
 
 /// Keeps a screenshot when `GRUNT_UI_SCREENSHOTS` names a directory.
