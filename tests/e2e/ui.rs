@@ -131,11 +131,6 @@ fn api_checks_ids_and_paths_as_the_cli_does() {
 
 #[test]
 fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
-    let Some((chromium, driver)) =
-        browser_or_skip("ui::browser_shows_the_table_a_job_page_a_plot_and_an_action")
-    else {
-        return;
-    };
     let w = World::new(&local_runner_text(), TOML);
     std::fs::write(w.project.join("sim.sh"), SIM).unwrap();
     let _d = w.spawn_grund(&["--poll", "2"]);
@@ -156,6 +151,39 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
     assert!(w.project.join("gresults/ore000002/out.csv").is_file());
 
     let ui = UiServer::start(&w.client, &w.project, &["--refresh", "1"]);
+
+    // The API the page reads: one job (show --json and its result files), a result file,
+    // the output and the code diff.
+    let (code, body) = ui.get("/api/jobs/ore000001");
+    assert_eq!(code, 200, "{body}");
+    let job: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(job["message"], "baseline lr");
+    assert_eq!(job["results"], serde_json::json!(["out.csv"]));
+    assert!(
+        job["history"].as_array().is_some_and(|h| !h.is_empty()),
+        "{body}"
+    );
+    let (code, csv) = ui.get("/api/jobs/ore000001/files/out.csv");
+    assert_eq!(code, 200);
+    assert!(csv.starts_with("epoch,loss,acc\n1,"), "{csv}");
+    let (code, body) = ui.get("/api/jobs/ore000003");
+    assert_eq!(code, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["state"],
+        "Failed"
+    );
+    let (code, out) = ui.get("/api/jobs/ore000001/out");
+    assert_eq!(code, 200);
+    assert!(out.contains("ran with: 1.0"), "{out}");
+    let (code, diff) = ui.get("/api/jobs/ore000001/diff?against=ore000002");
+    assert_eq!(code, 200, "{diff}");
+    assert_eq!(ui.get("/api/jobs/ore000099").0, 404, "no such job");
+
+    let Some((chromium, driver)) =
+        browser_or_skip("ui::browser_shows_the_table_a_job_page_a_plot_and_an_action")
+    else {
+        return;
+    };
     let b = Browser::start(&chromium, &driver, 1280, 800);
     b.block(b.client.goto(&ui.url())).expect("open the page");
 
@@ -223,7 +251,11 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
         "table again",
         "return document.querySelectorAll('#runs tbody tr[data-id]').length === 3",
     );
-    b.eval("document.querySelector('#runs tbody input[data-id=ore000002]').click(); document.querySelector('#actbar button[data-action=archive]').click(); return 1");
+    let pending = b.eval("document.querySelector('#runs tbody input[data-id=ore000002]').click(); document.querySelector('#actbar button[data-action=archive]').click(); return document.querySelector('#runs tbody tr[data-id=ore000002] .pending-action').textContent");
+    assert_eq!(
+        pending, "archive…",
+        "the row is pending until grund answers"
+    );
     b.wait_js(
         90,
         "grund's answer to archive",
@@ -237,6 +269,21 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
     let archived = w.grunt(&["jobs", "archive", "--json"]).success().stdout;
     assert!(archived.contains("ore000002"), "{archived}");
     assert!(!archived.contains("ore000001"), "{archived}");
+
+    // Submit from the page's form: the new job shows up in the table once grund has it.
+    b.eval("const f = document.getElementById('submit'); f.args.value = '0.75 --tag x'; f.message.value = 'from the page'; f.querySelector('button').click(); return 1");
+    b.wait_js(
+        90,
+        "the submitted job in the table",
+        "return document.querySelector('#runs tbody tr[data-id=ore000004]') !== null",
+    );
+    let job = w
+        .jobs_json()
+        .into_iter()
+        .find(|j| j["id"] == "ore000004")
+        .expect("job 4 submitted");
+    assert_eq!(job["message"], "from the page");
+    assert_eq!(job["args"], serde_json::json!(["0.75", "--tag", "x"]));
 }
 
 const ROWS: &str = "document.querySelectorAll('#runs tbody tr[data-id]')";

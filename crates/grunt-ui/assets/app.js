@@ -64,6 +64,11 @@ function chip(j) {
   return `<span class="chip ${esc(j.state)}"${reason}>${esc(j.status || j.state)}</span>`;
 }
 
+// A sweep job's parameters (job.params) as `k=v k=v`.
+function paramText(j) {
+  return Object.entries(j.params || {}).map(([k, v]) => `${k}=${v}`).join(" ");
+}
+
 function place(j) {
   if (j.location === "archive") return "archive";
   if (j.location === "delete") return "delete";
@@ -209,7 +214,7 @@ function runsView(app) {
   function matches(j) {
     if (ui.tab !== "all" && place(j) !== ui.tab) return false;
     if (!ui.filter) return true;
-    const hay = `${j.id} ${j.message} ${j.status} ${j.reason || ""} ${j.profile || ""} ${j.sweep || ""} ${(j.args || []).join(" ")}`.toLowerCase();
+    const hay = `${j.id} ${j.message} ${j.status} ${j.reason || ""} ${j.profile || ""} ${j.sweep || ""} ${(j.args || []).join(" ")} ${paramText(j)}`.toLowerCase();
     return ui.filter.split(/\s+/).every((w) => hay.includes(w));
   }
   function visible() {
@@ -304,7 +309,7 @@ async function plotter(box, ids) {
   el.innerHTML = `<div class="controls">
     <label>file <select class="file">${files.map((f) => `<option>${esc(f)}</option>`).join("")}</select></label>
     <label>x <select class="x"></select></label><label>y <select class="y"></select></label>
-    <label>legend <select class="legend"><option value="id">job id</option><option value="args">args</option><option value="message">message</option></select></label>
+    <label>legend <select class="legend"><option value="id">job id</option><option value="params">parameters</option><option value="args">args</option><option value="message">message</option></select></label>
     <button class="act png">PNG</button><button class="act csv">CSV</button>
     <span class="muted">drag to zoom, double-click to reset</span></div><div class="chart"></div>`;
   const tables = new Map();
@@ -344,7 +349,7 @@ async function plotter(box, ids) {
     if (!parts.length) { chart.textContent = "nothing numeric to plot in these columns"; return; }
     const data = uPlot.join(parts.map((p) => [p.xs, p.ys]));
     const palette = ["#2f6fde", "#e8590c", "#2b8a3e", "#c2255c", "#7048e8", "#0c8599", "#a61e4d", "#5c940d"];
-    const label = (j) => legend === "args" ? `${j.id} ${(j.args || []).join(" ")}` : legend === "message" ? `${j.id} ${j.message || ""}` : j.id;
+    const label = (j) => legend === "params" ? `${j.id} ${paramText(j) || (j.args || []).join(" ")}` : legend === "args" ? `${j.id} ${(j.args || []).join(" ")}` : legend === "message" ? `${j.id} ${j.message || ""}` : j.id;
     current = new uPlot({
       width: Math.max(400, chart.clientWidth || box.clientWidth || 800) - 10, height: 320,
       scales: { x: { time: false } },
@@ -395,6 +400,7 @@ async function jobView(app, id) {
     <div class="grid">
       ${field("message", esc(j.message))}
       ${field("args", `<span class="mono">${esc((j.args || []).join(" "))}</span>`)}
+      ${field("parameters", j.params ? `<span class="mono">${esc(paramText(j))}</span>` : "")}
       ${field("state", `${esc(j.status)}${j.reason ? " — " + esc(j.reason) : ""}`)}
       ${field("profile", esc(j.profile))}${field("sweep", esc(j.sweep))}
       ${field("submitted", fmtTime(j.submit))}${field("started", fmtTime(j.start))}${field("ended", fmtTime(j.end))}
