@@ -20,7 +20,17 @@ echo \"ran with: $*\"\n";
 #[test]
 fn api_refuses_requests_without_the_token() {
     let w = World::new(&local_runner_text(), TOML);
-    let ui = UiServer::start(&w.client, &w.project, &["--refresh", "1"]);
+    // The port asked for (a free one), on 127.0.0.1.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let ui = UiServer::start(
+        &w.client,
+        &w.project,
+        &["--refresh", "1", "--port", &port.to_string()],
+    );
+    assert_eq!(ui.base, format!("http://127.0.0.1:{port}"));
     for path in [
         "/",
         "/api/jobs",
@@ -178,6 +188,18 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
     let (code, diff) = ui.get("/api/jobs/ore000001/diff?against=ore000002");
     assert_eq!(code, 200, "{diff}");
     assert_eq!(ui.get("/api/jobs/ore000099").0, 404, "no such job");
+    // The message action: the CLI's `grunt message`, seen by the CLI.
+    let (code, body) = ui.post(
+        "/api/jobs/ore000003/message",
+        r#"{"message":"too high a rate (diverged)"}"#,
+    );
+    assert_eq!(code, 200, "{body}");
+    let job = w
+        .jobs_json()
+        .into_iter()
+        .find(|j| j["id"] == "ore000003")
+        .unwrap();
+    assert_eq!(job["message"], "too high a rate (diverged)");
 
     let Some((chromium, driver)) =
         browser_or_skip("ui::browser_shows_the_table_a_job_page_a_plot_and_an_action")
@@ -198,6 +220,8 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
     let chips = b
         .eval("return [...document.querySelectorAll('#runs tbody .chip')].map(c => c.textContent)");
     assert_eq!(chips, serde_json::json!(["Failed(3)", "Done", "Done"]));
+    let msg = b.eval("return document.querySelector('#runs tbody tr[data-id=ore000003] td:nth-child(3)').textContent");
+    assert_eq!(msg, "too high a rate (diverged)");
     let asof = b.eval("return document.getElementById('asof').textContent");
     assert!(asof.as_str().unwrap_or("").starts_with("as of "), "{asof}");
     let url = b.block(b.client.current_url()).unwrap();

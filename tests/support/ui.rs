@@ -21,11 +21,16 @@ pub struct UiServer {
 }
 
 impl UiServer {
-    /// Starts `grunt ui --no-open --port 0 ARGS` as `who` in `project`; waits for its URL.
+    /// Starts `grunt ui --no-open ARGS` (`--port 0` unless ARGS name one) as `who` in `project`; waits for its URL.
     pub fn start(who: &Account, project: &Path, extra: &[&str]) -> UiServer {
         let mut child = who
             .command(&grunt_bin(), project)
-            .args(["ui", "--no-open", "--port", "0"])
+            .args(["ui", "--no-open"])
+            .args(if extra.contains(&"--port") {
+                &[][..]
+            } else {
+                &["--port", "0"][..]
+            })
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
