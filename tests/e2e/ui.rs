@@ -266,6 +266,13 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
         assert!(text.contains(needle), "job page lacks {needle:?}:\n{text}");
     }
     shot(&b, "ui-job.png");
+    // Follow: `grunt out --follow` streamed into the page until the (ended) job's output ends.
+    b.eval("document.getElementById('follow').click(); return 1");
+    b.wait_js(
+        60,
+        "the followed output",
+        "const o = document.getElementById('output'); return o.dataset.followed === 'ended' && o.textContent.includes('ran with: 1.0')",
+    );
 
     // An action: archive job 2 from the table; pending until grund has answered, then the
     // table shows it under archive, as the CLI sees it.

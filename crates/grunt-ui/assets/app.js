@@ -426,23 +426,37 @@ async function jobView(app, id) {
     const box = $("#diff"); box.hidden = false;
     box.textContent = (d.body.stdout || "") + (d.body.stderr || d.body.error || "") || "(no difference)";
   };
+  // Follow: `grunt out --follow` streamed from the server until the job ends (or unticked).
   let follow = null;
-  $("#follow").onchange = (e) => {
-    clearInterval(follow);
+  $("#follow").onchange = async (e) => {
+    if (follow) { follow.abort(); follow = null; }
     if (!e.target.checked) return;
-    const tick = async () => {
-      const o = await api(`/api/jobs/${j.id}/out`);
-      if (o.ok) { const b = $("#output"); b.textContent = o.body.stdout || "(no output yet)"; b.scrollTop = b.scrollHeight; }
-    };
-    tick();
-    follow = setInterval(tick, 2000);
+    const ctrl = new AbortController();
+    follow = ctrl;
+    const box = $("#output");
+    box.dataset.followed = "streaming";
+    try {
+      const r = await fetch(`/api/jobs/${j.id}/follow`, { credentials: "same-origin", signal: ctrl.signal });
+      const reader = r.body.getReader(), dec = new TextDecoder();
+      box.textContent = "";
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        box.textContent += dec.decode(value, { stream: true });
+        box.scrollTop = box.scrollHeight;
+      }
+      box.dataset.followed = "ended";
+    } catch (err) {
+      box.dataset.followed = ctrl.signal.aborted ? "stopped" : "failed";
+    }
+    if (follow === ctrl) follow = null;
   };
   // The state chip follows the table's refresh; a changed state redraws the page.
   store.listeners.clear();
   let seen = j.status;
   store.listeners.add(() => {
     const now = store.jobs.find((x) => x.id === j.id);
-    if (now && now.status !== seen && !pending.has(j.id)) { seen = now.status; clearInterval(follow); jobView(app, id); }
+    if (now && now.status !== seen && !pending.has(j.id) && !follow) { seen = now.status; jobView(app, id); }
   });
   plotter($("#plot"), [j.id]);
 }

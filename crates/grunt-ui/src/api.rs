@@ -152,6 +152,64 @@ pub async fn out(State(st): State<AppState>, UrlPath(id): UrlPath<String>) -> Re
     outcome(st.cli.run(&["out".into(), id]).await)
 }
 
+/// `GET /api/jobs/ID/follow`: `grunt out --follow ID` streamed as it comes (live from the
+/// server until the job ends), then what it said on stderr. Not in the one-at-a-time queue: it
+/// runs as long as the job; closing the request kills it.
+pub async fn follow(State(st): State<AppState>, UrlPath(id): UrlPath<String>) -> Response {
+    use tokio::io::AsyncReadExt;
+    let id = match validate::job_id(&id) {
+        Ok(id) => id.to_string(),
+        Err(e) => return bad(StatusCode::BAD_REQUEST, e),
+    };
+    let child = tokio::process::Command::new(&st.cli.program)
+        .args(["--color=never", "out", "--follow", &id])
+        .current_dir(&st.cli.project)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => return bad(StatusCode::INTERNAL_SERVER_ERROR, format!("grunt out: {e}")),
+    };
+    let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+        return bad(StatusCode::INTERNAL_SERVER_ERROR, "grunt out: no pipes");
+    };
+    // Stdout chunk by chunk, then stderr whole; the child goes (killed) with the stream.
+    let stream = futures_util::stream::unfold(
+        (child, Some(out), Some(err)),
+        |(child, mut out, mut err)| async move {
+            let mut buf = vec![0u8; 16 << 10];
+            if let Some(o) = out.as_mut() {
+                match o.read(&mut buf).await {
+                    Ok(n) if n > 0 => {
+                        buf.truncate(n);
+                        return Some((
+                            Ok::<_, std::io::Error>(Bytes::from(buf)),
+                            (child, out, err),
+                        ));
+                    }
+                    _ => out = None,
+                }
+            }
+            let mut rest = Vec::new();
+            err.take()?.read_to_end(&mut rest).await.ok()?;
+            Some((Ok(Bytes::from(rest)), (child, out, err)))
+        },
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response()
+}
+
 #[derive(Debug, Deserialize)]
 pub struct DiffQuery {
     against: Option<String>,

@@ -56,6 +56,7 @@ fn router(st: AppState) -> Router {
         .route("/api/submit", post(api::submit))
         .route("/api/jobs/{id}", get(api::job))
         .route("/api/jobs/{id}/out", get(api::out))
+        .route("/api/jobs/{id}/follow", get(api::follow))
         .route("/api/jobs/{id}/diff", get(api::diff))
         .route("/api/jobs/{id}/files/{*path}", get(api::file))
         .route("/api/jobs/{id}/{action}", post(api::action))
