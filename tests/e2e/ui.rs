@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use grunt_tests::ui::{browser_or_skip, http, Browser, UiServer};
+use grunt_tests::ui::{browser_or_skip, fill_jobs, http, Browser, UiServer};
 use grunt_tests::{local_runner_text, wait_until, World};
 
 const TOML: &str = "[run]\ncommand = \"sh sim.sh\"\nresults = [\"*.csv\"]\n";
@@ -315,6 +315,46 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
         .expect("job 4 submitted");
     assert_eq!(job["message"], "from the page");
     assert_eq!(job["args"], serde_json::json!(["0.75", "--tag", "x"]));
+}
+
+#[test]
+fn browser_table_of_many_jobs_keeps_only_the_rows_in_view() {
+    let w = World::new(&local_runner_text(), TOML);
+    fill_jobs(&w, 600);
+    let ui = UiServer::start(&w.client, &w.project, &["--refresh", "60"]);
+    ui.wait_jobs(120, "600 jobs pulled", |j| j.len() == 600);
+    let Some((chromium, driver)) = browser_or_skip("ui::browser_table_of_many_jobs") else {
+        return;
+    };
+    let b = Browser::start(&chromium, &driver, 1280, 800);
+    b.block(b.client.goto(&ui.url())).unwrap();
+    b.wait_js(
+        60,
+        "the table",
+        "return document.body.dataset.rows === '600'",
+    );
+    let in_dom = ids(&b);
+    assert!(
+        in_dom.len() < 200 && in_dom.first().map(String::as_str) == Some("ore000600"),
+        "{} rows in the page, from {:?}",
+        in_dom.len(),
+        in_dom.first()
+    );
+    // The page is as tall as every row; scrolled to the bottom, the last rows are there.
+    b.eval("window.scrollTo(0, document.body.scrollHeight); return 1");
+    b.wait_js(
+        10,
+        "the last row drawn",
+        "return document.querySelector('#runs tbody tr[data-id=ore000001]') !== null",
+    );
+    assert!(ids(&b).len() < 200);
+    // The state chips with their reasons, and the tabs count every job.
+    let tabs =
+        b.eval("return [...document.querySelectorAll('#tabs button')].map(t => t.textContent)");
+    assert_eq!(
+        tabs,
+        serde_json::json!(["all600", "active150", "done450", "archive0", "delete0"])
+    );
 }
 
 const ROWS: &str = "document.querySelectorAll('#runs tbody tr[data-id]')";

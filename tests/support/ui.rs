@@ -9,7 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{grunt_bin, Account};
+use git2::FileMode;
+use grunt_core::git::{self, refs, tree};
+use grunt_core::jobid::JobId;
+use grunt_core::layout::BRANCH_REF;
+
+use crate::{grunt_bin, Account, World};
 
 /// A `grunt ui --no-open` serving a project.
 #[derive(Debug)]
@@ -246,4 +251,52 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// `n` jobs (ore000001…) on the server's jobs repo, in four states, in one commit.
+pub fn fill_jobs(w: &World, n: u64) {
+    let bare = git::open(&w.bare_jobs()).unwrap();
+    let sig = git2::Signature::now("bench", "b@x").unwrap();
+    let mut active = bare.treebuilder(None).unwrap();
+    let states = [
+        ("COMPLETED", Some("0")),
+        ("FAILED", Some("3")),
+        ("RUNNING", None),
+        ("TIMEOUT", Some("1")),
+    ];
+    for i in 1..=n {
+        let (status, code) = states[(i % 4) as usize];
+        let mut files = vec![
+            ("job.message", format!("sweep lr {i}\n")),
+            ("job.args", format!("--lr\n0.{i}\n--epochs\n{}\n", i % 50)),
+            ("job.submit", "2026-11-21 09:30:00 UTC\n".to_string()),
+            ("job.start", "2026-11-21 09:31:00 UTC\n".to_string()),
+            ("job.status", format!("{status}\n")),
+            ("sim.sh", "echo hi\n".to_string()),
+        ];
+        if let Some(c) = code {
+            files.push(("job.end", "2026-11-21 10:02:13 UTC\n".to_string()));
+            files.push(("job.exitcode", format!("{c}\n")));
+        }
+        let mut tb = bare.treebuilder(None).unwrap();
+        for (name, text) in files {
+            tb.insert(name, bare.blob(text.as_bytes()).unwrap(), 0o100644)
+                .unwrap();
+        }
+        let mut wrap = bare.treebuilder(None).unwrap();
+        wrap.insert("sim", tb.write().unwrap(), 0o040000).unwrap();
+        let id = JobId::new("ore", i).unwrap();
+        active
+            .insert(id.to_string(), wrap.write().unwrap(), 0o040000)
+            .unwrap();
+    }
+    let active = active.write().unwrap();
+    refs::commit_edits(&bare, BRANCH_REF, &sig, &format!("{n} jobs"), 1, |_, _| {
+        Ok(vec![tree::Edit::Put {
+            path: "active".into(),
+            oid: active,
+            mode: FileMode::Tree,
+        }])
+    })
+    .unwrap();
 }
