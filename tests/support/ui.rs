@@ -253,7 +253,8 @@ impl Drop for Browser {
     }
 }
 
-/// `n` jobs (ore000001…) on the server's jobs repo, in four states, in one commit.
+/// `n` jobs (ore000001…) on the server's jobs repo, in four states, the first 8 a sweep, in
+/// one commit.
 pub fn fill_jobs(w: &World, n: u64) {
     let bare = git::open(&w.bare_jobs()).unwrap();
     let sig = git2::Signature::now("bench", "b@x").unwrap();
@@ -274,6 +275,11 @@ pub fn fill_jobs(w: &World, n: u64) {
             ("job.status", format!("{status}\n")),
             ("sim.sh", "echo hi\n".to_string()),
         ];
+        // Jobs 1..=8 are the points of one sweep (issue 11's job.sweep and job.params).
+        if i <= 8 {
+            files.push(("job.sweep", "ore000001\n".to_string()));
+            files.push(("job.params", format!("lr=0.{}\nseed={}\n", i % 4, i / 4)));
+        }
         if let Some(c) = code {
             files.push(("job.end", "2026-11-21 10:02:13 UTC\n".to_string()));
             files.push(("job.exitcode", format!("{c}\n")));

@@ -461,18 +461,27 @@ async function jobView(app, id) {
   plotter($("#plot"), [j.id]);
 }
 
-// ---- sweeps (a list of sweep ids until sweeps land) ----------------------------------------
+// ---- sweeps: each sweep's points (jobs) by parameter, coloured by state ---------------------
 
 function sweepsView(app) {
   function draw() {
     const by = new Map();
     for (const j of store.jobs) if (j.sweep) (by.get(j.sweep) || by.set(j.sweep, []).get(j.sweep)).push(j);
-    app.innerHTML = `<h1 style="font-size:18px">Sweeps</h1>` + (by.size
-      ? `<table class="runs"><thead><tr><th>sweep</th><th>jobs</th><th>states</th></tr></thead><tbody>${[...by].map(([s, js]) => {
-        const states = {}; for (const j of js) states[j.state] = (states[j.state] || 0) + 1;
-        return `<tr><td class="mono">${esc(s)}</td><td>${js.length}</td><td>${Object.entries(states).map(([k, n]) => `<span class="chip ${esc(k)}">${esc(k)} ${n}</span>`).join(" ")}</td></tr>`;
-      }).join("")}</tbody></table>`
-      : `<p class="muted">No sweeps in this project (jobs submitted as part of a sweep carry a job.sweep file).</p>`);
+    if (!by.size) {
+      app.innerHTML = `<h1 style="font-size:18px">Sweeps</h1><p class="muted">No sweeps in this project (jobs submitted as part of a sweep carry a job.sweep file).</p>`;
+      return;
+    }
+    app.innerHTML = `<h1 style="font-size:18px">Sweeps</h1>` + [...by].map(([s, js]) => {
+      const states = {};
+      for (const j of js) states[j.state] = (states[j.state] || 0) + 1;
+      const keys = [...new Set(js.flatMap((j) => Object.keys(j.params || {})))].sort();
+      return `<section class="sweep" data-sweep="${esc(s)}"><h2><span class="mono">${esc(s)}</span> · ${js.length} points
+        ${Object.entries(states).map(([k, n]) => `<span class="chip ${esc(k)}">${esc(k)} ${n}</span>`).join(" ")}</h2>
+        <table class="runs"><thead><tr><th>job</th>${keys.map((k) => `<th>${esc(k)}</th>`).join("")}<th>state</th><th>message</th></tr></thead><tbody>
+        ${js.map((j) => `<tr class="point ${esc(j.state)}"><td><a href="/jobs/${esc(j.id)}">${esc(j.id)}</a></td>
+          ${keys.map((k) => `<td class="mono">${esc((j.params || {})[k] ?? "")}</td>`).join("")}<td>${chip(j)}</td><td>${esc(j.message)}</td></tr>`).join("")}
+        </tbody></table></section>`;
+    }).join("");
   }
   store.listeners.clear();
   store.listeners.add(draw);
