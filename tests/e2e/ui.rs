@@ -318,6 +318,40 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
 }
 
 #[test]
+fn api_keeps_the_last_table_and_says_why_when_the_server_is_gone() {
+    let w = World::new(&local_runner_text(), TOML);
+    w.grunt(&["submit", "0.5", "-m", "pending forever"])
+        .success();
+    let ui = UiServer::start(&w.client, &w.project, &["--refresh", "1"]);
+    ui.wait_jobs(60, "job 1 listed", |j| j.len() == 1);
+    let snap = |ui: &UiServer| -> serde_json::Value {
+        serde_json::from_str(&ui.get("/api/jobs").1).unwrap()
+    };
+    let before = snap(&ui);
+    assert!(before["error"].is_null(), "{before}");
+    std::fs::rename(
+        w.server.home.join("gruntsrv"),
+        w.server.home.join("gruntsrv-away"),
+    )
+    .unwrap();
+    assert_eq!(ui.post("/api/refresh", "").0, 202);
+    wait_until(60, "the failed pull reported", || {
+        snap(&ui)["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot reach the server"))
+    });
+    let after = snap(&ui);
+    assert_eq!(
+        after["as_of"], before["as_of"],
+        "not pulled: as of the last pull"
+    );
+    assert_eq!(
+        after["jobs"][0]["id"], "ore000001",
+        "the local copy still shown"
+    );
+}
+
+#[test]
 fn browser_table_of_many_jobs_keeps_only_the_rows_in_view() {
     let w = World::new(&local_runner_text(), TOML);
     fill_jobs(&w, 600);

@@ -82,12 +82,13 @@ const store = { jobs: [], asOf: null, error: null, raw: "", listeners: new Set()
 async function loadJobs() {
   const r = await api("/api/jobs");
   if (!r.ok) { $("#asof").textContent = "cannot read /api/jobs (" + r.status + ")"; return; }
-  $("#asof").textContent = r.body.as_of ? "as of " + new Date(r.body.as_of).toLocaleTimeString() : "first pull…";
+  $("#asof").textContent = r.body.as_of ? "as of " + new Date(r.body.as_of).toLocaleTimeString()
+    : r.body.error ? "not pulled yet" : "first pull…";
   $("#asof").dataset.asof = r.body.as_of || "";
   const st = $("#staleness");
   st.hidden = !r.body.error;
   st.textContent = r.body.error ? "cannot pull: " + r.body.error.split("\n")[0] : "";
-  if (!r.body.as_of) setTimeout(loadJobs, 300); // the first pull is still under way
+  if (!r.body.as_of && !r.body.error) setTimeout(loadJobs, 300); // the first pull is under way
   if (r.text === store.raw) return;
   store.raw = r.text;
   store.jobs = r.body.jobs || [];

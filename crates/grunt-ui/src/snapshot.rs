@@ -42,8 +42,15 @@ impl Table {
     }
 }
 
+/// One read of the table: the jobs, and grunt's warning when it could not pull (it then
+/// lists the local copy, no fresher than before).
+struct Read {
+    jobs: serde_json::Value,
+    stale: Option<String>,
+}
+
 /// Reads the table once: the jobs, or why not.
-pub async fn read(cli: &Cli) -> Result<serde_json::Value, String> {
+async fn read(cli: &Cli) -> Result<Read, String> {
     let args: Vec<String> = ["jobs", "active", "done", "archive", "delete", "--json"]
         .iter()
         .map(|s| s.to_string())
@@ -52,29 +59,33 @@ pub async fn read(cli: &Cli) -> Result<serde_json::Value, String> {
     if !out.ok {
         return Err(out.stderr.trim().to_string());
     }
-    serde_json::from_str(&out.stdout).map_err(|e| format!("grunt jobs --json: {e}"))
+    let jobs = serde_json::from_str(&out.stdout).map_err(|e| format!("grunt jobs --json: {e}"))?;
+    let stale = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("cannot reach the server"))
+        .map(|l| l.trim_start_matches("warning:").trim().to_string());
+    Ok(Read { jobs, stale })
 }
 
 /// Refreshes the table forever: every `every`, or when woken.
 pub async fn refresher(cli: Arc<Cli>, table: Arc<Table>, every: Duration) {
     let mut last: serde_json::Value = serde_json::json!([]);
+    let mut as_of: Option<String> = None;
     loop {
-        let now = now_rfc3339();
-        let snap = match read(&cli).await {
-            Ok(jobs) => {
-                last = jobs;
-                Snapshot::build(Some(now), None, &last)
+        let error = match read(&cli).await {
+            Ok(r) => {
+                last = r.jobs;
+                // Not pulled: the local copy is as old as the last pull we know of.
+                if r.stale.is_none() {
+                    as_of = Some(now_rfc3339());
+                }
+                r.stale
             }
             // Keep showing what we had, and say why it is old.
-            Err(e) => {
-                let prev_as_of =
-                    serde_json::from_slice::<serde_json::Value>(&table.snap.read().await.body)
-                        .ok()
-                        .and_then(|v| v["as_of"].as_str().map(str::to_string));
-                Snapshot::build(prev_as_of, Some(e), &last)
-            }
+            Err(e) => Some(e),
         };
-        *table.snap.write().await = snap;
+        *table.snap.write().await = Snapshot::build(as_of.clone(), error, &last);
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = table.wake.notified() => {}
