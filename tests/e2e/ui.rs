@@ -65,6 +65,9 @@ fn api_refuses_requests_without_the_token() {
         cookie.starts_with(&format!("grunt_ui={};", ui.token)) && cookie.contains("HttpOnly"),
         "{cookie}"
     );
+    let csp = r.header("content-security-policy").unwrap_or_default();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
     assert!(r.into_string().unwrap().contains("/assets/app.js"));
     let (code, _) = http(
         ureq::get(&format!("{}/api/jobs", ui.base))

@@ -203,7 +203,6 @@ pub async fn follow(State(st): State<AppState>, UrlPath(id): UrlPath<String>) ->
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         axum::body::Body::from_stream(stream),
     )

@@ -64,6 +64,7 @@ fn router(st: AppState) -> Router {
             st.clone(),
             auth::require_token,
         ))
+        .layer(axum::middleware::from_fn(auth::harden))
         .with_state(st)
 }
 
