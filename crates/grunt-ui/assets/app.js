@@ -166,8 +166,8 @@ function runsView(app) {
       <input type="text" name="profile" placeholder="profile (optional)" style="min-width:120px">
       <button class="act" type="submit">submit</button></form>
     <table class="runs" id="runs"><colgroup><col style="width:40px"><col style="width:96px"><col>
-      <col style="width:120px"><col style="width:80px"><col style="width:80px"><col style="width:142px"><col style="width:142px">
-      <col style="width:142px"><col style="width:70px"><col style="width:16%"></colgroup><thead><tr><th class="nosort"><input type="checkbox" id="all"></th>
+      <col style="width:120px"><col style="width:76px"><col style="width:90px"><col style="width:104px"><col style="width:104px">
+      <col style="width:104px"><col style="width:72px"><col style="width:15%"></colgroup><thead><tr><th class="nosort"><input type="checkbox" id="all"></th>
       ${COLS.map(([k, t]) => `<th data-k="${k}">${t}</th>`).join("")}</tr></thead><tbody></tbody></table>
     <p class="muted" id="empty" hidden>No jobs here.</p>
     <section id="plotbox"></section>`;
@@ -236,14 +236,16 @@ function runsView(app) {
   }
   $("#tabs").onclick = (e) => { const b = e.target.closest("button[data-tab]"); if (b) { ui.tab = b.dataset.tab; draw(); } };
 
+  // Short times in the table (month-day hour:minute), the whole one on hover.
+  const when = (t) => t ? `<span title="${esc(t)}">${fmtTime(t).slice(5)}</span>` : "";
   function row(j) {
     const p = pending.get(j.id);
     const on = ui.picked.has(j.id);
     return `<tr data-id="${esc(j.id)}"${on ? ' class="picked"' : ""}><td><input type="checkbox" data-id="${esc(j.id)}"${on ? " checked" : ""}></td>` +
-      `<td><a href="/jobs/${esc(j.id)}">${esc(j.id)}</a></td><td class="msg">${esc(j.message)}</td>` +
+      `<td><a href="/jobs/${esc(j.id)}">${esc(j.id)}</a></td><td class="msg" title="${esc(j.message)}">${esc(j.message)}</td>` +
       `<td>${p ? `<span class="chip pending-action">${esc(p)}…</span>` : chip(j)}${j.reason ? ` <span class="muted">${esc(j.reason)}</span>` : ""}</td>` +
       `<td>${esc(j.profile || "")}</td><td>${esc(j.sweep || "")}</td>` +
-      `<td>${fmtTime(j.submit)}</td><td>${fmtTime(j.start)}</td><td>${fmtTime(j.end)}</td><td>${fmtElapsed(j.elapsed_secs)}</td>` +
+      `<td>${when(j.submit)}</td><td>${when(j.start)}</td><td>${when(j.end)}</td><td>${fmtElapsed(j.elapsed_secs)}</td>` +
       `<td class="mono" title="${esc((j.args || []).join(" "))}">${esc((j.args || []).join(" "))}</td></tr>`;
   }
   // Only the rows in view (and a margin) are in the DOM: 10,000 jobs draw as fast as 50.
