@@ -86,6 +86,10 @@ fn api_refuses_requests_without_the_token() {
             "{asset} is embedded"
         );
     }
+    // Ctrl-C stops it, cleanly.
+    let mut ui = ui;
+    let st = ui.interrupt(30).expect("grunt ui stops on Ctrl-C");
+    assert!(st.success(), "{st:?}");
 }
 
 #[test]

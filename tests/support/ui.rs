@@ -70,6 +70,20 @@ impl UiServer {
         }
     }
 
+    /// Ctrl-C (SIGINT to its pid): its exit status, waited for up to `secs`.
+    pub fn interrupt(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
+        // SAFETY: a signal to the child this guard started (and has not reaped).
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// The URL it printed (with the token).
     pub fn url(&self) -> String {
         format!("{}/?token={}", self.base, self.token)

@@ -107,10 +107,11 @@ async fn serve(opts: Options, token: Token) -> anyhow::Result<()> {
             eprintln!("grunt ui: cannot open a browser ({e}); open the URL above");
         }
     }
-    axum::serve(listener, router(st))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // Ctrl-C ends it at once: a followed output would hold a graceful shutdown open until
+    // its job ends. Commands under way are killed with their requests (`kill_on_drop`).
+    tokio::select! {
+        served = axum::serve(listener, router(st)) => served?,
+        _ = tokio::signal::ctrl_c() => eprintln!("grunt ui: stopped"),
+    }
     Ok(())
 }
