@@ -252,6 +252,17 @@ fn browser_shows_the_table_a_job_page_a_plot_and_an_action_answered_by_grund() {
         serde_json::json!(["epoch", "ore000001", "ore000002"])
     );
     shot(&b, "ui-plot.png");
+    // Export: a PNG of the plot and a CSV of its data (downloads caught as they start).
+    let dl = b.eval(
+        "const got = []; const click = HTMLAnchorElement.prototype.click; \
+         HTMLAnchorElement.prototype.click = function () { got.push([this.download, this.href.split(',')[0].split(':')[0]]); }; \
+         document.querySelector('#plotbox button.png').click(); document.querySelector('#plotbox button.csv').click(); \
+         HTMLAnchorElement.prototype.click = click; return got",
+    );
+    assert_eq!(
+        dl,
+        serde_json::json!([["plot.png", "data"], ["plot.csv", "blob"]])
+    );
 
     // The job page, by its link: message, args, history, output, and the plot of out.csv.
     b.eval("document.querySelector('a[href=\"/jobs/ore000001\"]').click(); return 1");
