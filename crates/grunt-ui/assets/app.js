@@ -483,12 +483,72 @@ function sweepsView(app) {
         <table class="runs"><thead><tr><th>job</th>${keys.map((k) => `<th>${esc(k)}</th>`).join("")}<th>state</th><th>message</th></tr></thead><tbody>
         ${js.map((j) => `<tr class="point ${esc(j.state)}"><td><a href="/jobs/${esc(j.id)}">${esc(j.id)}</a></td>
           ${keys.map((k) => `<td class="mono">${esc((j.params || {})[k] ?? "")}</td>`).join("")}<td>${chip(j)}</td><td>${esc(j.message)}</td></tr>`).join("")}
-        </tbody></table></section>`;
+        </tbody></table>
+        <div class="bar"><button class="act metric" data-sweep="${esc(s)}">plot a parameter against a metric</button></div>
+        <div class="metricbox"></div></section>`;
     }).join("");
+    for (const b of app.querySelectorAll("button.metric")) {
+      b.onclick = () => metricPlot(b.closest("section").querySelector(".metricbox"), by.get(b.dataset.sweep));
+    }
   }
   store.listeners.clear();
   store.listeners.add(draw);
   draw();
+}
+
+// A sweep's parameter (x) against a metric (y): the last value of a result column of each
+// point, one dot per job.
+async function metricPlot(box, jobs) {
+  box.innerHTML = `<div class="plot"><div class="controls muted">reading the points' results…</div></div>`;
+  const el = $(".plot", box);
+  const details = await Promise.all(jobs.map((j) => api(`/api/jobs/${j.id}`).then((r) => r.ok ? r.body : { ...j, results: [] })));
+  const files = [...new Set(details.flatMap((j) => (j.results || []).filter((f) => /\.(csv|tsv)$/i.test(f))))].sort();
+  const keys = [...new Set(jobs.flatMap((j) => Object.keys(j.params || {})))].sort();
+  if (!files.length || !keys.length) {
+    $(".controls", el).textContent = !keys.length ? "these jobs have no parameters" : "no CSV/TSV results for these points yet (use the results action)";
+    return;
+  }
+  el.innerHTML = `<div class="controls"><label>parameter <select class="param">${keys.map((k) => `<option>${esc(k)}</option>`).join("")}</select></label>
+    <label>file <select class="file">${files.map((f) => `<option>${esc(f)}</option>`).join("")}</select></label>
+    <label>metric (last value of) <select class="col"></select></label></div><div class="chart"></div>`;
+  const cache = new Map();
+  async function table(j, file) {
+    const key = j.id + "/" + file;
+    if (!cache.has(key)) {
+      const r = await fetch(`/api/jobs/${j.id}/files/${file.split("/").map(encodeURIComponent).join("/")}`, { credentials: "same-origin" });
+      cache.set(key, (j.results || []).includes(file) && r.ok ? parseTable(await r.text(), file) : { cols: [], rows: [] });
+    }
+    return cache.get(key);
+  }
+  let u = null;
+  async function render(resetCols) {
+    const file = $(".file", el).value, param = $(".param", el).value;
+    const tables = await Promise.all(details.map(async (j) => [j, await table(j, file)]));
+    if (resetCols) {
+      const cols = [...new Set(tables.flatMap(([, t]) => t.cols))];
+      $(".col", el).innerHTML = cols.map((c) => `<option>${esc(c)}</option>`).join("");
+      $(".col", el).selectedIndex = Math.min(1, cols.length - 1);
+    }
+    const col = $(".col", el).value;
+    const pts = tables.map(([j, t]) => {
+      const ci = t.cols.indexOf(col);
+      const last = [...t.rows].reverse().find((r) => r[ci] != null);
+      return [Number((j.params || {})[param]), last ? last[ci] : null];
+    }).filter(([x, y]) => !isNaN(x) && y != null).sort((a, b) => a[0] - b[0]);
+    const chart = $(".chart", el);
+    chart.innerHTML = "";
+    if (u) { u.destroy(); u = null; }
+    if (!pts.length) { chart.textContent = "no numeric points for this parameter and metric"; return; }
+    u = new uPlot({
+      width: Math.max(400, chart.clientWidth || 800) - 10, height: 280,
+      scales: { x: { time: false } }, axes: [{ label: param }, { label: col }],
+      series: [{ label: param }, { label: col, stroke: "#2f6fde", paths: () => null, points: { show: true, size: 9, fill: "#2f6fde" } }],
+    }, [pts.map((p) => p[0]), pts.map((p) => p[1])], chart);
+  }
+  $(".param", el).onchange = () => render(false);
+  $(".col", el).onchange = () => render(false);
+  $(".file", el).onchange = () => render(true);
+  await render(true);
 }
 
 // ---- routing --------------------------------------------------------------------------------
