@@ -469,7 +469,8 @@ async function jobView(app, id) {
 function sweepsView(app) {
   function draw() {
     const by = new Map();
-    for (const j of store.jobs) if (j.sweep) (by.get(j.sweep) || by.set(j.sweep, []).get(j.sweep)).push(j);
+    const byId = [...store.jobs].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const j of byId) if (j.sweep) (by.get(j.sweep) || by.set(j.sweep, []).get(j.sweep)).push(j);
     if (!by.size) {
       app.innerHTML = `<h1 style="font-size:18px">Sweeps</h1><p class="muted">No sweeps in this project (jobs submitted as part of a sweep carry a job.sweep file).</p>`;
       return;
