@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -39,8 +40,18 @@ impl Cli {
         }
     }
 
-    /// `grunt ARGS` in the project, with colours off; waits its turn.
-    pub async fn run(&self, args: &[String]) -> Outcome {
+    /// `grunt ARGS` in the project, with colours off; waits its turn. The command runs to its
+    /// end even if the request that asked for it goes away (a closed tab does not cut a push).
+    pub async fn run(self: &Arc<Self>, args: &[String]) -> Outcome {
+        let me = Arc::clone(self);
+        let owned = args.to_vec();
+        match tokio::spawn(async move { me.run_here(&owned).await }).await {
+            Ok(out) => out,
+            Err(e) => failed(format!("grunt {}: {e}", args.join(" "))),
+        }
+    }
+
+    async fn run_here(&self, args: &[String]) -> Outcome {
         let _turn = self.lock.lock().await;
         let child = tokio::process::Command::new(&self.program)
             .arg("--color=never")

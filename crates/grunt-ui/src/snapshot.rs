@@ -50,7 +50,7 @@ struct Read {
 }
 
 /// Reads the table once: the jobs, or why not.
-async fn read(cli: &Cli) -> Result<Read, String> {
+async fn read(cli: &Arc<Cli>) -> Result<Read, String> {
     let args: Vec<String> = ["jobs", "active", "done", "archive", "delete", "--json"]
         .iter()
         .map(|s| s.to_string())
