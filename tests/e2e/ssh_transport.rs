@@ -17,7 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use git2::{Direction, Oid, PushOptions, RemoteCallbacks, Repository, RepositoryInitOptions};
-use grunt_core::transport::ssh;
+use grunt_ssh as ssh;
 use grunt_tests::sshd::{require_sshd, ServerAccount, ServerDir, Sshd};
 use tempfile::TempDir;
 

@@ -13,7 +13,6 @@
 //! - [`heartbeat`]: grund's heartbeat file, how clients tell whether it lives.
 //! - [`protocol`]: the wire between client, grund and runner: `grund_status.txt`, `batch-status`,
 //!   the `GRUNT_*` variables, the runner's command words, `grunt await`.
-//! - [`remote_server`]: a server reached over ssh: what is there, creating a project on it.
 
 pub mod command;
 pub mod config;
@@ -30,11 +29,9 @@ pub mod ledger;
 pub mod name;
 pub mod project;
 pub mod protocol;
-pub mod remote_server;
 pub mod runner;
 pub mod status;
 pub mod time;
-pub mod transport;
 
 pub use error::{Error, Result};
 

@@ -60,3 +60,23 @@ pub fn confirm(question: &str) -> std::io::Result<bool> {
         "y" | "yes"
     ))
 }
+
+/// `line` word-wrapped to `width` columns, continuation lines indented by `indent`.
+pub(crate) fn wrap(line: &str, indent: usize, width: usize) -> String {
+    let lead = line.len() - line.trim_start().len();
+    let mut out = String::new();
+    let mut cur = " ".repeat(lead);
+    for word in line.trim_start().split(' ') {
+        if !cur.trim().is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(cur.trim_end());
+            out.push('\n');
+            cur = " ".repeat(indent);
+        } else if !cur.trim().is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    out.push_str(cur.trim_end());
+    out.push('\n');
+    out
+}

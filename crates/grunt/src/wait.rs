@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
+use crate::remote_server;
 use anyhow::Result;
 use git2::Oid;
 use grunt_core::git::remote::{Remote, TRACKING_REF};
@@ -22,8 +23,7 @@ use grunt_core::git::{self, sync, tree};
 use grunt_core::heartbeat::Health;
 use grunt_core::protocol::answer::{self, Reply, Request};
 use grunt_core::protocol::status_file::{self, GrundStatus};
-use grunt_core::remote_server;
-use grunt_core::transport::ssh::Host;
+use grunt_ssh::Host;
 
 use crate::context::Ctx;
 use crate::error::{CommandError, Kind};

@@ -79,7 +79,7 @@ impl Remote {
                 Ok(Some(head))
             }
             Remote::Url(url) => {
-                crate::transport::register()?;
+                grunt_ssh::register().map_err(crate::Error::GitOther)?;
                 let mut remote = repo.remote_anonymous(url).map_err(|e| self.error(e))?;
                 let spec = format!("+{BRANCH_REF}:{TRACKING_REF}");
                 remote
@@ -106,7 +106,7 @@ impl Remote {
                 }
             }
             Remote::Url(url) => {
-                crate::transport::register()?;
+                grunt_ssh::register().map_err(crate::Error::GitOther)?;
                 const OUTGOING: &str = "refs/grunt/outgoing";
                 set_ref(repo, OUTGOING, new)?;
                 let mut remote = repo.remote_anonymous(url).map_err(|e| self.error(e))?;

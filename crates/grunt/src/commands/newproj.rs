@@ -2,19 +2,19 @@
 //! server (`~/gruntsrv`); with one, on the client (`~/gruntdat`), cloning the server's repos.
 //! The remote is the server account's home directory on this machine (`/home/ore`, or
 //! `ore@/home/ore`), or `[user@]host` reached over ssh, where the server side is created
-//! first when it is missing (see `grunt_core::remote_server`): the whole setup is one
+//! first when it is missing (see `crate::remote_server`): the whole setup is one
 //! command on the laptop. A failed command leaves nothing on the client.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use crate::remote_server::{self, Created, Target};
 use anyhow::{bail, Context, Result};
 use grunt_core::config::{self, DEFSERVER_FILE};
 use grunt_core::git::remote::Remote;
 use grunt_core::layout::{self, ClientLayout, ServerLayout};
-use grunt_core::remote_server::{self, Created, Target};
-use grunt_core::transport::ssh::{shell_quote, Host};
 use grunt_core::{fsutil, name, project};
+use grunt_ssh::{shell_quote, Host};
 
 use crate::ui;
 

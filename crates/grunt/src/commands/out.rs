@@ -2,13 +2,13 @@
 //! (the snapshot grund committed last, whose age `out` says), and `out --follow`, which
 //! streams the output live from the server until the job ends.
 
+use crate::remote_server::ServerRef;
 use anyhow::Result;
 use grunt_core::git::{remote::Remote, tree};
 use grunt_core::jobfile;
 use grunt_core::joblist;
 use grunt_core::jobs::JobRecord;
-use grunt_core::remote_server::ServerRef;
-use grunt_core::transport::ssh::shell_quote;
+use grunt_ssh::shell_quote;
 use serde::Serialize;
 
 use crate::context::Ctx;

@@ -108,9 +108,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let field = |label: &str, value: &str| -> String {
         let line = format!("  {label:<9} {value}");
         match width {
-            Some(w) => crate::cli::wrap(&line, 12, w.max(40))
-                .trim_end()
-                .to_string(),
+            Some(w) => crate::ui::wrap(&line, 12, w.max(40)).trim_end().to_string(),
             None => line,
         }
     };
