@@ -187,41 +187,37 @@ pub fn refs_print(opts: &Options, name: &str) -> RefsPrint {
 
 /// The user's directory, open, to stat each project's refs with a short lookup relative to
 /// it: what an idle poll costs at 1,000 projects is mostly these lookups.
-struct UserDir(std::fs::File);
+struct UserDir(std::os::fd::OwnedFd);
 
 impl UserDir {
     fn open(dir: &Path) -> Option<UserDir> {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::File::options()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_PATH)
-            .open(dir)
-            .ok()
-            .map(UserDir)
+        use rustix::fs::{Mode, OFlags};
+        rustix::fs::open(
+            dir,
+            OFlags::DIRECTORY | OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()
+        .map(UserDir)
     }
 
     /// The same print as [`refs_print`], for project `name`.
     fn print(&self, name: &str) -> RefsPrint {
         let stat = |rel: &str| -> Option<FileStamp> {
-            let c = std::ffi::CString::new(format!("{name}/{rel}")).ok()?;
-            // SAFETY: fstatat fills the zeroed struct we own, from our open directory and a
-            // NUL-terminated relative path; it does not follow a final link.
-            unsafe {
-                let mut st: libc::stat = std::mem::zeroed();
-                let r = libc::fstatat(
-                    std::os::fd::AsRawFd::as_raw_fd(&self.0),
-                    c.as_ptr(),
-                    &mut st,
-                    libc::AT_SYMLINK_NOFOLLOW,
-                );
-                (r == 0).then_some((
-                    st.st_dev,
-                    st.st_ino,
-                    st.st_size as u64,
-                    st.st_mtime,
-                    st.st_mtime_nsec,
-                ))
-            }
+            // Does not follow a final link.
+            let st = rustix::fs::statat(
+                &self.0,
+                format!("{name}/{rel}"),
+                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            )
+            .ok()?;
+            Some((
+                st.st_dev,
+                st.st_ino,
+                st.st_size as u64,
+                st.st_mtime,
+                st.st_mtime_nsec as i64,
+            ))
         };
         match stat(&format!("jobs/{BRANCH_REF}")) {
             Some(loose) => RefsPrint([Some(loose), None]),

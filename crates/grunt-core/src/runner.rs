@@ -305,15 +305,15 @@ impl Slot {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .process_group(0);
-        // SAFETY: only fcntl, which is async-signal-safe, runs between fork and exec. It lets
-        // the supervisor inherit the lock, so the lock is held from before it exists until it
-        // exits, whatever happens to grund.
+        // SAFETY: only fcntl, which is async-signal-safe (rustix makes the system call
+        // directly), runs between fork and exec, on the lock's descriptor, open in the child as
+        // in the parent. It lets the supervisor inherit the lock, so the lock is held from
+        // before it exists until it exits, whatever happens to grund.
         unsafe {
             cmd.pre_exec(move || {
-                let flags = libc::fcntl(fd, libc::F_GETFD);
-                if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
+                let fd = std::os::fd::BorrowedFd::borrow_raw(fd);
+                let flags = rustix::io::fcntl_getfd(fd)?;
+                rustix::io::fcntl_setfd(fd, flags - rustix::io::FdFlags::CLOEXEC)?;
                 Ok(())
             });
         }
@@ -359,12 +359,11 @@ pub fn supervise(slot_base: &Path) -> crate::Result<()> {
 fn close_on_exec_above_stderr() {
     // Bounded: descriptors above 4096 are not something grund ever hands down.
     for fd in 3..4096 {
-        // SAFETY: fcntl on a descriptor number; invalid ones just fail with EBADF.
-        unsafe {
-            let flags = libc::fcntl(fd, libc::F_GETFD);
-            if flags >= 0 {
-                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
-            }
+        // SAFETY: the descriptor is only passed to fcntl, which fails with EBADF on one that
+        // is not open; this single-threaded process opens and closes nothing meanwhile.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        if let Ok(flags) = rustix::io::fcntl_getfd(fd) {
+            let _ = rustix::io::fcntl_setfd(fd, flags | rustix::io::FdFlags::CLOEXEC);
         }
     }
 }
@@ -390,7 +389,8 @@ pub fn run(inv: &Invocation) -> Outcome {
         Ok(c) => c,
         Err(e) => return Outcome::SpawnFailed(format!("{}: {e}", inv.program.display())),
     };
-    let pgid = child.id() as libc::pid_t;
+    // A child's pid is never 0; if it were, there would be no group to kill.
+    let pgid = rustix::process::Pid::from_raw(child.id() as i32);
     let ended = |status: std::process::ExitStatus| {
         use std::os::unix::process::ExitStatusExt;
         match (status.code(), status.signal()) {
@@ -417,23 +417,25 @@ pub fn run(inv: &Invocation) -> Outcome {
     }
     // Time is up: TERM the whole group, give it a grace period, then KILL whatever is left
     // (members that ignore TERM outlive the leader).
-    // SAFETY: kill(2) on the process group of our own child.
-    unsafe { libc::kill(-pgid, libc::SIGTERM) };
+    let kill = |sig| {
+        if let Some(pgid) = pgid {
+            let _ = rustix::process::kill_process_group(pgid, sig);
+        }
+    };
+    kill(rustix::process::Signal::TERM);
     let grace_end = Instant::now() + KILL_GRACE;
     while Instant::now() < grace_end && group_alive(pgid) {
         let _ = child.try_wait();
         std::thread::sleep(Duration::from_millis(10));
     }
-    // SAFETY: as above.
-    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    kill(rustix::process::Signal::KILL);
     let _ = child.wait();
     Outcome::TimedOut(limit)
 }
 
 /// Is any process of the group still there (zombies of our own child count until reaped)?
-fn group_alive(pgid: libc::pid_t) -> bool {
-    // SAFETY: signal 0 only checks for existence.
-    unsafe { libc::kill(-pgid, 0) == 0 }
+fn group_alive(pgid: Option<rustix::process::Pid>) -> bool {
+    pgid.is_some_and(|p| rustix::process::test_kill_process_group(p).is_ok())
 }
 
 #[cfg(test)]
@@ -528,15 +530,12 @@ mod tests {
             .parse()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
-        // SAFETY: signal 0 only probes for existence.
-        while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
+        let pid = rustix::process::Pid::from_raw(pid).expect("a pid");
+        let alive = || rustix::process::test_kill_process(pid).is_ok();
+        while alive() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert_ne!(
-            unsafe { libc::kill(pid, 0) },
-            0,
-            "grandchild survived the timeout"
-        );
+        assert!(!alive(), "grandchild survived the timeout");
         assert!(matches!(
             run(&Invocation {
                 program: "/nonexistent".into(),

@@ -219,9 +219,12 @@ fn dry_run(
     extra: &[(&str, String)],
 ) -> Result<()> {
     let id = newjob::peek_id(ctx)?;
-    let scratch = std::env::temp_dir().join(format!("grunt-dry-run-{}", std::process::id()));
-    let dir = scratch.join(id.to_string()).join(&ctx.project);
-    let _ = std::fs::remove_dir_all(&scratch);
+    // Removed when dropped, however this ends.
+    let scratch = tempfile::Builder::new()
+        .prefix("grunt-dry-run-")
+        .tempdir()
+        .context("creating a scratch directory for the dry run")?;
+    let dir = scratch.path().join(id.to_string()).join(&ctx.project);
     std::fs::create_dir_all(&dir)?;
     let result = (|| -> Result<()> {
         for f in project_files {
@@ -289,7 +292,7 @@ fn dry_run(
         }
         Ok(())
     })();
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch);
     result
 }
 
