@@ -2,16 +2,16 @@
 //! in commit order, commit what they changed (results first, then jobs, so a client that sees
 //! the answer in jobs finds the results already there), and only then move
 //! `last_commit_done.sha`. A crash anywhere replays the same batch, which is harmless (see
-//! [`crate::exec`] and `grunt_core::ledger`).
+//! [`crate::exec`] and `crate::ledger`).
 
 use std::path::Path;
 
+use crate::ledger::Ledger;
 use git2::{Oid, Repository, Sort};
 use grunt_core::command::CommandPath;
 use grunt_core::git::{self, refs, remote, tree};
 use grunt_core::jobfile;
 use grunt_core::layout::{self, Location, BRANCH_REF};
-use grunt_core::ledger::Ledger;
 use grunt_core::protocol::status_file::{self, GrundStatus};
 use grunt_core::{jobs, Error, Result, GRUND_COMMIT_PREFIX};
 

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::ledger::Ledger;
 use anyhow::{bail, Context, Result};
 use grunt_core::layout::{ServerLayout, BRANCH_REF};
-use grunt_core::ledger::Ledger;
 use grunt_core::name;
 
 use crate::exec::Project;

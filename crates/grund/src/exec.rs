@@ -1,7 +1,7 @@
 //! What each command does. Core commands (results, delete, archive, nuke, newproj-server)
 //! change the repos and the disk idempotently, so replaying one after a crash is harmless;
 //! every other word is a runner call, which runs at most once per command (see
-//! `grunt_core::runner::Slot`). A command's failure is written into its job (`job.error`) and
+//! `crate::supervisor::Slot`). A command's failure is written into its job (`job.error`) and
 //! never stops grund.
 
 use std::collections::BTreeSet;
@@ -9,13 +9,13 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::ledger::Ledger;
 use git2::{Repository, Tree};
 use grunt_core::command::{self, CommandPath, Core};
 use grunt_core::config::ProjectConfig;
 use grunt_core::git::tree::{self, Edit};
 use grunt_core::jobid::JobId;
 use grunt_core::layout::{self, Location, ServerLayout};
-use grunt_core::ledger::Ledger;
 use grunt_core::runner::{Invocation, JobContext, Outcome};
 use grunt_core::{fsutil, jobfile, name, project, Error, Result};
 

@@ -136,7 +136,7 @@ impl ServerLayout {
         }
     }
 
-    /// grund's durable per-command progress for a project (see [`crate::ledger`]).
+    /// grund's durable per-command progress for a project (see grund's `ledger` module).
     pub fn state_dir(&self, server: &str, user: &str, project: &str) -> PathBuf {
         self.work(server, user, project).base.join("grund-state")
     }

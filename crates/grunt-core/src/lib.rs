@@ -9,7 +9,6 @@
 //! - [`runner`]: finding and running the user's runner with its environment and time limit.
 //! - [`git`]: repos, trees built straight from blobs, commits with compare-and-swap, remotes.
 //! - [`project`]: creating a project's repos on the server and the client.
-//! - [`ledger`]: grund's durable per-command progress, for exactly-once processing.
 //! - [`heartbeat`]: grund's heartbeat file, how clients tell whether it lives.
 //! - [`protocol`]: the wire between client, grund and runner: `grund_status.txt`, `batch-status`,
 //!   the `GRUNT_*` variables, the runner's command words, `grunt await`.
@@ -25,7 +24,6 @@ pub mod jobid;
 pub mod joblist;
 pub mod jobs;
 pub mod layout;
-pub mod ledger;
 pub mod name;
 pub mod project;
 pub mod protocol;
