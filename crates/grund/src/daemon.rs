@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::ledger::Ledger;
 use anyhow::{bail, Context, Result};
-use grunt_core::layout::{ServerLayout, BRANCH_REF};
+use grunt_core::layout::{ProjectKey, ServerLayout, BRANCH_REF};
 use grunt_core::name;
 
 use crate::exec::Project;
@@ -37,6 +37,13 @@ pub struct Options {
     pub supervisor: Vec<OsString>,
     /// Worker threads: how many projects are processed at the same time.
     pub workers: usize,
+}
+
+impl Options {
+    /// The key of this user's project `name` on this server.
+    pub fn key(&self, name: &str) -> ProjectKey {
+        ProjectKey::new(&self.server, &self.user, name)
+    }
 }
 
 /// Runs the daemon until killed (or, with `once`, until nothing is pending).
@@ -171,7 +178,7 @@ pub struct RefsPrint([Option<FileStamp>; 2]);
 type FileStamp = (u64, u64, u64, i64, i64);
 
 pub fn refs_print(opts: &Options, name: &str) -> RefsPrint {
-    let jobs = opts.layout.bare(&opts.server, &opts.user, name).jobs();
+    let jobs = opts.layout.bare(&opts.key(name)).jobs();
     let stat = |p: PathBuf| {
         p.symlink_metadata()
             .ok()
@@ -301,18 +308,16 @@ fn scan_projects(user_dir: &Path) -> (Vec<String>, Vec<String>) {
 }
 
 fn project(opts: &Options, name: &str, activity: &Activity) -> Result<Project> {
-    let work = opts.layout.work(&opts.server, &opts.user, name);
+    let work = opts.layout.work(&opts.key(name));
     std::fs::create_dir_all(work.jobs())
         .with_context(|| format!("creating {}", work.jobs().display()))?;
     Ok(Project {
-        name: name.to_string(),
-        server: opts.server.clone(),
-        user: opts.user.clone(),
+        key: opts.key(name),
         layout: opts.layout.clone(),
         work: WorkDir { root: work.jobs() },
         ledger: Ledger::open(
-            &opts.layout.state_dir(&opts.server, &opts.user, name),
-            &opts.layout.last_done_file(&opts.server, &opts.user, name),
+            &opts.layout.state_dir(&opts.key(name)),
+            &opts.layout.last_done_file(&opts.key(name)),
         )?,
         supervisor: opts.supervisor.clone(),
         activity: activity.clone(),
@@ -326,8 +331,7 @@ pub fn reset(opts: &Options) -> Result<()> {
     let user_dir = opts.layout.bare_user_dir(&opts.server, &opts.user);
     for name in project_names(&user_dir) {
         let p = project(opts, &name, &Activity::default())?;
-        let repo =
-            grunt_core::git::open(&opts.layout.bare(&opts.server, &opts.user, &name).jobs())?;
+        let repo = grunt_core::git::open(&opts.layout.bare(&opts.key(&name)).jobs())?;
         if let Some(head) = grunt_core::git::head(&repo)? {
             p.ledger.set_last_done(head, &[])?;
             println!("{name}: last_commit_done.sha reset to {head}");
@@ -354,7 +358,9 @@ mod tests {
             supervisor: Vec::new(),
             workers: 1,
         };
-        let jobs = layout.bare("clust", "ore", "sim").jobs();
+        let jobs = layout
+            .bare(&grunt_core::layout::ProjectKey::new("clust", "ore", "sim"))
+            .jobs();
         let user_dir = layout.bare_user_dir("clust", "ore");
         std::fs::create_dir_all(jobs.join("refs/heads")).unwrap();
         std::fs::write(jobs.join("packed-refs"), "x").unwrap();

@@ -15,7 +15,7 @@ use grunt_core::command::{self, CommandPath, Core};
 use grunt_core::config::ProjectConfig;
 use grunt_core::git::tree::{self, Edit};
 use grunt_core::jobid::JobId;
-use grunt_core::layout::{self, Location, ServerLayout};
+use grunt_core::layout::{self, Location, ProjectKey, ServerLayout};
 use grunt_core::runner::{Invocation, JobContext, Outcome};
 use grunt_core::{fsutil, jobfile, name, project, Error, Result};
 
@@ -24,9 +24,7 @@ use crate::workdir::{self, WorkDir, SUBMITTED_MARK};
 /// One project as grund serves it.
 #[derive(Debug)]
 pub struct Project {
-    pub name: String,
-    pub server: String,
-    pub user: String,
+    pub key: ProjectKey,
     pub layout: ServerLayout,
     pub work: WorkDir,
     pub ledger: Ledger,
@@ -58,9 +56,7 @@ impl Project {
     fn ctx(&self, id: &JobId, dir: &Path) -> JobContext {
         JobContext {
             job_id: id.to_string(),
-            project: self.name.clone(),
-            server: self.server.clone(),
-            user: self.user.clone(),
+            key: self.key.clone(),
             job_dir: dir.to_path_buf(),
         }
     }
@@ -114,7 +110,7 @@ impl Project {
         batch: &mut Batch,
     ) -> Result<()> {
         let c = &p.cmd;
-        log::info!("{}: {} {}", self.name, c.word, c.job);
+        log::info!("{}: {} {}", self.key.project, c.word, c.job);
         match Core::from_word(&c.word) {
             Some(Core::Delete) => self.relocate(c, Location::Delete, batch),
             Some(Core::Archive) => self.relocate(c, Location::Archive, batch),
@@ -139,7 +135,7 @@ impl Project {
 
     /// Tells the job (in `job.error`, when its directory still takes it) and the log.
     pub fn record_job_error(&self, p: &Pending, e: &Error) {
-        log::warn!("{}: {}: {e}", self.name, p.path);
+        log::warn!("{}: {}: {e}", self.key.project, p.path);
         if let Some((_, dir)) = self.work.find(&p.cmd.job, &p.cmd.project) {
             let _ = self.job_error(&dir, &p.cmd.word, &e.to_string());
         }
@@ -199,7 +195,10 @@ impl Project {
             log::warn!("{}: newproj-server: {e}", p.path);
             return Ok(());
         }
-        match project::create_server(&self.layout, &self.server, &self.user, new.trim()) {
+        match project::create_server(
+            &self.layout,
+            &ProjectKey::new(&self.key.server, &self.key.user, new.trim()),
+        ) {
             Ok(_) => log::info!("created project {new}"),
             Err(Error::ProjectExists { .. }) => log::info!("project {new} exists already"),
             Err(e) => log::warn!("newproj-server {new}: {e}"),
@@ -253,12 +252,7 @@ impl Project {
             .unwrap_or(c.location);
         let base = layout::job_dir(loc, &c.job, &c.project);
         // The blobs belong in the results repo, where they are committed.
-        let results = grunt_core::git::open(
-            &self
-                .layout
-                .bare(&self.server, &self.user, &self.name)
-                .results(),
-        )?;
+        let results = grunt_core::git::open(&self.layout.bare(&self.key).results())?;
         let mut refused = Vec::new();
         for n in names {
             match checked_result(&dir, &n) {
@@ -319,7 +313,7 @@ impl Project {
             self.job_error(&dir, &c.word, &text)?;
         }
         if !matches!(outcome, Outcome::Exited(_)) {
-            log::warn!("{}: {} {}: {outcome:?}", self.name, c.word, c.job);
+            log::warn!("{}: {} {}: {outcome:?}", self.key.project, c.word, c.job);
         }
         workdir::write_job_list(&dir)
     }
@@ -349,10 +343,12 @@ impl Project {
             .timeout_secs
             .map_or("no time limit".to_string(), |t| format!("time limit {t} s"));
         if inv.timeout_secs.is_none() {
-            log::info!("{}: {word} {job}: the runner has no time limit ({limit}; set [runner] timeout to give one)", self.name);
+            log::info!("{}: {word} {job}: the runner has no time limit ({limit}; set [runner] timeout to give one)", self.key.project);
         }
-        self.activity
-            .set(&self.name, format!("runner `{word}` of {job} ({limit})"));
+        self.activity.set(
+            &self.key.project,
+            format!("runner `{word}` of {job} ({limit})"),
+        );
     }
 
     fn invocation(&self, id: &JobId, dir: &Path, word: &str) -> Result<Invocation> {
@@ -370,21 +366,34 @@ use std::os::unix::fs::PermissionsExt;
 
 /// A result file must be a relative path to a regular file inside the job directory, reached
 /// without leaving it through `..` or a link.
-fn checked_result(dir: &Path, rel: &str) -> std::result::Result<PathBuf, String> {
-    name::check_relative_path(rel).map_err(|e| e.why.to_string())?;
+fn checked_result(dir: &Path, rel: &str) -> std::result::Result<PathBuf, RefusedResult> {
+    name::check_relative_path(rel).map_err(|e| RefusedResult::BadPath(e.why.to_string()))?;
     let path = dir.join(rel);
-    let real = path
-        .canonicalize()
-        .map_err(|e| format!("cannot open it ({e})"))?;
-    let base = dir.canonicalize().map_err(|e| e.to_string())?;
+    let real = path.canonicalize().map_err(RefusedResult::Unopenable)?;
+    let base = dir.canonicalize().map_err(RefusedResult::Io)?;
     if !real.starts_with(&base) {
-        return Err("it leads outside the job directory".into());
+        return Err(RefusedResult::Outside);
     }
-    let meta = fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
+    let meta = fs::symlink_metadata(&path).map_err(RefusedResult::Io)?;
     if !meta.is_file() {
-        return Err("it is not a regular file".into());
+        return Err(RefusedResult::NotAFile);
     }
     Ok(path)
+}
+
+/// Why a file named by `grunt files` is not taken into the results.
+#[derive(Debug, thiserror::Error)]
+enum RefusedResult {
+    #[error("{0}")]
+    BadPath(String),
+    #[error("cannot open it ({0})")]
+    Unopenable(std::io::Error),
+    #[error("{0}")]
+    Io(std::io::Error),
+    #[error("it leads outside the job directory")]
+    Outside,
+    #[error("it is not a regular file")]
+    NotAFile,
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use thiserror::Error;
 use crate::config::{self, ProjectConfig};
 use crate::fsutil;
 use crate::jobfile;
+use crate::layout::ProjectKey;
 
 /// Variables passed through from grund's environment to a runner whose environment is
 /// cleared (`[runner] clean_env`): the basics, and what the batch systems' commands need to
@@ -66,9 +67,7 @@ pub enum RunnerError {
 #[derive(Debug, Clone)]
 pub struct JobContext {
     pub job_id: String,
-    pub project: String,
-    pub server: String,
-    pub user: String,
+    pub key: ProjectKey,
     pub job_dir: PathBuf,
 }
 
@@ -147,9 +146,9 @@ impl Invocation {
         }
         for (k, v) in [
             ("GRUNT_JOBID", &ctx.job_id),
-            ("GRUNT_PROJECT", &ctx.project),
-            ("GRUNT_SERVER", &ctx.server),
-            ("GRUNT_USER", &ctx.user),
+            ("GRUNT_PROJECT", &ctx.key.project),
+            ("GRUNT_SERVER", &ctx.key.server),
+            ("GRUNT_USER", &ctx.key.user),
         ] {
             env.insert(k.to_string(), v.clone());
         }
@@ -298,9 +297,7 @@ mod tests {
     fn ctx(dir: &Path) -> JobContext {
         JobContext {
             job_id: "ore000001".into(),
-            project: "sim".into(),
-            server: "clust".into(),
-            user: "ore".into(),
+            key: ProjectKey::new("clust", "ore", "sim"),
             job_dir: dir.to_path_buf(),
         }
     }

@@ -204,7 +204,7 @@ mod tests {
     fn local_fetch_and_push_with_rejection() {
         let (_d, server) = testutil::repo(true);
         let sig = testutil::sig();
-        refs::commit_edits(&server, BRANCH_REF, &sig, "init", 1, |r, _| {
+        refs::commit_edits(&server, &sig, "init", 1, |r, _| {
             Ok(vec![tree::put_bytes(
                 r,
                 "active/placeholder",

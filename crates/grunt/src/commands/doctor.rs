@@ -172,7 +172,7 @@ fn local_clones(r: &mut Report, ctx: &Ctx) -> Result<Option<Remote>> {
     let fix = format!(
         "remove {} and run `grunt newproj {} <server>` again",
         ctx.dirs.base.display(),
-        ctx.project
+        ctx.key.project
     );
     match (jobs, results) {
         (Ok(j), Ok(_)) => {
@@ -181,7 +181,7 @@ fn local_clones(r: &mut Report, ctx: &Ctx) -> Result<Option<Remote>> {
                 format!(
                     "{}/{{jobs,results}} (server {}, origin {})",
                     ctx.dirs.base.display(),
-                    ctx.server,
+                    ctx.key.server,
                     j.display()
                 ),
             )?;
@@ -320,7 +320,7 @@ fn server_checks(r: &mut Report, ctx: &Ctx, p: &Probe, server: &ServerRef) -> Re
             "create the project on the server: {}",
             server.hint(&format!(
                 "grunt newproj {} --server {}",
-                ctx.project, target.server
+                ctx.key.project, target.server
             ))
         ),
     )

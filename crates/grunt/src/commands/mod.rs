@@ -247,7 +247,7 @@ pub fn run(cli: Cli) -> Result<()> {
             ctx.pull_results()?;
             crate::ui::out(format!(
                 "pulled jobs and results of {} from {}",
-                ctx.project, ctx.server
+                ctx.key.project, ctx.key.server
             ))?;
             Ok(())
         }

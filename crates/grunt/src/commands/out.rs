@@ -135,7 +135,7 @@ fn follow(ctx: &Ctx, job: &JobRecord, lines: usize) -> Result<()> {
         return Ok(ui::out(tail(&String::from_utf8_lossy(&data), Some(lines)))?);
     }
     let server = ServerRef::of(&Remote::origin(&ctx.jobs)?)?;
-    let dir = server.job_dir_path(&ctx.user, &job.dir());
+    let dir = server.job_dir_path(&ctx.key.user, &job.dir());
     let script = follow_script(&dir, lines);
     ui::note(format!(
         "following {} of {} on {} until it ends (Ctrl-C stops following; the job goes on)",

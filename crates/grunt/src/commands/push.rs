@@ -70,7 +70,7 @@ pub fn run(ctx: &Ctx, word: &str, a: Args) -> Result<()> {
     let targets: Vec<JobRecord> = if a.jobs.is_empty() && word == "status" {
         all.iter()
             .filter(|j| {
-                j.location == Location::Active && !j.summary(&ctx.server).state.is_finished()
+                j.location == Location::Active && !j.summary(&ctx.key.server).state.is_finished()
             })
             .cloned()
             .collect()

@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
                 .map(|d| String::from_utf8_lossy(&d).into_owned()),
         )
     };
-    let s = job.summary(&ctx.server);
+    let s = job.summary(&ctx.key.server);
     let error_text = text(jobfile::ERROR)?.map(|t| t.trim_end().to_string());
     let stderr = text(jobfile::RUNNER_ERR)?
         .map(|t| super::out::tail(&t, Some(a.lines)))
@@ -117,7 +117,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if let Some(p) = &s.profile {
         o.push(format!("  profile   {p}"));
     }
-    o.push(format!("  where     {} on {}", job.dir(), ctx.server));
+    o.push(format!("  where     {} on {}", job.dir(), ctx.key.server));
     o.push(format!("  submit    {}", super::jobs::local(&s.submit)));
     if !s.start.is_empty() {
         o.push(format!("  start     {}", super::jobs::local(&s.start)));

@@ -156,7 +156,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if !a.json {
         ui::out(format!(
             "submitted job {id} to {} ({} files): {message}",
-            ctx.server,
+            ctx.key.server,
             project_files.len()
         ))?;
     }
@@ -170,15 +170,15 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
             Some(_) => Some(
                 mine(ctx)?
                     .iter()
-                    .map(|j| j.summary(&ctx.server))
+                    .map(|j| j.summary(&ctx.key.server))
                     .collect::<Vec<_>>(),
             ),
             None => None,
         };
         ui::json(&SubmitJson {
             ids: vec![id.to_string()],
-            server: &ctx.server,
-            project: &ctx.project,
+            server: &ctx.key.server,
+            project: &ctx.key.project,
             commit: commit.to_string(),
             files: project_files.len(),
             message: &message,
@@ -224,7 +224,7 @@ fn dry_run(
         .prefix("grunt-dry-run-")
         .tempdir()
         .context("creating a scratch directory for the dry run")?;
-    let dir = scratch.path().join(id.to_string()).join(&ctx.project);
+    let dir = scratch.path().join(id.to_string()).join(&ctx.key.project);
     std::fs::create_dir_all(&dir)?;
     let result = (|| -> Result<()> {
         for f in project_files {
@@ -244,7 +244,7 @@ fn dry_run(
         let before = listing(&dir)?;
         ui::out(format!(
             "job {id} (not submitted) would hold, in active/{id}/{}/:",
-            ctx.project
+            ctx.key.project
         ))?;
         let rows: Vec<Vec<String>> = before
             .iter()
@@ -257,9 +257,7 @@ fn dry_run(
         }
         let jctx = JobContext {
             job_id: id.to_string(),
-            project: ctx.project.clone(),
-            server: ctx.server.clone(),
-            user: ctx.user.clone(),
+            key: ctx.key.clone(),
             job_dir: dir.clone(),
         };
         let mut inv = Invocation::new(&jctx, "submit", cfg)?;
