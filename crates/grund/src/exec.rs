@@ -16,6 +16,7 @@ use grunt_core::config::ProjectConfig;
 use grunt_core::git::tree::{self, Edit};
 use grunt_core::jobid::JobId;
 use grunt_core::layout::{self, Location, ProjectKey, ServerLayout};
+use grunt_core::protocol::words;
 use grunt_core::runner::{Invocation, JobContext, Outcome};
 use grunt_core::{fsutil, jobfile, name, project, Error, Result};
 
@@ -224,18 +225,18 @@ impl Project {
             Some(names) => names,
             None => {
                 let slot = self.ledger.slot(&p.key);
-                let mut inv = match self.invocation(&c.job, &dir, "results") {
+                let mut inv = match self.invocation(&c.job, &dir, words::RESULTS) {
                     Ok(inv) => inv,
-                    Err(e) => return self.job_error(&dir, "results", &e.to_string()),
+                    Err(e) => return self.job_error(&dir, words::RESULTS, &e.to_string()),
                 };
                 // The list must survive later runner calls that rewrite job.grunter.out.
                 inv.stdout = slot.stdout_file();
-                self.note_runner("results", &c.job, &inv);
+                self.note_runner(words::RESULTS, &c.job, &inv);
                 let outcome = slot.run_once(&inv, &self.supervisor)?;
                 let out = grunt_core::fsutil::read_regular(&inv.stdout).unwrap_or_default();
                 let _ = crate::nofollow::write_below(&dir, jobfile::RUNNER_OUT, &out, 0o644);
-                if let Some(text) = outcome.error_text("results") {
-                    self.job_error(&dir, "results", &text)?;
+                if let Some(text) = outcome.error_text(words::RESULTS) {
+                    self.job_error(&dir, words::RESULTS, &text)?;
                 }
                 String::from_utf8_lossy(&out)
                     .lines()
@@ -278,7 +279,7 @@ impl Project {
         if !refused.is_empty() {
             self.job_error(
                 &dir,
-                "results",
+                words::RESULTS,
                 &format!("refused result files: {}", refused.join("; ")),
             )?;
         }
@@ -296,10 +297,10 @@ impl Project {
         let Some(dir) = self.job_dir_for(repo, tree, p, batch)? else {
             return Ok(());
         };
-        if c.word == "submit" && !self.may_submit(&dir, &p.key)? {
+        if c.word == words::SUBMIT && !self.may_submit(&dir, &p.key)? {
             return self.job_error(
                 &dir,
-                "submit",
+                words::SUBMIT,
                 "the job was submitted already; not submitting it again (use a new job)",
             );
         }

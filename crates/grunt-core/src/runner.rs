@@ -25,6 +25,7 @@ use crate::config::{self, ProjectConfig};
 use crate::fsutil;
 use crate::jobfile;
 use crate::layout::ProjectKey;
+use crate::protocol::vars;
 
 /// Variables passed through from grund's environment to a runner whose environment is
 /// cleared (`[runner] clean_env`): the basics, and what the batch systems' commands need to
@@ -133,7 +134,7 @@ impl Invocation {
         } else {
             // grund's own environment, as the original passes it on (module load, conda,
             // venv…); its GRUNT_* variables are left out so the job's own are the only ones.
-            env.extend(std::env::vars().filter(|(k, _)| !k.starts_with("GRUNT_")));
+            env.extend(std::env::vars().filter(|(k, _)| !k.starts_with(vars::PREFIX)));
         }
         env.extend(config::flatten_env(&cfg.raw));
         let profile = fsutil::read_regular(&dir.join(jobfile::PROFILE))
@@ -142,17 +143,17 @@ impl Invocation {
             .filter(|p| !p.is_empty());
         env.extend(config::resources(&cfg.raw, profile.as_deref())?);
         if let Some(p) = profile {
-            env.insert("GRUNT_PROFILE".into(), p);
+            env.insert(vars::PROFILE.into(), p);
         }
         for (k, v) in [
-            ("GRUNT_JOBID", &ctx.job_id),
-            ("GRUNT_PROJECT", &ctx.key.project),
-            ("GRUNT_SERVER", &ctx.key.server),
-            ("GRUNT_USER", &ctx.key.user),
+            (vars::JOBID, &ctx.job_id),
+            (vars::PROJECT, &ctx.key.project),
+            (vars::SERVER, &ctx.key.server),
+            (vars::USER, &ctx.key.user),
         ] {
             env.insert(k.to_string(), v.clone());
         }
-        env.insert("GRUNT_JOB_DIR".into(), dir.display().to_string());
+        env.insert(vars::JOB_DIR.into(), dir.display().to_string());
         Ok(Invocation {
             program,
             args,

@@ -31,6 +31,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand};
+use grunt_core::protocol::words;
 
 use crate::context::Ctx;
 use crate::error;
@@ -238,7 +239,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Jobs(a) => jobs::run(&Ctx::open()?, a),
         Command::Show(a) => show::run(&Ctx::open()?, a),
         Command::Wait(a) => wait_cmd::run(&Ctx::open()?, a),
-        Command::Status(a) => push::run(&Ctx::open()?, "status", a),
+        Command::Status(a) => push::run(&Ctx::open()?, words::STATUS, a),
         Command::Results(a) => results::run(&Ctx::open()?, a),
         Command::Files(a) => files_cmd::run(&Ctx::open()?, a),
         Command::Pull => {
@@ -259,7 +260,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Etcat(a) => etcat::run(&Ctx::open()?, a),
         Command::Link(a) => link::link(&Ctx::open()?, a),
         Command::Unlink(a) => link::unlink(&Ctx::open()?, a),
-        Command::Cancel(a) => push::run(&Ctx::open()?, "cancel", a),
+        Command::Cancel(a) => push::run(&Ctx::open()?, words::CANCEL, a),
         Command::Nuke(a) => push::nuke(&Ctx::open()?, a),
         Command::Delete(a) => push::run(&Ctx::open()?, "delete", a),
         Command::Archive(a) => push::run(&Ctx::open()?, "archive", a),

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use grunt_core::config::{self, ProjectConfig};
+use grunt_core::protocol::{vars, words};
 use grunt_core::runner::{self, Invocation, JobContext, Outcome};
 use grunt_core::{command, jobfile, time};
 
@@ -260,8 +261,8 @@ fn dry_run(
             key: ctx.key.clone(),
             job_dir: dir.clone(),
         };
-        let mut inv = Invocation::new(&jctx, "submit", cfg)?;
-        inv.env.insert("GRUNT_DRY_RUN".into(), "1".into());
+        let mut inv = Invocation::new(&jctx, words::SUBMIT, cfg)?;
+        inv.env.insert(vars::DRY_RUN.into(), "1".into());
         let outcome = runner::run(&inv);
         let out = std::fs::read_to_string(&inv.stdout).unwrap_or_default();
         ui::out(format!(
@@ -298,7 +299,7 @@ fn supports_dry_run(dir: &Path) -> bool {
     [jobfile::RUNNER_EXE, jobfile::RUNNER_PY]
         .iter()
         .filter_map(|r| std::fs::read(dir.join(r)).ok())
-        .any(|text| String::from_utf8_lossy(&text).contains("GRUNT_DRY_RUN"))
+        .any(|text| String::from_utf8_lossy(&text).contains(vars::DRY_RUN))
 }
 
 /// Files of a directory tree (relative paths) and their sizes, sorted.
