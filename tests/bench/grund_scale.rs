@@ -9,7 +9,8 @@
 //! runner writes the time it started. grund runs as a real process (`--poll 1`), its CPU read
 //! from `/proc/<pid>/stat`.
 //!
-//! Usage: `cargo run --release -p grunt-tests --bin grund-scale [PROJECTS] [PUSHES]`.
+//! Usage: `cargo build --release -p grund && cargo run --release -p grunt-tests --bin grund-scale
+//! [PROJECTS] [PUSHES]`.
 
 #![allow(clippy::unwrap_used)] // a bench: failing loudly is its job
 

@@ -231,18 +231,8 @@ fn run_with_deadline(mut c: Command, what: &str) -> Out {
     };
     let out = drain(Box::new(child.stdout.take().unwrap()));
     let err = drain(Box::new(child.stderr.take().unwrap()));
-    let end = Instant::now() + RUNNER_DEADLINE;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() >= end {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not return within {RUNNER_DEADLINE:?}");
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
+    let status = grunt_tests::exit_within(&mut child, RUNNER_DEADLINE)
+        .unwrap_or_else(|| panic!("{what} did not return within {RUNNER_DEADLINE:?}"));
     Out {
         code: status.code(),
         stdout: out.recv_timeout(RUNNER_DEADLINE).unwrap_or_default(),
