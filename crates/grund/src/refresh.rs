@@ -25,7 +25,7 @@ use grunt_core::layout::Location;
 use grunt_core::protocol::batch::{self, BatchAnswer, BatchJob};
 use grunt_core::protocol::{vars, words};
 use grunt_core::runner::{self, Invocation, Outcome};
-use grunt_core::{fsutil, jobs, status, Error, Result, GRUND_COMMIT_PREFIX};
+use grunt_core::{fsutil, jobs, state, Error, Result, GRUND_COMMIT_PREFIX};
 
 use crate::exec::{Batch, Pending, Project};
 use crate::{cycle, workdir};
@@ -98,7 +98,7 @@ fn live_jobs(p: &Project, repo: &git2::Repository) -> Result<Vec<Live>> {
     for rec in jobs::list(repo, &tree, &p.key.project) {
         if rec.location != Location::Active
             || rec.files.line(jobfile::BATCHID).is_empty()
-            || (status::derive(&rec.files).0.is_finished() && !awaits_final_word(&rec.files))
+            || (state::derive(&rec.files).0.is_finished() && !awaits_final_word(&rec.files))
         {
             continue;
         }
@@ -127,8 +127,8 @@ const FINAL_WORD_WINDOW_SECS: i64 = 3600;
 /// memory, time, or by scancel); until the scheduler's final word is in, and for a bounded
 /// time after the job ended, keep asking, so it shows `OutOfMemory` rather than `Failed(137)`.
 fn awaits_final_word(files: &JobFiles) -> bool {
-    if !matches!(status::derive(files).0, status::State::Failed(Some(_)))
-        || status::is_final_word(&files.line(jobfile::STATUS))
+    if !matches!(state::derive(files).0, state::State::Failed(Some(_)))
+        || state::is_final_word(&files.line(jobfile::STATUS))
     {
         return false;
     }

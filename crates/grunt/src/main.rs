@@ -7,10 +7,10 @@
 mod commands;
 mod context;
 mod error;
-mod files;
 mod grammar;
-mod joblists;
+mod jobs_csv;
 mod newjob;
+mod project_files;
 mod remote_server;
 mod side_by_side;
 mod table;

@@ -33,9 +33,9 @@ pub fn interactive() -> bool {
 }
 
 /// A state, coloured for a terminal (stripped when piped or with `NO_COLOR`).
-pub fn state_colored(state: grunt_core::status::State, text: &str) -> String {
+pub fn state_colored(state: grunt_core::state::State, text: &str) -> String {
     use anstyle::AnsiColor::*;
-    use grunt_core::status::State;
+    use grunt_core::state::State;
     let color = match state {
         State::Done => Green,
         State::Running => Cyan,

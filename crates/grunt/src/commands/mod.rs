@@ -10,14 +10,14 @@ pub mod diff;
 pub mod dir;
 pub mod doctor;
 pub mod etcat;
-pub mod files_cmd;
+pub mod files;
+pub mod grcmd;
 pub mod jobs;
 pub mod link;
 pub mod message;
 pub mod newproj;
 pub mod newproj_server;
 pub mod out;
-pub mod push;
 pub mod queue;
 pub mod reference;
 pub mod rerun;
@@ -76,11 +76,11 @@ pub enum Command {
     /// Wait until jobs have ended; exit 0 only if all of them succeeded.
     Wait(wait_cmd::Args),
     /// Ask the runner to update the status of jobs (default: all active jobs).
-    Status(push::Args),
+    Status(grcmd::Args),
     /// Copy jobs' result files into the results repo and link them into gresults/ (default: active jobs that need it).
     Results(results::Args),
     /// Copy the given files of one job into the results repo: files <job> <files..>.
-    Files(files_cmd::Args),
+    Files(files::Args),
     /// Pull the jobs and results repos.
     Pull,
     /// Show jobs' output (job.out); --follow streams it live from the server.
@@ -101,19 +101,19 @@ pub enum Command {
     /// Remove gresults/<jobid> links.
     Unlink(link::Args),
     /// Cancel jobs on the server (jobs that have ended are left as they are).
-    Cancel(push::Args),
+    Cancel(grcmd::Args),
     /// Remove jobs from both repos and the server's disk, for mistakes (use delete for the rest).
-    Nuke(push::NukeArgs),
+    Nuke(grcmd::NukeArgs),
     /// Move jobs to delete/ (their results are removed; the record stays).
-    Delete(push::Args),
+    Delete(grcmd::Args),
     /// Move jobs to archive/, with their results.
-    Archive(push::Args),
+    Archive(grcmd::Args),
     /// Remove stray files from the jobs working directory.
     Clean,
     /// Ask the runner for the scheduler's queue and show it (waits for the answer).
     Queue(queue::Args),
     /// Send a user command to the runner: run <word> <jobs..> (any word, even one like a grunt command).
-    Run(push::RunArgs),
+    Run(grcmd::RunArgs),
     /// Create a project on the server through grund: newproj-server <project>.
     NewprojServer(newproj_server::Args),
     /// Check this project's server: ssh, ControlMaster, git, grunt/grund versions, grund's heartbeat, repos.
@@ -239,9 +239,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Jobs(a) => jobs::run(&Ctx::open()?, a),
         Command::Show(a) => show::run(&Ctx::open()?, a),
         Command::Wait(a) => wait_cmd::run(&Ctx::open()?, a),
-        Command::Status(a) => push::run(&Ctx::open()?, words::STATUS, a),
+        Command::Status(a) => grcmd::run(&Ctx::open()?, words::STATUS, a),
         Command::Results(a) => results::run(&Ctx::open()?, a),
-        Command::Files(a) => files_cmd::run(&Ctx::open()?, a),
+        Command::Files(a) => files::run(&Ctx::open()?, a),
         Command::Pull => {
             let ctx = Ctx::open()?;
             ctx.pull_jobs()?;
@@ -260,20 +260,20 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Etcat(a) => etcat::run(&Ctx::open()?, a),
         Command::Link(a) => link::link(&Ctx::open()?, a),
         Command::Unlink(a) => link::unlink(&Ctx::open()?, a),
-        Command::Cancel(a) => push::run(&Ctx::open()?, words::CANCEL, a),
-        Command::Nuke(a) => push::nuke(&Ctx::open()?, a),
-        Command::Delete(a) => push::run(&Ctx::open()?, "delete", a),
-        Command::Archive(a) => push::run(&Ctx::open()?, "archive", a),
+        Command::Cancel(a) => grcmd::run(&Ctx::open()?, words::CANCEL, a),
+        Command::Nuke(a) => grcmd::nuke(&Ctx::open()?, a),
+        Command::Delete(a) => grcmd::run(&Ctx::open()?, "delete", a),
+        Command::Archive(a) => grcmd::run(&Ctx::open()?, "archive", a),
         Command::Clean => clean::run(&Ctx::open()?),
         Command::Queue(a) => queue::run(&Ctx::open()?, a),
-        Command::Run(a) => push::run(&Ctx::open()?, &a.word, a.args),
+        Command::Run(a) => grcmd::run(&Ctx::open()?, &a.word, a.args),
         Command::NewprojServer(a) => newproj_server::run(&Ctx::open()?, a),
         Command::Doctor(a) => doctor::run(a),
         Command::Other(words) => {
             if let Some(word) = words.first() {
                 refuse_typo(word)?;
             }
-            push::run_user(&Ctx::open()?, words)
+            grcmd::run_user(&Ctx::open()?, words)
         }
     }
 }

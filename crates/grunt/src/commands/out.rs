@@ -6,7 +6,7 @@ use crate::remote_server::ServerRef;
 use anyhow::Result;
 use grunt_core::git::{remote::Remote, tree};
 use grunt_core::jobfile;
-use grunt_core::joblist;
+use grunt_core::jobfile::list as joblist;
 use grunt_core::jobs::JobRecord;
 use grunt_ssh::shell_quote;
 use serde::Serialize;

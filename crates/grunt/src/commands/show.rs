@@ -5,7 +5,7 @@
 use anyhow::Result;
 use grunt_core::git::tree;
 use grunt_core::jobfile;
-use grunt_core::joblist;
+use grunt_core::jobfile::list as joblist;
 use serde::Serialize;
 
 use crate::context::Ctx;

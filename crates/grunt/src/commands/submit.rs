@@ -17,7 +17,7 @@ use clap::{Args as _, FromArgMatches as _};
 
 use crate::error::{self, CommandError};
 use crate::wait;
-use crate::{files, grammar, newjob, table, ui};
+use crate::{grammar, newjob, project_files, table, ui};
 
 /// grunt's own options of `submit`: accepted before the job's arguments and after `-m MSG`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -138,7 +138,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         grunt_core::name::check("profile", p)?;
         config::resources(&cfg.raw, Some(p))?;
     }
-    let project_files = files::project_files(&ctx.cwd)?;
+    let project_files = project_files::project_files(&ctx.cwd)?;
     let mut extra = vec![
         (jobfile::MESSAGE, format!("{message}\n")),
         (jobfile::SUBMIT, format!("{}\n", time::now())),
@@ -152,7 +152,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     }
     let submit_cmd = format!("{}submit", command::PREFIX);
     extra.push((&submit_cmd, command::timestamp_content()));
-    let job_tree = files::job_tree(&ctx.jobs, &project_files, &extra)?;
+    let job_tree = project_files::job_tree(&ctx.jobs, &project_files, &extra)?;
     let (id, commit) = newjob::publish(ctx, job_tree, &message)?;
     if !a.json {
         ui::out(format!(
@@ -216,7 +216,7 @@ struct SubmitJson<'a> {
 fn dry_run(
     ctx: &Ctx,
     cfg: &ProjectConfig,
-    project_files: &[files::ProjectFile],
+    project_files: &[project_files::ProjectFile],
     extra: &[(&str, String)],
 ) -> Result<()> {
     let id = newjob::peek_id(ctx)?;
