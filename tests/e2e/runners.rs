@@ -290,34 +290,25 @@ exit "${CODE:-0}"
 
 // ---------------------------------------------------------------- the common part
 
-fn common_part(text: &str) -> &str {
-    let start = text
-        .find("# ---- begin common part")
-        .expect("a common part");
-    let end = text.find("# ---- end common part ----").expect("its end");
-    &text[start..end]
-}
-
+/// The committed runners are what `runner-examples/src/generate.sh` makes from the sources
+/// (the scheduler parts and the common part), byte for byte.
 #[test]
-fn the_common_part_is_the_same_in_every_runner() {
-    let slurm = fs::read_to_string(runner("slurm")).unwrap();
-    let reference = common_part(&slurm).to_string();
-    for name in &RUNNERS[1..] {
-        let path = runner(name);
-        let text = fs::read_to_string(&path).unwrap();
-        if common_part(&text) == reference {
-            continue;
-        }
-        if std::env::var_os("GRUNT_SYNC_RUNNERS").is_some() {
-            let fixed = text.replacen(common_part(&text), &reference, 1);
-            fs::write(&path, fixed).unwrap();
-            continue;
-        }
-        panic!(
-            "the common part of {} differs from runner-examples/slurm/grunter's: edit it there \
-             and copy it with GRUNT_SYNC_RUNNERS=1 cargo test -p grunt-tests --test e2e \
-             runners::the_common_part",
-            path.display()
+fn the_runners_are_generated_from_their_sources() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runner-examples");
+    let out = tempfile::tempdir().unwrap();
+    let st = Command::new("sh")
+        .arg(examples.join("src/generate.sh"))
+        .arg(out.path())
+        .status()
+        .unwrap();
+    assert!(st.success(), "generate.sh failed: {st}");
+    for name in RUNNERS {
+        let generated = fs::read_to_string(out.path().join(name).join("grunter")).unwrap();
+        let committed = fs::read_to_string(runner(name)).unwrap();
+        assert!(
+            generated == committed,
+            "runner-examples/{name}/grunter is not what its sources make: edit \
+             runner-examples/src/ and run runner-examples/src/generate.sh"
         );
     }
 }
