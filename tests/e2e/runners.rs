@@ -1320,3 +1320,58 @@ fn sge_runner_against_a_real_grid_engine() {
         "killed at h_rt: no exit code of its own"
     );
 }
+
+// ---------------------------------------------------------------- grunt runner
+
+/// `grunt runner list` names every runner; `grunt runner install` writes the committed one,
+/// executable, and never over an existing `grunter`.
+#[test]
+fn grunt_runner_installs_the_committed_runners() {
+    let grunt = grunt_tests::grunt_bin();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(&grunt)
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let list = run(&["runner", "list"]);
+    assert!(list.status.success(), "{list:?}");
+    let names: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    for name in RUNNERS.iter().chain(&["local"]) {
+        assert!(names.iter().any(|n| n == name), "{name} not in {names:?}");
+    }
+    let installed = dir.path().join("grunter");
+    for name in RUNNERS.iter().chain(&["local"]) {
+        let out = run(&["runner", "install", name]);
+        assert!(out.status.success(), "{out:?}");
+        let committed = if *name == "local" {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../runner-examples/local/grunter")
+        } else {
+            runner(name)
+        };
+        assert_eq!(
+            fs::read(&installed).unwrap(),
+            fs::read(committed).unwrap(),
+            "{name}"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&installed).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+        // A second install keeps what is there.
+        fs::write(&installed, "mine").unwrap();
+        let again = run(&["runner", "install", name]);
+        assert_eq!(again.status.code(), Some(2), "{again:?}");
+        assert_eq!(fs::read_to_string(&installed).unwrap(), "mine");
+        fs::remove_file(&installed).unwrap();
+    }
+    let unknown = run(&["runner", "install", "pbs"]);
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+    assert!(!installed.exists());
+}

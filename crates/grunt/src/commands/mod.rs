@@ -22,6 +22,7 @@ pub mod queue;
 pub mod reference;
 pub mod rerun;
 pub mod results;
+pub mod runner;
 pub mod server;
 pub mod show;
 pub mod submit;
@@ -120,6 +121,8 @@ pub enum Command {
     Doctor(doctor::Args),
     /// Run a full local round trip in a throwaway directory: server, grund, submit, results.
     Demo(demo::Args),
+    /// The example runners grunt carries: runner list, runner install <name> (writes ./grunter).
+    Runner(runner::Args),
     /// Print a shell completion script: completions bash|zsh|fish|elvish|powershell.
     Completions(completions::Args),
     /// Write man pages (grunt.1 and one per command) into a directory.
@@ -158,7 +161,14 @@ const GROUPS: [(&str, &[&str]); 5] = [
     ),
     (
         "Set up",
-        &["newproj", "server", "newproj-server", "doctor", "demo"],
+        &[
+            "newproj",
+            "server",
+            "newproj-server",
+            "doctor",
+            "runner",
+            "demo",
+        ],
     ),
     ("Shell", &["completions", "man", "help"]),
 ];
@@ -230,6 +240,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Newproj(a) => newproj::run(a),
         Command::Server(a) => server::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Runner(a) => runner::run(a),
         Command::CliReference => reference::run(),
         Command::Await(a) => await_cmd::run(a),
         Command::Completions(a) => completions::completions(a),
