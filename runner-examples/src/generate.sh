@@ -1,7 +1,9 @@
 #!/bin/sh
-# Generates the runners users copy, runner-examples/<scheduler>/grunter, each one
-# self-contained file: src/<scheduler>.sh with its `# @include common.sh` line
-# replaced by src/common.sh, the part every runner shares.
+# Generates the runners users copy, runner-examples/<name>/grunter, each one
+# self-contained file: src/<name>.sh with every `# @include FILE` line replaced
+# by src/FILE (one level of nesting: an included file may include another).
+# src/base.sh holds the helpers every runner has; src/common.sh the part every
+# scheduler runner shares.
 #
 # usage: runner-examples/src/generate.sh [OUTDIR]   (default: runner-examples)
 #
@@ -9,18 +11,24 @@
 set -eu
 src=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$(dirname "$src")}
-for part in "$src"/*.sh; do
-	name=$(basename "$part" .sh)
-	case $name in common | generate) continue ;; esac
-	mkdir -p "$out/$name"
-	awk -v common="$src/common.sh" '
-		$0 == "# @include common.sh" {
-			while ((getline line < common) > 0) print line
-			close(common)
+# Copies stdin to stdout with each `# @include FILE` line replaced by src/FILE.
+splice() {
+	awk -v src="$src" '
+		/^# @include [^ ]+$/ {
+			file = src "/" $3
+			while ((getline line < file) > 0) print line
+			close(file)
 			next
 		}
 		{ print }
-	' "$part" >"$out/$name/grunter.tmp"
+	'
+}
+
+for part in "$src"/*.sh; do
+	name=$(basename "$part" .sh)
+	case $name in base | common | generate) continue ;; esac
+	mkdir -p "$out/$name"
+	splice <"$part" | splice >"$out/$name/grunter.tmp"
 	chmod 755 "$out/$name/grunter.tmp"
 	mv "$out/$name/grunter.tmp" "$out/$name/grunter"
 done
