@@ -54,7 +54,7 @@ impl std::fmt::Debug for Ctx {
 }
 
 /// After every command: clones the original client checked out follow what ours moved, and
-/// the original's job lists are rewritten (see `worktree` and `joblists`). Here so that no
+/// the original's job lists are rewritten (see `worktree` and `jobs_csv`). Here so that no
 /// command, and no way a command ends, can skip it.
 impl Drop for Ctx {
     fn drop(&mut self) {
