@@ -75,7 +75,7 @@ pub fn grund_bin() -> PathBuf {
     bin_dir().join("grund")
 }
 
-/// Polls `cond` every 20 ms until it holds or `secs` pass; panics with `what` on timeout.
+/// Polls `cond` until it holds or `secs` pass; panics with `what` on timeout.
 /// The one polling loop of the suite (see [`holds_within`] and [`exit_within`]).
 pub fn wait_until(secs: u64, what: &str, cond: impl FnMut() -> bool) {
     assert!(
@@ -84,17 +84,21 @@ pub fn wait_until(secs: u64, what: &str, cond: impl FnMut() -> bool) {
     );
 }
 
-/// Polls `cond` every 20 ms until it holds or `timeout` passes; whether it held.
+/// Polls `cond` until it holds or `timeout` passes; whether it held. The pause between polls
+/// grows from 1 ms to 20 ms: quick conditions are seen at once, slow ones cost little.
 pub fn holds_within(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
     loop {
         if cond() {
             return true;
         }
-        if Instant::now() >= deadline {
+        let now = Instant::now();
+        if now >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(20));
     }
 }
 

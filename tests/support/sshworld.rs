@@ -355,10 +355,18 @@ exec ssh -F '{config}' "$@"
     )
 }
 
-/// A directory of links to every program on [`SYSTEM_PATH`] but a `grunt` or `grund`
-/// installed on this machine, so that whether the server has grunt is the test's choice;
-/// returns it.
+/// [`SYSTEM_PATH`], or where a `grunt` or `grund` is installed on it, a directory of links to
+/// every program on it but those: whether the server has grunt is the test's choice, not the
+/// machine's. Returns the PATH.
 fn system_without_grunt(dir: &Path) -> String {
+    let installed = SYSTEM_PATH.split(':').any(|d| {
+        ["grunt", "grund"]
+            .iter()
+            .any(|b| Path::new(d).join(b).symlink_metadata().is_ok())
+    });
+    if !installed {
+        return SYSTEM_PATH.to_string();
+    }
     fs::create_dir_all(dir).expect("system tools dir");
     for d in SYSTEM_PATH.split(':') {
         let Ok(entries) = fs::read_dir(d) else {
