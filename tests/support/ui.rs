@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use git2::FileMode;
 use grunt_core::git::{self, refs, tree};
 use grunt_core::jobid::JobId;
-use grunt_core::layout::BRANCH_REF;
 
 use crate::{grunt_bin, Account, World};
 
@@ -311,7 +310,7 @@ pub fn fill_jobs(w: &World, n: u64) {
             .unwrap();
     }
     let active = active.write().unwrap();
-    refs::commit_edits(&bare, BRANCH_REF, &sig, &format!("{n} jobs"), 1, |_, _| {
+    refs::commit_edits(&bare, &sig, &format!("{n} jobs"), 1, |_, _| {
         Ok(vec![tree::Edit::Put {
             path: "active".into(),
             oid: active,
