@@ -27,5 +27,6 @@ mod slurm;
 mod ssh_roundtrip;
 mod ssh_transport;
 mod submit_options;
+mod sweeps;
 mod terminal;
 mod wire;

@@ -13,6 +13,7 @@
 //! - [`heartbeat`]: grund's heartbeat file, how clients tell whether it lives.
 //! - [`protocol`]: the wire between client, grund and runner: `grund_status.txt`, `batch-status`,
 //!   the `GRUNT_*` variables, the runner's command words, `grunt await`.
+//! - [`sweep`], [`jobkey`]: sweep points and `job.key` (research workflows, docs/sweeps.md).
 //! - [`remote_server`]: a server reached over ssh: what is there, creating a project on it.
 
 pub mod command;
@@ -23,6 +24,7 @@ pub mod git;
 pub mod heartbeat;
 pub mod jobfile;
 pub mod jobid;
+pub mod jobkey;
 pub mod joblist;
 pub mod jobs;
 pub mod layout;
@@ -33,6 +35,7 @@ pub mod protocol;
 pub mod remote_server;
 pub mod runner;
 pub mod status;
+pub mod sweep;
 pub mod time;
 pub mod transport;
 

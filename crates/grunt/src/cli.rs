@@ -42,6 +42,8 @@ pub enum Command {
     Rerun(rerun::Args),
     /// List jobs: all, or active, done, archive or delete; filters by state, id, count.
     Jobs(jobs::Args),
+    /// A sweep at a glance: counts per state, the failed points; --rerun-failed runs them again.
+    Sweep(sweep::Args),
     /// Everything about one job: message, args, state and why, times, errors, output, files, history.
     Show(show::Args),
     /// Wait until jobs have ended; exit 0 only if all of them succeeded.
@@ -118,7 +120,7 @@ const GROUPS: [(&str, &[&str]); 5] = [
     (
         "Look at jobs",
         &[
-            "jobs", "show", "wait", "out", "ls", "diff", "dir", "queue", "etcat",
+            "jobs", "show", "sweep", "wait", "out", "ls", "diff", "dir", "queue", "etcat",
         ],
     ),
     (

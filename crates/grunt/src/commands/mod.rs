@@ -23,6 +23,7 @@ pub mod results;
 pub mod server;
 pub mod show;
 pub mod submit;
+pub mod sweep;
 pub mod wait_cmd;
 
 use anyhow::Result;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Submit(a) => submit::run(&Ctx::open()?, a),
         Command::Rerun(a) => rerun::run(&Ctx::open()?, a),
         Command::Jobs(a) => jobs::run(&Ctx::open()?, a),
+        Command::Sweep(a) => sweep::run(&Ctx::open()?, a),
         Command::Show(a) => show::run(&Ctx::open()?, a),
         Command::Wait(a) => wait_cmd::run(&Ctx::open()?, a),
         Command::Status(a) => push::run(&Ctx::open()?, "status", a),

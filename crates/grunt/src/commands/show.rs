@@ -119,6 +119,13 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if let Some(p) = &s.profile {
         o.push(format!("  profile   {p}"));
     }
+    if let Some(params) = job.files.text(jobfile::PARAMS) {
+        let point = grunt_core::sweep::parse_params(params);
+        o.push(field("params", &grunt_core::sweep::describe(&point)));
+    }
+    if let Some(sw) = &s.sweep {
+        o.push(format!("  sweep     {sw} (grunt sweep {sw})"));
+    }
     o.push(format!("  where     {} on {}", job.dir(), ctx.server));
     o.push(format!("  submit    {}", super::jobs::local(&s.submit)));
     if !s.start.is_empty() {
