@@ -17,6 +17,7 @@ mod fault_kills;
 mod faults;
 mod follow;
 mod handback;
+mod holds;
 mod local_runner;
 mod original_verbs;
 mod reference;

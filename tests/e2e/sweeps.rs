@@ -1,7 +1,7 @@
 //! Sweeps (`submit --sweep`, `--sweep-file`, `grunt sweep`, `jobs --sweep`) and `job.key`
 //! (no accidental duplicates), with real grunt and grund processes.
 
-use grunt_tests::{local_runner_text, World};
+use grunt_tests::{grunt_bin, local_runner_text, Run, World};
 
 /// A runner that runs nothing in the background: `submit` records a job that started and ended
 /// at once, failing (exit 1) when its args hold `--seed=3`.
@@ -211,36 +211,41 @@ fn bad_sweeps_are_refused_and_push_nothing() {
     assert_eq!(head(&w), before, "nothing was pushed");
 }
 
+/// `grunt` as the client without the harness's `GRUNT_ALLOW_DUPLICATES=1`: as people run it.
+fn grunt_strict(w: &World, args: &[&str]) -> Run {
+    w.client
+        .command(&grunt_bin(), &w.project)
+        .env_remove("GRUNT_ALLOW_DUPLICATES")
+        .args(args)
+        .output()
+        .unwrap()
+        .into()
+}
+
 #[test]
 fn the_same_job_twice_is_refused_unless_forced_or_rerun() {
     let w = World::new(&local_runner_text(), TOML);
-    w.grunt(&["submit", "0.5", "-m", "first"]).success();
+    let g = |args: &[&str]| grunt_strict(&w, args);
+    g(&["submit", "0.5", "-m", "first"]).success();
     let before = head(&w);
-    w.grunt(&["submit", "0.5", "-m", "again"])
-        .failure("already ran as ore000001 (Pending, ");
+    g(&["submit", "0.5", "-m", "again"]).failure("already ran as ore000001 (Pending, ");
     assert_eq!(head(&w), before, "nothing was pushed");
     // Other args, another profile-free point, or changed files make another job.
-    w.grunt(&["submit", "0.6", "-m", "other args"]).success();
+    g(&["submit", "0.6", "-m", "other args"]).success();
     std::fs::write(w.project.join("sim.sh"), "echo changed\n").unwrap();
-    w.grunt(&["submit", "0.5", "-m", "changed code"]).success();
-    w.grunt(&["submit", "0.5", "-m", "changed code again"])
-        .failure("already ran as ore000003");
-    w.grunt(&["submit", "--force", "0.5", "-m", "on purpose"])
-        .success();
-    w.grunt(&["rerun", "1"]).success();
+    g(&["submit", "0.5", "-m", "changed code"]).success();
+    g(&["submit", "0.5", "-m", "changed code again"]).failure("already ran as ore000003");
+    g(&["submit", "--force", "0.5", "-m", "on purpose"]).success();
+    g(&["rerun", "1"]).success();
     // A sweep point that already ran is refused too, and names its point.
-    w.grunt(&["submit", "--sweep", "x=1,2", "-m", "s"])
-        .success();
-    w.grunt(&["submit", "--sweep", "x=2,3", "-m", "s"])
-        .failure("(point x=2) already ran as ore000007");
+    g(&["submit", "--sweep", "x=1,2", "-m", "s"]).success();
+    g(&["submit", "--sweep", "x=2,3", "-m", "s"]).failure("(point x=2) already ran as ore000007");
     // The opt-out for those who submit the same job on purpose, as the original allowed.
     std::fs::write(
         w.project.join("grunt.toml"),
         format!("{TOML}[submit]\nallow_duplicates = true\n"),
     )
     .unwrap();
-    w.grunt(&["submit", "--sweep", "x=1..2", "-m", "s"])
-        .success();
-    w.grunt(&["submit", "--sweep", "x=1..2", "-m", "s"])
-        .success();
+    g(&["submit", "--sweep", "x=1..2", "-m", "s"]).success();
+    g(&["submit", "--sweep", "x=1..2", "-m", "s"]).success();
 }

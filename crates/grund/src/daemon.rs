@@ -158,6 +158,12 @@ pub fn pass(opts: &Options, name: &str, refresh: bool, activity: &Activity) -> R
             Err(e) => log::error!("{name}: refresh: {e:#}"),
         }
     }
+    // After the refresh, which may have learnt that jobs ended.
+    match crate::hold::release(&p) {
+        Ok(0) => {}
+        Ok(n) => log::info!("{name}: submitted {n} held job(s)"),
+        Err(e) => log::error!("{name}: held jobs: {e:#}"),
+    }
     Ok(print)
 }
 

@@ -7,6 +7,7 @@
 //! - [`pool`]: the worker threads; projects are processed side by side, each by one worker.
 //! - [`cycle`]: processing one project's pending commands, exactly once.
 //! - [`exec`]: what each command does, in git and on disk.
+//! - [`hold`]: jobs held back by a cap on jobs in flight or by dependencies, and their release.
 //! - [`workdir`]: the job directories on disk, written from git only for jobs grund touches.
 //! - [`nofollow`]: writing into a job directory without following a link or `..` out of it.
 //! - [`refresh`]: status without asking, one runner call per project per interval.
@@ -18,6 +19,7 @@ pub mod daemon;
 pub mod exec;
 pub mod handback;
 pub mod heartbeat;
+pub mod hold;
 pub mod lock;
 pub mod nofollow;
 pub mod pool;

@@ -13,7 +13,7 @@
 //! - [`heartbeat`]: grund's heartbeat file, how clients tell whether it lives.
 //! - [`protocol`]: the wire between client, grund and runner: `grund_status.txt`, `batch-status`,
 //!   the `GRUNT_*` variables, the runner's command words, `grunt await`.
-//! - [`sweep`], [`jobkey`]: sweep points and `job.key` (research workflows, docs/sweeps.md).
+//! - [`sweep`], [`jobkey`], [`hold`]: sweep points, `job.key`, jobs grund holds (cap, dependencies) (research workflows, docs/sweeps.md).
 //! - [`remote_server`]: a server reached over ssh: what is there, creating a project on it.
 
 pub mod command;
@@ -22,6 +22,7 @@ pub mod error;
 pub mod fsutil;
 pub mod git;
 pub mod heartbeat;
+pub mod hold;
 pub mod jobfile;
 pub mod jobid;
 pub mod jobkey;

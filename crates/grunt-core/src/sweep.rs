@@ -204,9 +204,11 @@ pub fn from_toml(text: &str) -> Result<(Vec<Point>, Vec<Axis>), SweepError> {
                     base.push(p);
                 }
             }
-            (other, _) => return Err(SweepError::File(format!(
+            (other, _) => {
+                return Err(SweepError::File(format!(
                 "unknown entry {other:?}: a sweep file holds [sweep] (axes) and [[point]] tables"
-            ))),
+            )))
+            }
         }
     }
     // Every explicit point must name the same parameters, so the table of points is square.

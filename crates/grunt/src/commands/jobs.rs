@@ -61,7 +61,7 @@ pub struct Args {
     /// comma lists). Default: done and active.
     #[arg(value_name = "WHICH|JOBS")]
     pub filter: Vec<String>,
-    /// Only jobs in these states (comma list, any case): pending, running, done, failed,
+    /// Only jobs in these states (comma list, any case): pending, queued, waiting, running, done, failed,
     /// timeout, outofmemory, canceled, nodefail, unknown.
     #[arg(long, value_name = "STATES", value_delimiter = ',')]
     pub state: Vec<String>,
@@ -79,8 +79,10 @@ pub struct Args {
     pub json: bool,
 }
 
-const STATES: [&str; 9] = [
+const STATES: [&str; 11] = [
     "pending",
+    "queued",
+    "waiting",
     "running",
     "done",
     "failed",

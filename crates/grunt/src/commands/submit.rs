@@ -375,14 +375,20 @@ fn ids_text(ids: &[String]) -> String {
     ids.iter().map(|i| format!("{i}\n")).collect()
 }
 
-/// `[submit] allow_duplicates = true` in grunt.toml: submit as the original does, never
-/// refusing a job that already ran.
+/// The environment variable that, set to `1`, submits duplicates as the original does (for
+/// scripts that run the same job again on purpose).
+pub const ALLOW_DUPLICATES_ENV: &str = "GRUNT_ALLOW_DUPLICATES";
+
+/// `[submit] allow_duplicates = true` in grunt.toml, or `GRUNT_ALLOW_DUPLICATES=1`: submit as
+/// the original does, never refusing a job that already ran.
 fn allows_duplicates(cfg: &ProjectConfig) -> bool {
-    cfg.raw
-        .get("submit")
-        .and_then(|t| t.get("allow_duplicates"))
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false)
+    std::env::var(ALLOW_DUPLICATES_ENV).is_ok_and(|v| v == "1")
+        || cfg
+            .raw
+            .get("submit")
+            .and_then(|t| t.get("allow_duplicates"))
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
 }
 
 /// Refuses when a job in `tip` already has one of `keys`: "already ran as X (Done, 2 days ago)".
