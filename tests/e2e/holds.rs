@@ -131,3 +131,54 @@ fn after_waits_for_its_jobs_and_is_canceled_when_one_fails() {
     w.grund_once().success();
     assert_eq!(state(&w, 6).0, "Running");
 }
+
+/// A runner whose jobs end at once: out of memory below 4G, else done. Every submit is
+/// logged with the memory it was given.
+const MEMORY_RUNNER: &str = "#!/bin/sh\nif [ \"$1\" = submit ]; then\n  now() { date -u '+%Y-%m-%d %H:%M:%S UTC'; }\n  now > job.start; echo $$ > job.slurmid\n  echo \"$GRUNT_JOBID $GRUNT_RES_MEM\" >> \"$HOME/submits.log\"\n  case $GRUNT_RES_MEM in\n    1G|2G) echo OUT_OF_MEMORY > job.status; echo 137 > job.exitcode ;;\n    *) echo 0 > job.exitcode ;;\n  esac\n  now > job.end\nfi\n";
+
+#[test]
+fn out_of_memory_is_retried_with_more_memory_as_new_jobs() {
+    let toml = "[resources]\nmem = \"1G\"\n\n[retry]\non = [\"OutOfMemory\"]\nattempts = 4\nmem_factor = 2\n";
+    let w = World::new(MEMORY_RUNNER, toml);
+    w.grunt(&["submit", "-m", "needs memory"]).success();
+    // Each grund is a new process: one attempt per pass, each a new job naming its parent.
+    for _ in 0..4 {
+        w.grund_once().success();
+    }
+    assert_eq!(
+        submits(&w),
+        ["ore000001 1G", "ore000002 2G", "ore000003 4G"],
+        "retried twice, memory doubled each time, then done; nothing twice"
+    );
+    assert_eq!(state(&w, 1).0, "OutOfMemory");
+    assert_eq!(state(&w, 3).0, "Done");
+    let file =
+        |id: &str, name: &str| World::file_in(&w.bare_jobs(), &format!("active/{id}/sim/{name}"));
+    assert_eq!(
+        file("ore000002", "job.parent").as_deref(),
+        Some("ore000001\n")
+    );
+    assert_eq!(file("ore000003", "job.attempt").as_deref(), Some("3\n"));
+    assert_eq!(
+        file("ore000001", "job.retried").as_deref(),
+        Some("ore000002\n")
+    );
+    assert!(file("ore000003", "job.retried").is_none());
+    let msg = file("ore000003", "job.message").unwrap();
+    assert_eq!(msg, "retry 3 of ore000002 after OutOfMemory: retry 2 of ore000001 after OutOfMemory: needs memory\n");
+    assert!(file("ore000003", "grunt.toml")
+        .unwrap()
+        .contains("mem = \"4G\""));
+    let r = w.grunt(&["show", "2"]).success();
+    assert!(r.stdout.contains("parent    ore000001"), "{}", r.stdout);
+    assert!(r.stdout.contains("retried   ore000003"), "{}", r.stdout);
+
+    // A job that fails otherwise is not retried; a rule naming an unknown state is refused.
+    std::fs::write(
+        w.project.join("grunt.toml"),
+        "[retry]\non = [\"OutOfMemry\"]\n",
+    )
+    .unwrap();
+    w.grunt(&["submit", "-m", "typo"])
+        .failure("unknown state \"OutOfMemry\"");
+}

@@ -164,6 +164,11 @@ pub fn pass(opts: &Options, name: &str, refresh: bool, activity: &Activity) -> R
         Ok(n) => log::info!("{name}: submitted {n} held job(s)"),
         Err(e) => log::error!("{name}: held jobs: {e:#}"),
     }
+    match crate::retry::retry(&p) {
+        Ok(0) => {}
+        Ok(n) => log::info!("{name}: submitted {n} retry job(s)"),
+        Err(e) => log::error!("{name}: retries: {e:#}"),
+    }
     Ok(print)
 }
 

@@ -48,11 +48,12 @@ const RELEASE: &str = "release-";
 
 /// A job of `active/` on disk.
 #[derive(Debug)]
-struct OnDisk {
-    id: JobId,
-    project: String,
-    dir: PathBuf,
-    files: JobFiles,
+pub(crate) struct OnDisk {
+    pub id: JobId,
+    pub project: String,
+    pub dir: PathBuf,
+    /// Its state files only (see [`STATE_FILES`]).
+    pub files: JobFiles,
 }
 
 fn read_state(dir: &Path) -> JobFiles {
@@ -66,7 +67,7 @@ fn read_state(dir: &Path) -> JobFiles {
 }
 
 /// Every job directory in `active/` on disk, by id.
-fn active_on_disk(p: &Project) -> Result<Vec<OnDisk>> {
+pub(crate) fn active_on_disk(p: &Project) -> Result<Vec<OnDisk>> {
     let root = p.work.root.join(Location::Active.dir());
     let entries = match fs::read_dir(&root) {
         Ok(e) => e,

@@ -8,6 +8,7 @@
 //! - [`cycle`]: processing one project's pending commands, exactly once.
 //! - [`exec`]: what each command does, in git and on disk.
 //! - [`hold`]: jobs held back by a cap on jobs in flight or by dependencies, and their release.
+//! - [`retry`]: retries by cause, each a new job naming its parent.
 //! - [`workdir`]: the job directories on disk, written from git only for jobs grund touches.
 //! - [`nofollow`]: writing into a job directory without following a link or `..` out of it.
 //! - [`refresh`]: status without asking, one runner call per project per interval.
@@ -24,6 +25,7 @@ pub mod lock;
 pub mod nofollow;
 pub mod pool;
 pub mod refresh;
+pub mod retry;
 pub mod watch;
 pub mod workdir;
 

@@ -40,6 +40,12 @@ pub const AFTER_ANY: &str = "job.after_any";
 /// Written by grund while it holds a job back: the state (`Queued`, `Waiting`) and why, or
 /// `Canceled` and why when a dependency failed (see [`crate::hold`]).
 pub const HELD: &str = "job.held";
+/// Written by grund into a retry: the job it runs again (see [`crate::retry`]).
+pub const PARENT: &str = "job.parent";
+/// Written by grund into a retry: which attempt it is (the first job is attempt 1).
+pub const ATTEMPT: &str = "job.attempt";
+/// Written by grund into a job it retried: the retry's id.
+pub const RETRIED: &str = "job.retried";
 
 /// Files only the client writes. grund never commits them back from disk, so a message the
 /// client changes while a command runs is not overwritten by the stale copy on the server.

@@ -13,7 +13,7 @@
 //! - [`heartbeat`]: grund's heartbeat file, how clients tell whether it lives.
 //! - [`protocol`]: the wire between client, grund and runner: `grund_status.txt`, `batch-status`,
 //!   the `GRUNT_*` variables, the runner's command words, `grunt await`.
-//! - [`sweep`], [`jobkey`], [`hold`]: sweep points, `job.key`, jobs grund holds (cap, dependencies) (research workflows, docs/sweeps.md).
+//! - [`sweep`], [`jobkey`], [`hold`]: sweep points, `job.key`, jobs grund holds (cap, dependencies), [`retry`] by cause (research workflows, docs/sweeps.md).
 //! - [`remote_server`]: a server reached over ssh: what is there, creating a project on it.
 
 pub mod command;
@@ -34,6 +34,7 @@ pub mod name;
 pub mod project;
 pub mod protocol;
 pub mod remote_server;
+pub mod retry;
 pub mod runner;
 pub mod status;
 pub mod sweep;

@@ -123,6 +123,16 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         let point = grunt_core::sweep::parse_params(params);
         o.push(field("params", &grunt_core::sweep::describe(&point)));
     }
+    for (label, name) in [
+        ("parent", jobfile::PARENT),
+        ("attempt", jobfile::ATTEMPT),
+        ("retried", jobfile::RETRIED),
+    ] {
+        let v = job.files.line(name);
+        if !v.is_empty() {
+            o.push(format!("  {label:<9} {v}"));
+        }
+    }
     if let Some(sw) = &s.sweep {
         o.push(format!("  sweep     {sw} (grunt sweep {sw})"));
     }

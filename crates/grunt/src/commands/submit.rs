@@ -168,6 +168,10 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         config::resources(&cfg.raw, Some(p))?;
     }
     args_text(&args)?;
+    // grund reads [retry] when a job ends: a bad rule is refused now, before anything is pushed.
+    grunt_core::retry::rule(&cfg.raw).map_err(|e| {
+        error::usage(e.to_string()).hint("see docs/sweeps.md, \"Retries by cause\"")
+    })?;
     let points = sweep_points(ctx, &a)?;
     let is_sweep = points.is_some();
     let points = points.unwrap_or_else(|| vec![Vec::new()]);
