@@ -158,16 +158,9 @@ pub fn pass(opts: &Options, name: &str, refresh: bool, activity: &Activity) -> R
             Err(e) => log::error!("{name}: refresh: {e:#}"),
         }
     }
-    // After the refresh, which may have learnt that jobs ended.
-    match crate::hold::release(&p) {
-        Ok(0) => {}
-        Ok(n) => log::info!("{name}: submitted {n} held job(s)"),
-        Err(e) => log::error!("{name}: held jobs: {e:#}"),
-    }
-    match crate::retry::retry(&p) {
-        Ok(0) => {}
-        Ok(n) => log::info!("{name}: submitted {n} retry job(s)"),
-        Err(e) => log::error!("{name}: retries: {e:#}"),
+    // After the refresh, which may have learnt that jobs ended: held jobs, then retries.
+    if let Err(e) = crate::hold::after_pass(&p) {
+        log::error!("{name}: held jobs and retries: {e:#}");
     }
     Ok(print)
 }

@@ -223,10 +223,24 @@ pub fn cancel_held(dir: &Path) -> Result<bool> {
     }
 }
 
+/// After every pass: releases held jobs, then retries jobs that ended badly (`crate::retry`),
+/// from ONE look at the active jobs on disk (the only cost when there is nothing to do).
+pub fn after_pass(p: &Project) -> Result<()> {
+    let on_disk = active_on_disk(p)?;
+    match release(p, &on_disk)? {
+        0 => {}
+        n => log::info!("{}: submitted {n} held job(s)", p.name),
+    }
+    match crate::retry::retry(p, &on_disk)? {
+        0 => {}
+        n => log::info!("{}: submitted {n} retry job(s)", p.name),
+    }
+    Ok(())
+}
+
 /// Submits the held jobs whose turn has come (oldest first), cancels those whose dependency
 /// failed, and commits what changed. Returns how many jobs it submitted.
-pub fn release(p: &Project) -> Result<usize> {
-    let on_disk = active_on_disk(p)?;
+pub(crate) fn release(p: &Project, on_disk: &[OnDisk]) -> Result<usize> {
     let held: Vec<&OnDisk> = on_disk
         .iter()
         .filter(|j| Held::of(&j.files).is_some_and(|h| h.is_holding()))
@@ -243,7 +257,7 @@ pub fn release(p: &Project) -> Result<usize> {
         .find_commit(head)
         .and_then(|c| c.tree())
         .map_err(Error::git("reading tree", repo.path()))?;
-    let mut flight = count_in_flight(&on_disk);
+    let mut flight = count_in_flight(on_disk);
     let mut changed = Vec::new();
     let mut released = Vec::new();
     for j in held {

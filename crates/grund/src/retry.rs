@@ -27,7 +27,7 @@ use grunt_core::{command, fsutil, jobs, status, time, Error, Result, GRUND_COMMI
 
 use crate::cycle;
 use crate::exec::Project;
-use crate::hold::{self, OnDisk};
+use crate::hold::OnDisk;
 use crate::workdir::{self, SUBMITTED_MARK};
 
 /// A job to retry.
@@ -39,13 +39,12 @@ struct Candidate<'a> {
 }
 
 /// Retries what needs it; returns how many retries were submitted.
-pub fn retry(p: &Project) -> Result<usize> {
-    let on_disk = hold::active_on_disk(p)?;
+pub(crate) fn retry(p: &Project, on_disk: &[OnDisk]) -> Result<usize> {
     let bare = p.layout.bare(&p.server, &p.user, &p.name);
     let repo = git::open(&bare.jobs())?;
     let mut candidates = Vec::new();
     let mut head_tree = None;
-    for j in &on_disk {
+    for j in on_disk {
         let state = status::derive(&j.files).0;
         if !state.is_finished() || state.is_success() || j.dir.join(jobfile::RETRIED).exists() {
             continue;
@@ -94,7 +93,7 @@ pub fn retry(p: &Project) -> Result<usize> {
     if !candidates.is_empty() {
         reserve(p, &repo, &candidates)?;
     }
-    submit_reserved(p, &repo, &on_disk)
+    submit_reserved(p, &repo, on_disk)
 }
 
 fn head(repo: &git2::Repository) -> Result<Option<git2::Tree<'_>>> {
