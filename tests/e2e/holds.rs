@@ -7,7 +7,7 @@ use grunt_tests::World;
 
 /// A runner whose jobs start and never end by themselves: the test ends them. Every submit
 /// is logged, to count them.
-const RUNNER: &str = "#!/bin/sh\nif [ \"$1\" = submit ]; then\n  date -u '+%Y-%m-%d %H:%M:%S UTC' > job.start; echo $$ > job.slurmid\n  echo \"$GRUNT_JOBID\" >> \"$HOME/submits.log\"\nfi\n";
+const RUNNER: &str = "#!/bin/sh\necho \"$1 $GRUNT_JOBID\" >> \"$HOME/calls.log\"\nif [ \"$1\" = submit ]; then\n  date -u '+%Y-%m-%d %H:%M:%S UTC' > job.start; echo $$ > job.slurmid\n  echo \"$GRUNT_JOBID\" >> \"$HOME/submits.log\"\nfi\n";
 
 fn submits(w: &World) -> Vec<String> {
     std::fs::read_to_string(w.server.home.join("submits.log"))
@@ -58,8 +58,12 @@ fn a_cap_queues_jobs_and_submits_them_as_others_end() {
         "{why}"
     );
     assert_eq!(state(&w, 5).0, "Queued");
-    // Nothing ended: another grund changes nothing.
+    // Nothing ended: another grund changes nothing, and a status of the queued jobs does not
+    // reach the runner (it logs every call).
+    w.grunt(&["status", "3..5"]).success();
     w.grund_once().success();
+    let calls = std::fs::read_to_string(w.server.home.join("calls.log")).unwrap_or_default();
+    assert!(!calls.contains("status ore000003"), "{calls}");
     assert_eq!(submits(&w).len(), 2);
     // One ends: the oldest queued job goes.
     end(&w, 1, 0);

@@ -304,9 +304,11 @@ impl Project {
         let Some(dir) = self.job_dir_for(repo, tree, p, batch)? else {
             return Ok(());
         };
-        // Held back (a cap, dependencies) or canceled while held: no runner call now.
+        // Held back (a cap, dependencies), canceled while held, or a status of a job the
+        // scheduler has never seen: no runner call now.
         if (c.word == "submit" && crate::hold::gate(self, repo, tree, &dir, batch)?)
             || (c.word == "cancel" && crate::hold::cancel_held(&dir)?)
+            || (c.word == "status" && crate::hold::is_held(&dir))
         {
             return workdir::write_job_list(&dir);
         }

@@ -206,6 +206,11 @@ pub fn gate(
     }
 }
 
+/// Does grund hold the job in `dir` (not submitted to the runner yet)?
+pub fn is_held(dir: &Path) -> bool {
+    !dir.join(SUBMITTED_MARK).exists() && Held::of(&read_state(dir)).is_some_and(|h| h.is_holding())
+}
+
 /// `grunt cancel` of a job grund holds: canceled here, the runner never hears of it. `true`
 /// when it was held.
 pub fn cancel_held(dir: &Path) -> Result<bool> {
