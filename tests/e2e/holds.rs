@@ -186,3 +186,33 @@ fn out_of_memory_is_retried_with_more_memory_as_new_jobs() {
     w.grunt(&["submit", "-m", "typo"])
         .failure("unknown state \"OutOfMemry\"");
 }
+
+#[test]
+fn a_profile_may_have_its_own_cap() {
+    let toml = "[profile.gpu]\ngpus = \"1\"\n\n[queue.profile.gpu]\nmax_in_flight = 1\n";
+    let w = World::new(RUNNER, toml);
+    w.grunt(&[
+        "submit",
+        "--profile",
+        "gpu",
+        "--sweep",
+        "x=1..3",
+        "-m",
+        "on the gpu",
+    ])
+    .success();
+    w.grunt(&["submit", "--sweep", "y=1..2", "-m", "anywhere"])
+        .success();
+    w.grund_once().success();
+    assert_eq!(submits(&w), ["ore000001", "ore000004", "ore000005"]);
+    let (s, why) = state(&w, 2);
+    assert_eq!(s, "Queued");
+    assert!(why.contains("profile gpu"), "{why}");
+    end(&w, 1, 0);
+    w.grund_once().success();
+    assert_eq!(
+        submits(&w),
+        ["ore000001", "ore000004", "ore000005", "ore000002"]
+    );
+    assert_eq!(state(&w, 3).0, "Queued");
+}

@@ -53,7 +53,7 @@ pub struct Batch {
     /// Jobs whose `job.*` files on disk are committed back.
     pub touched: BTreeSet<(JobId, String)>,
     /// Jobs in flight, counted once per batch when a cap needs it (see `crate::hold`).
-    pub in_flight: Option<usize>,
+    pub in_flight: Option<crate::hold::InFlight>,
 }
 
 impl Project {

@@ -2,6 +2,9 @@
 //! on jobs in flight (`[queue] max_in_flight`) and dependencies (`job.after`,
 //! `job.after_any`).
 //!
+//! The cap counts the project's jobs in flight (`[queue] max_in_flight`) and, when the job has
+//! a profile with its own cap (`[queue.profile.NAME] max_in_flight`), that profile's.
+//!
 //! - [`gate`]: when a `submit` comes, decides whether the job goes to the runner now, waits
 //!   (`Queued`, `Waiting`: written into `job.held`), or is canceled (a dependency failed).
 //! - [`release`]: after every pass, submits the held jobs whose turn has come, oldest first,
@@ -30,7 +33,8 @@ use crate::workdir::{self, SUBMITTED_MARK};
 
 /// The `job.*` files that decide a job's state and hold, the only ones read here (never the
 /// output, which can be large).
-const STATE_FILES: [&str; 10] = [
+const STATE_FILES: [&str; 11] = [
+    jobfile::PROFILE,
     jobfile::START,
     jobfile::BATCHID,
     jobfile::END,
@@ -103,12 +107,30 @@ pub(crate) fn active_on_disk(p: &Project) -> Result<Vec<OnDisk>> {
     Ok(out)
 }
 
-/// Jobs submitted to the runner and not ended, as the disk tells.
-fn count_in_flight(jobs: &[OnDisk]) -> usize {
-    jobs.iter()
-        .filter(|j| j.dir.join(SUBMITTED_MARK).exists())
-        .filter(|j| !status::derive(&j.files).0.is_finished())
-        .count()
+/// Jobs submitted to the runner and not ended, as the disk tells: in all and by profile.
+#[derive(Debug, Clone, Default)]
+pub struct InFlight {
+    pub all: usize,
+    pub by_profile: std::collections::HashMap<String, usize>,
+}
+
+impl InFlight {
+    fn add(&mut self, profile: &str) {
+        self.all += 1;
+        if !profile.is_empty() {
+            *self.by_profile.entry(profile.to_string()).or_default() += 1;
+        }
+    }
+}
+
+fn count_in_flight(jobs: &[OnDisk]) -> InFlight {
+    let mut n = InFlight::default();
+    for j in jobs {
+        if j.dir.join(SUBMITTED_MARK).exists() && !status::derive(&j.files).0.is_finished() {
+            n.add(&j.files.line(jobfile::PROFILE));
+        }
+    }
+    n
 }
 
 /// A job's state: from its files on disk when it is there (fresher), else from `tree`.
@@ -131,7 +153,7 @@ fn decide(
     tree: &Tree<'_>,
     dir: &Path,
     files: &JobFiles,
-    in_flight: &mut dyn FnMut() -> Result<usize>,
+    in_flight: &mut dyn FnMut() -> Result<InFlight>,
 ) -> Result<Decision> {
     let deps = Deps::of(files);
     if !deps.is_empty() {
@@ -141,16 +163,30 @@ fn decide(
             Verdict::Cancel(why) => return Ok(Decision::Hold(Held::Canceled(why))),
         }
     }
-    let cap = ProjectConfig::load(dir)
-        .ok()
-        .and_then(|c| hold::max_in_flight(&c));
-    if let Some(cap) = cap {
-        let n = in_flight()?;
-        if n >= cap {
-            return Ok(Decision::Hold(Held::Queued(format!(
-                "{n} jobs in flight, the cap ([queue] max_in_flight) is {cap}"
-            ))));
-        }
+    let Ok(cfg) = ProjectConfig::load(dir) else {
+        return Ok(Decision::Submit);
+    };
+    let profile = files.line(jobfile::PROFILE);
+    let project_cap = hold::max_in_flight(&cfg);
+    let profile_cap = match profile.as_str() {
+        "" => None,
+        p => hold::profile_max_in_flight(&cfg, p),
+    };
+    if project_cap.is_none() && profile_cap.is_none() {
+        return Ok(Decision::Submit);
+    }
+    let n = in_flight()?;
+    if let Some(cap) = project_cap.filter(|c| n.all >= *c) {
+        return Ok(Decision::Hold(Held::Queued(format!(
+            "{} jobs in flight, the cap ([queue] max_in_flight) is {cap}",
+            n.all
+        ))));
+    }
+    let mine = n.by_profile.get(&profile).copied().unwrap_or(0);
+    if let Some(cap) = profile_cap.filter(|c| mine >= *c) {
+        return Ok(Decision::Hold(Held::Queued(format!(
+            "{mine} jobs of profile {profile} in flight, its cap ([queue.profile.{profile}] max_in_flight) is {cap}"
+        ))));
     }
     Ok(Decision::Submit)
 }
@@ -185,16 +221,16 @@ pub fn gate(
     if Held::of(&files).is_some() {
         return Ok(true);
     }
-    let mut in_flight = || -> Result<usize> {
+    let mut in_flight = || -> Result<InFlight> {
         if batch.in_flight.is_none() {
             batch.in_flight = Some(count_in_flight(&active_on_disk(p)?));
         }
-        Ok(batch.in_flight.unwrap_or(0))
+        Ok(batch.in_flight.clone().unwrap_or_default())
     };
     match decide(p, repo, tree, dir, &files, &mut in_flight)? {
         Decision::Submit => {
             if let Some(n) = &mut batch.in_flight {
-                *n += 1;
+                n.add(&files.line(jobfile::PROFILE));
             }
             Ok(false)
         }
@@ -267,11 +303,11 @@ pub(crate) fn release(p: &Project, on_disk: &[OnDisk]) -> Result<usize> {
     let mut released = Vec::new();
     for j in held {
         let old = Held::of(&j.files);
-        let mut count = || Ok(flight);
+        let mut count = || Ok(flight.clone());
         match decide(p, &repo, &tree, &j.dir, &j.files, &mut count)? {
             Decision::Submit => {
                 submit(p, j)?;
-                flight += 1;
+                flight.add(&j.files.line(jobfile::PROFILE));
                 released.push((j.id.clone(), j.project.clone()));
                 changed.push((j.id.clone(), j.project.clone()));
             }

@@ -134,8 +134,21 @@ pub enum Verdict {
 /// `[queue] max_in_flight = N` of a project's grunt.toml: how many of its jobs may be
 /// submitted and not yet ended at once (`None`: no cap).
 pub fn max_in_flight(cfg: &config::ProjectConfig) -> Option<usize> {
-    cfg.raw
+    cap(cfg.raw.get("queue"))
+}
+
+/// `[queue.profile.NAME] max_in_flight = N`: the cap on the jobs of one profile, on top of the
+/// project's.
+pub fn profile_max_in_flight(cfg: &config::ProjectConfig, profile: &str) -> Option<usize> {
+    cap(cfg
+        .raw
         .get("queue")
+        .and_then(|q| q.get("profile"))
+        .and_then(|p| p.get(profile)))
+}
+
+fn cap(table: Option<&toml::Value>) -> Option<usize> {
+    table
         .and_then(|q| q.get("max_in_flight"))
         .and_then(|v| v.as_integer())
         .and_then(|n| usize::try_from(n).ok())
