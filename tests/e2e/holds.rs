@@ -71,6 +71,14 @@ fn a_cap_queues_jobs_and_submits_them_as_others_end() {
     assert_eq!(submits(&w), ["ore000001", "ore000002", "ore000003"]);
     assert_eq!(state(&w, 3).0, "Running");
     assert_eq!(state(&w, 4).0, "Queued");
+    // A grund killed after the runner's submit but before it lifted the hold leaves job.held
+    // on disk: the next one finishes the release without a second submit, whatever the cap.
+    let held3 = w.server_jobs_dir().join("active/ore000003/sim/job.held");
+    std::fs::write(&held3, "Queued\n2 jobs in flight\n").unwrap();
+    w.grund_once().success();
+    assert!(!held3.exists(), "the release was finished");
+    assert_eq!(submits(&w).len(), 3, "and not submitted again");
+    assert_eq!(state(&w, 3).0, "Running");
     // A queued job can be canceled; it is never submitted.
     w.grunt(&["cancel", "4"]).success();
     w.grund_once().success();
@@ -144,6 +152,9 @@ const MEMORY_RUNNER: &str = "#!/bin/sh\nif [ \"$1\" = submit ]; then\n  now() { 
 fn out_of_memory_is_retried_with_more_memory_as_new_jobs() {
     let toml = "[resources]\nmem = \"1G\"\n\n[retry]\non = [\"OutOfMemory\"]\nattempts = 4\nmem_factor = 2\n";
     let w = World::new(MEMORY_RUNNER, toml);
+    // A project file named like a job file stays in every retry.
+    std::fs::write(w.project.join("job.cfg"), "size = 3\n").unwrap();
+    grunt_tests::run("git", &["add", "job.cfg"], &w.project, &[]).success();
     w.grunt(&["submit", "-m", "needs memory"]).success();
     // Each grund is a new process: one attempt per pass, each a new job naming its parent.
     for _ in 0..4 {
@@ -173,6 +184,12 @@ fn out_of_memory_is_retried_with_more_memory_as_new_jobs() {
     assert!(file("ore000003", "grunt.toml")
         .unwrap()
         .contains("mem = \"4G\""));
+    assert_eq!(file("ore000003", "job.cfg").as_deref(), Some("size = 3\n"));
+    assert!(file("ore000003", "job.start").is_some());
+    assert!(
+        file("ore000002", "grcmd.submit").is_none(),
+        "grund submitted it, no command"
+    );
     let r = w.grunt(&["show", "2"]).success();
     assert!(r.stdout.contains("parent    ore000001"), "{}", r.stdout);
     assert!(r.stdout.contains("retried   ore000003"), "{}", r.stdout);

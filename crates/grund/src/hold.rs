@@ -302,6 +302,16 @@ pub(crate) fn release(p: &Project, on_disk: &[OnDisk]) -> Result<usize> {
     let mut changed = Vec::new();
     let mut released = Vec::new();
     for j in held {
+        // Released before a crash that left `job.held`: finish the release (the slot hands
+        // back how the call ended), whatever the cap says now.
+        let released_already = fsutil::read_regular(&j.dir.join(SUBMITTED_MARK))
+            .is_ok_and(|m| fsutil::first_line(&m).starts_with(RELEASE));
+        if released_already {
+            submit(p, j)?;
+            released.push((j.id.clone(), j.project.clone()));
+            changed.push((j.id.clone(), j.project.clone()));
+            continue;
+        }
         let old = Held::of(&j.files);
         let mut count = || Ok(flight.clone());
         match decide(p, &repo, &tree, &j.dir, &j.files, &mut count)? {

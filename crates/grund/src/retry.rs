@@ -116,7 +116,8 @@ fn read_line(dir: &Path, name: &str) -> String {
 /// Step 1: one commit with a new job per candidate and `job.retried` in each parent.
 fn reserve(p: &Project, repo: &git2::Repository, candidates: &[Candidate<'_>]) -> Result<()> {
     let sig = git::signature(repo, &p.user)?;
-    let chosen: RefCell<Vec<JobId>> = RefCell::new(Vec::new());
+    // (candidate, its retry's id), as the last build of the commit chose them.
+    let chosen: RefCell<Vec<(usize, JobId)>> = RefCell::new(Vec::new());
     let message = format!("{GRUND_COMMIT_PREFIX} retry of {} job(s)", candidates.len());
     refs::commit_edits(repo, BRANCH_REF, &sig, &message, 50, |r, parent| {
         let Some(parent) = parent else {
@@ -128,11 +129,13 @@ fn reserve(p: &Project, repo: &git2::Repository, candidates: &[Candidate<'_>]) -
         let mut next = jobs::high_water(r, parent) + 1;
         let mut ids = Vec::new();
         let mut edits = Vec::new();
-        for c in candidates {
+        for (i, c) in candidates.iter().enumerate() {
             let Some(rec) = jobs::find(r, &t, &c.job.id, &c.job.project) else {
                 continue;
             };
-            let Some(old) = tree::subtree(r, &t, &rec.dir()) else {
+            let submitted = submitted_tree(r, parent, &rec.dir());
+            let as_submitted = submitted.is_some();
+            let Some(old) = submitted.or_else(|| tree::subtree(r, &t, &rec.dir())) else {
                 continue;
             };
             let id = JobId::new(c.job.id.prefix(), next)?;
@@ -140,7 +143,13 @@ fn reserve(p: &Project, repo: &git2::Repository, candidates: &[Candidate<'_>]) -
             let mut job_edits = Vec::new();
             for f in tree::walk_files(r, &old)? {
                 let name = f.path.rsplit('/').next().unwrap_or(&f.path);
-                if jobfile::is_job_file(name) || name.starts_with(command::PREFIX) {
+                // As submitted, its job.* files are the client's (or project files named so);
+                // else every job.* file may be the runner's.
+                let drop = match as_submitted {
+                    true => [jobfile::AFTER, jobfile::AFTER_ANY].contains(&name),
+                    false => jobfile::is_job_file(name),
+                };
+                if drop || name.starts_with(command::PREFIX) {
                     job_edits.push(tree::Edit::Remove {
                         path: f.path.clone(),
                     });
@@ -193,12 +202,15 @@ fn reserve(p: &Project, repo: &git2::Repository, candidates: &[Candidate<'_>]) -
                 format!("{id}\n").as_bytes(),
                 false,
             )?);
-            ids.push(id);
+            ids.push((i, id));
         }
         *chosen.borrow_mut() = ids;
         Ok(edits)
     })?;
-    for (c, id) in candidates.iter().zip(chosen.into_inner()) {
+    for (i, id) in chosen.into_inner() {
+        let Some(c) = candidates.get(i) else {
+            continue;
+        };
         log::info!("{}: {} ended {}: retry as {id}", p.name, c.job.id, c.cause);
         fsutil::atomic_write(
             &c.job.dir.join(jobfile::RETRIED),
@@ -206,6 +218,33 @@ fn reserve(p: &Project, repo: &git2::Repository, candidates: &[Candidate<'_>]) -
         )?;
     }
     Ok(())
+}
+
+/// How far back [`submitted_tree`] looks for the commit that submitted a job.
+const SUBMIT_WALK: usize = 20_000;
+
+/// The job at `dir` as it was submitted: its tree in the oldest commit on `tip`'s first-parent
+/// line that has it (a client's submit, or the commit that reserved a retry), before any runner
+/// wrote into it. A project file may be named
+/// like a job file (`job.sh`): it must stay, and only this tree tells it from the runner's.
+fn submitted_tree<'r>(
+    r: &'r git2::Repository,
+    tip: &git2::Commit<'_>,
+    dir: &str,
+) -> Option<git2::Tree<'r>> {
+    let mut found = None;
+    let mut cur = Some(tip.clone());
+    for _ in 0..SUBMIT_WALK {
+        let Some(c) = cur else { break };
+        let Some(t) = c.tree().ok().and_then(|t| tree::subtree(r, &t, dir)) else {
+            break;
+        };
+        // The oldest commit with the job made it: the client's submit, or grund's reserving
+        // commit for a retry.
+        found = Some(t);
+        cur = c.parent(0).ok();
+    }
+    found
 }
 
 /// Step 2: submits every reserved retry not submitted yet, and commits their files.
@@ -252,8 +291,11 @@ fn submit_reserved(p: &Project, repo: &git2::Repository, on_disk: &[OnDisk]) -> 
                     .materialize(repo, &sub, rec.location, &id, &rec.project)?
             }
         };
-        if !dir.join(SUBMITTED_MARK).exists() {
-            p.run_submit(&id, &dir, &format!("retry-{id}"))?;
+        // Again after a crash: the slot runs the runner only if it never started, else
+        // hands back how that call ended.
+        let again = dir.join(SUBMITTED_MARK).exists();
+        p.run_submit(&id, &dir, &format!("retry-{id}"))?;
+        if !again {
             submitted += 1;
         }
         workdir::write_job_list(&dir)?;
