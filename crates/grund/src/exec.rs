@@ -1,7 +1,7 @@
 //! What each command does. Core commands (results, delete, archive, nuke, newproj-server)
 //! change the repos and the disk idempotently, so replaying one after a crash is harmless;
 //! every other word is a runner call, which runs at most once per command (see
-//! `grunt_core::runner::Slot`). A command's failure is written into its job (`job.error`) and
+//! `crate::supervisor::Slot`). A command's failure is written into its job (`job.error`) and
 //! never stops grund.
 
 use std::collections::BTreeSet;
@@ -9,13 +9,14 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::ledger::Ledger;
 use git2::{Repository, Tree};
 use grunt_core::command::{self, CommandPath, Core};
 use grunt_core::config::ProjectConfig;
 use grunt_core::git::tree::{self, Edit};
 use grunt_core::jobid::JobId;
-use grunt_core::layout::{self, Location, ServerLayout};
-use grunt_core::ledger::Ledger;
+use grunt_core::layout::{self, Location, ProjectKey, ServerLayout};
+use grunt_core::protocol::words;
 use grunt_core::runner::{Invocation, JobContext, Outcome};
 use grunt_core::{fsutil, jobfile, name, project, Error, Result};
 
@@ -24,9 +25,7 @@ use crate::workdir::{self, WorkDir, SUBMITTED_MARK};
 /// One project as grund serves it.
 #[derive(Debug)]
 pub struct Project {
-    pub name: String,
-    pub server: String,
-    pub user: String,
+    pub key: ProjectKey,
     pub layout: ServerLayout,
     pub work: WorkDir,
     pub ledger: Ledger,
@@ -60,9 +59,7 @@ impl Project {
     fn ctx(&self, id: &JobId, dir: &Path) -> JobContext {
         JobContext {
             job_id: id.to_string(),
-            project: self.name.clone(),
-            server: self.server.clone(),
-            user: self.user.clone(),
+            key: self.key.clone(),
             job_dir: dir.to_path_buf(),
         }
     }
@@ -116,7 +113,7 @@ impl Project {
         batch: &mut Batch,
     ) -> Result<()> {
         let c = &p.cmd;
-        log::info!("{}: {} {}", self.name, c.word, c.job);
+        log::info!("{}: {} {}", self.key.project, c.word, c.job);
         match Core::from_word(&c.word) {
             Some(Core::Delete) => self.relocate(c, Location::Delete, batch),
             Some(Core::Archive) => self.relocate(c, Location::Archive, batch),
@@ -141,7 +138,7 @@ impl Project {
 
     /// Tells the job (in `job.error`, when its directory still takes it) and the log.
     pub fn record_job_error(&self, p: &Pending, e: &Error) {
-        log::warn!("{}: {}: {e}", self.name, p.path);
+        log::warn!("{}: {}: {e}", self.key.project, p.path);
         if let Some((_, dir)) = self.work.find(&p.cmd.job, &p.cmd.project) {
             let _ = self.job_error(&dir, &p.cmd.word, &e.to_string());
         }
@@ -201,7 +198,10 @@ impl Project {
             log::warn!("{}: newproj-server: {e}", p.path);
             return Ok(());
         }
-        match project::create_server(&self.layout, &self.server, &self.user, new.trim()) {
+        match project::create_server(
+            &self.layout,
+            &ProjectKey::new(&self.key.server, &self.key.user, new.trim()),
+        ) {
             Ok(_) => log::info!("created project {new}"),
             Err(Error::ProjectExists { .. }) => log::info!("project {new} exists already"),
             Err(e) => log::warn!("newproj-server {new}: {e}"),
@@ -227,18 +227,18 @@ impl Project {
             Some(names) => names,
             None => {
                 let slot = self.ledger.slot(&p.key);
-                let mut inv = match self.invocation(&c.job, &dir, "results") {
+                let mut inv = match self.invocation(&c.job, &dir, words::RESULTS) {
                     Ok(inv) => inv,
-                    Err(e) => return self.job_error(&dir, "results", &e.to_string()),
+                    Err(e) => return self.job_error(&dir, words::RESULTS, &e.to_string()),
                 };
                 // The list must survive later runner calls that rewrite job.grunter.out.
                 inv.stdout = slot.stdout_file();
-                self.note_runner("results", &c.job, &inv);
+                self.note_runner(words::RESULTS, &c.job, &inv);
                 let outcome = slot.run_once(&inv, &self.supervisor)?;
                 let out = grunt_core::fsutil::read_regular(&inv.stdout).unwrap_or_default();
                 let _ = crate::nofollow::write_below(&dir, jobfile::RUNNER_OUT, &out, 0o644);
-                if let Some(text) = outcome.error_text("results") {
-                    self.job_error(&dir, "results", &text)?;
+                if let Some(text) = outcome.error_text(words::RESULTS) {
+                    self.job_error(&dir, words::RESULTS, &text)?;
                 }
                 String::from_utf8_lossy(&out)
                     .lines()
@@ -255,12 +255,7 @@ impl Project {
             .unwrap_or(c.location);
         let base = layout::job_dir(loc, &c.job, &c.project);
         // The blobs belong in the results repo, where they are committed.
-        let results = grunt_core::git::open(
-            &self
-                .layout
-                .bare(&self.server, &self.user, &self.name)
-                .results(),
-        )?;
+        let results = grunt_core::git::open(&self.layout.bare(&self.key).results())?;
         let mut refused = Vec::new();
         for n in names {
             match checked_result(&dir, &n) {
@@ -286,7 +281,7 @@ impl Project {
         if !refused.is_empty() {
             self.job_error(
                 &dir,
-                "results",
+                words::RESULTS,
                 &format!("refused result files: {}", refused.join("; ")),
             )?;
         }
@@ -306,13 +301,13 @@ impl Project {
         };
         // Held back (a cap, dependencies), canceled while held, or a status of a job the
         // scheduler has never seen: no runner call now.
-        if (c.word == "submit" && crate::hold::gate(self, repo, tree, &dir, batch)?)
-            || (c.word == "cancel" && crate::hold::cancel_held(&dir)?)
-            || (c.word == "status" && crate::hold::is_held(&dir))
+        if (c.word == words::SUBMIT && crate::hold::gate(self, repo, tree, &dir, batch)?)
+            || (c.word == words::CANCEL && crate::hold::cancel_held(&dir)?)
+            || (c.word == words::STATUS && crate::hold::is_held(&dir))
         {
             return workdir::write_job_list(&dir);
         }
-        if c.word == "submit" {
+        if c.word == words::SUBMIT {
             return self.run_submit(&c.job, &dir, &p.key);
         }
         self.run_word(&c.job, &dir, &c.word, &p.key)
@@ -323,11 +318,11 @@ impl Project {
         if !self.may_submit(dir, key)? {
             return self.job_error(
                 dir,
-                "submit",
+                words::SUBMIT,
                 "the job was submitted already; not submitting it again (use a new job)",
             );
         }
-        self.run_word(job, dir, "submit", key)
+        self.run_word(job, dir, words::SUBMIT, key)
     }
 
     /// One runner call, once per `key`.
@@ -343,7 +338,7 @@ impl Project {
             self.job_error(dir, c.1, &text)?;
         }
         if !matches!(outcome, Outcome::Exited(_)) {
-            log::warn!("{}: {} {}: {outcome:?}", self.name, c.1, c.0);
+            log::warn!("{}: {} {}: {outcome:?}", self.key.project, c.1, c.0);
         }
         workdir::write_job_list(dir)
     }
@@ -373,10 +368,12 @@ impl Project {
             .timeout_secs
             .map_or("no time limit".to_string(), |t| format!("time limit {t} s"));
         if inv.timeout_secs.is_none() {
-            log::info!("{}: {word} {job}: the runner has no time limit ({limit}; set [runner] timeout to give one)", self.name);
+            log::info!("{}: {word} {job}: the runner has no time limit ({limit}; set [runner] timeout to give one)", self.key.project);
         }
-        self.activity
-            .set(&self.name, format!("runner `{word}` of {job} ({limit})"));
+        self.activity.set(
+            &self.key.project,
+            format!("runner `{word}` of {job} ({limit})"),
+        );
     }
 
     fn invocation(&self, id: &JobId, dir: &Path, word: &str) -> Result<Invocation> {
@@ -394,21 +391,34 @@ use std::os::unix::fs::PermissionsExt;
 
 /// A result file must be a relative path to a regular file inside the job directory, reached
 /// without leaving it through `..` or a link.
-fn checked_result(dir: &Path, rel: &str) -> std::result::Result<PathBuf, String> {
-    name::check_relative_path(rel).map_err(|e| e.why.to_string())?;
+fn checked_result(dir: &Path, rel: &str) -> std::result::Result<PathBuf, RefusedResult> {
+    name::check_relative_path(rel).map_err(|e| RefusedResult::BadPath(e.why.to_string()))?;
     let path = dir.join(rel);
-    let real = path
-        .canonicalize()
-        .map_err(|e| format!("cannot open it ({e})"))?;
-    let base = dir.canonicalize().map_err(|e| e.to_string())?;
+    let real = path.canonicalize().map_err(RefusedResult::Unopenable)?;
+    let base = dir.canonicalize().map_err(RefusedResult::Io)?;
     if !real.starts_with(&base) {
-        return Err("it leads outside the job directory".into());
+        return Err(RefusedResult::Outside);
     }
-    let meta = fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
+    let meta = fs::symlink_metadata(&path).map_err(RefusedResult::Io)?;
     if !meta.is_file() {
-        return Err("it is not a regular file".into());
+        return Err(RefusedResult::NotAFile);
     }
     Ok(path)
+}
+
+/// Why a file named by `grunt files` is not taken into the results.
+#[derive(Debug, thiserror::Error)]
+enum RefusedResult {
+    #[error("{0}")]
+    BadPath(String),
+    #[error("cannot open it ({0})")]
+    Unopenable(std::io::Error),
+    #[error("{0}")]
+    Io(std::io::Error),
+    #[error("it leads outside the job directory")]
+    Outside,
+    #[error("it is not a regular file")]
+    NotAFile,
 }
 
 #[cfg(test)]

@@ -23,8 +23,8 @@ use grunt_core::git::{self, refs, tree};
 use grunt_core::hold::{self, Deps, Held, Verdict};
 use grunt_core::jobfile::{self, JobFiles};
 use grunt_core::jobid::JobId;
-use grunt_core::layout::{Location, BRANCH_REF};
-use grunt_core::status::{self, State};
+use grunt_core::layout::Location;
+use grunt_core::state::{self, State};
 use grunt_core::{fsutil, jobs, time, Error, Result, GRUND_COMMIT_PREFIX};
 
 use crate::cycle;
@@ -126,7 +126,7 @@ impl InFlight {
 fn count_in_flight(jobs: &[OnDisk]) -> InFlight {
     let mut n = InFlight::default();
     for j in jobs {
-        if j.dir.join(SUBMITTED_MARK).exists() && !status::derive(&j.files).0.is_finished() {
+        if j.dir.join(SUBMITTED_MARK).exists() && !state::derive(&j.files).0.is_finished() {
             n.add(&j.files.line(jobfile::PROFILE));
         }
     }
@@ -135,10 +135,10 @@ fn count_in_flight(jobs: &[OnDisk]) -> InFlight {
 
 /// A job's state: from its files on disk when it is there (fresher), else from `tree`.
 fn state_of(p: &Project, repo: &Repository, tree: &Tree<'_>, id: &JobId) -> Option<State> {
-    if let Some((_, dir)) = p.work.find(id, &p.name) {
-        return Some(status::derive(&read_state(&dir)).0);
+    if let Some((_, dir)) = p.work.find(id, &p.key.project) {
+        return Some(state::derive(&read_state(&dir)).0);
     }
-    jobs::find(repo, tree, id, &p.name).map(|r| status::derive(&r.files).0)
+    jobs::find(repo, tree, id, &p.key.project).map(|r| state::derive(&r.files).0)
 }
 
 /// What to do with a job that is to be submitted.
@@ -235,7 +235,7 @@ pub fn gate(
             Ok(false)
         }
         Decision::Hold(h) => {
-            log::info!("{}: holding {}: {h:?}", p.name, dir.display());
+            log::info!("{}: holding {}: {h:?}", p.key.project, dir.display());
             write_held(dir, &h)?;
             Ok(true)
         }
@@ -270,11 +270,11 @@ pub fn after_pass(p: &Project) -> Result<()> {
     let on_disk = active_on_disk(p)?;
     match release(p, &on_disk)? {
         0 => {}
-        n => log::info!("{}: submitted {n} held job(s)", p.name),
+        n => log::info!("{}: submitted {n} held job(s)", p.key.project),
     }
     match crate::retry::retry(p, &on_disk)? {
         0 => {}
-        n => log::info!("{}: submitted {n} retry job(s)", p.name),
+        n => log::info!("{}: submitted {n} retry job(s)", p.key.project),
     }
     Ok(())
 }
@@ -289,7 +289,7 @@ pub(crate) fn release(p: &Project, on_disk: &[OnDisk]) -> Result<usize> {
     if held.is_empty() {
         return Ok(0);
     }
-    let bare = p.layout.bare(&p.server, &p.user, &p.name);
+    let bare = p.layout.bare(&p.key);
     let repo = git::open(&bare.jobs())?;
     let Some(head) = git::head(&repo)? else {
         return Ok(0);
@@ -331,13 +331,13 @@ pub(crate) fn release(p: &Project, on_disk: &[OnDisk]) -> Result<usize> {
     if changed.is_empty() {
         return Ok(0);
     }
-    let sig = git::signature(&repo, &p.user)?;
+    let sig = git::signature(&repo, &p.key.user)?;
     let message = format!(
         "{GRUND_COMMIT_PREFIX} held jobs: {} submitted, {} changed",
         released.len(),
         changed.len()
     );
-    refs::commit_edits(&repo, BRANCH_REF, &sig, &message, 50, |r, parent| {
+    refs::commit_edits(&repo, &sig, &message, 50, |r, parent| {
         let Some(parent) = parent else {
             return Ok(Vec::new());
         };
@@ -360,7 +360,7 @@ pub(crate) fn release(p: &Project, on_disk: &[OnDisk]) -> Result<usize> {
 /// Runs the runner's `submit` for a held job, once (its own slot and mark), then lifts the hold.
 fn submit(p: &Project, j: &OnDisk) -> Result<()> {
     let key = format!("{RELEASE}{}", j.id);
-    log::info!("{}: releasing {}", p.name, j.id);
+    log::info!("{}: releasing {}", p.key.project, j.id);
     p.run_submit(&j.id, &j.dir, &key)?;
     match fs::remove_file(j.dir.join(jobfile::HELD)) {
         Ok(()) => {}

@@ -7,6 +7,8 @@
 //! - [`pool`]: the worker threads; projects are processed side by side, each by one worker.
 //! - [`cycle`]: processing one project's pending commands, exactly once.
 //! - [`exec`]: what each command does, in git and on disk.
+//! - [`ledger`]: the durable per-command progress, for exactly-once processing.
+//! - [`supervisor`]: a runner call in a process that outlives grund, recorded in a [`supervisor::Slot`].
 //! - [`hold`]: jobs held back by a cap on jobs in flight or by dependencies, and their release.
 //! - [`retry`]: retries by cause, each a new job naming its parent.
 //! - [`workdir`]: the job directories on disk, written from git only for jobs grund touches.
@@ -21,11 +23,13 @@ pub mod exec;
 pub mod handback;
 pub mod heartbeat;
 pub mod hold;
+pub mod ledger;
 pub mod lock;
 pub mod nofollow;
 pub mod pool;
 pub mod refresh;
 pub mod retry;
+pub mod supervisor;
 pub mod watch;
 pub mod workdir;
 

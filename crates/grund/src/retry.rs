@@ -21,9 +21,9 @@ use grunt_core::config::{ProjectConfig, PROJECT_CONFIG};
 use grunt_core::git::{self, refs, tree};
 use grunt_core::jobfile;
 use grunt_core::jobid::JobId;
-use grunt_core::layout::{self, Location, BRANCH_REF};
+use grunt_core::layout::{self, Location};
 use grunt_core::retry::{self, Rule};
-use grunt_core::{command, fsutil, jobs, status, time, Error, Result, GRUND_COMMIT_PREFIX};
+use grunt_core::{command, fsutil, jobs, state, time, Error, Result, GRUND_COMMIT_PREFIX};
 
 use crate::cycle;
 use crate::exec::Project;
@@ -40,12 +40,12 @@ struct Candidate<'a> {
 
 /// Retries what needs it; returns how many retries were submitted.
 pub(crate) fn retry(p: &Project, on_disk: &[OnDisk]) -> Result<usize> {
-    let bare = p.layout.bare(&p.server, &p.user, &p.name);
+    let bare = p.layout.bare(&p.key);
     let repo = git::open(&bare.jobs())?;
     let mut candidates = Vec::new();
     let mut head_tree = None;
     for j in on_disk {
-        let state = status::derive(&j.files).0;
+        let state = state::derive(&j.files).0;
         if !state.is_finished() || state.is_success() || j.dir.join(jobfile::RETRIED).exists() {
             continue;
         }
@@ -56,7 +56,7 @@ pub(crate) fn retry(p: &Project, on_disk: &[OnDisk]) -> Result<usize> {
             Ok(Some(r)) => r,
             Ok(None) => continue,
             Err(e) => {
-                log::warn!("{}: {}: {e}", p.name, j.id);
+                log::warn!("{}: {}: {e}", p.key.project, j.id);
                 continue;
             }
         };
@@ -115,11 +115,11 @@ fn read_line(dir: &Path, name: &str) -> String {
 
 /// Step 1: one commit with a new job per candidate and `job.retried` in each parent.
 fn reserve(p: &Project, repo: &git2::Repository, candidates: &[Candidate<'_>]) -> Result<()> {
-    let sig = git::signature(repo, &p.user)?;
+    let sig = git::signature(repo, &p.key.user)?;
     // (candidate, its retry's id), as the last build of the commit chose them.
     let chosen: RefCell<Vec<(usize, JobId)>> = RefCell::new(Vec::new());
     let message = format!("{GRUND_COMMIT_PREFIX} retry of {} job(s)", candidates.len());
-    refs::commit_edits(repo, BRANCH_REF, &sig, &message, 50, |r, parent| {
+    refs::commit_edits(repo, &sig, &message, 50, |r, parent| {
         let Some(parent) = parent else {
             return Ok(Vec::new());
         };
@@ -211,7 +211,12 @@ fn reserve(p: &Project, repo: &git2::Repository, candidates: &[Candidate<'_>]) -
         let Some(c) = candidates.get(i) else {
             continue;
         };
-        log::info!("{}: {} ended {}: retry as {id}", p.name, c.job.id, c.cause);
+        log::info!(
+            "{}: {} ended {}: retry as {id}",
+            p.key.project,
+            c.job.id,
+            c.cause
+        );
         fsutil::atomic_write(
             &c.job.dir.join(jobfile::RETRIED),
             format!("{id}\n").as_bytes(),
@@ -304,12 +309,12 @@ fn submit_reserved(p: &Project, repo: &git2::Repository, on_disk: &[OnDisk]) -> 
     if touched.is_empty() {
         return Ok(0);
     }
-    let sig = git::signature(repo, &p.user)?;
+    let sig = git::signature(repo, &p.key.user)?;
     let message = format!(
         "{GRUND_COMMIT_PREFIX} submitted {} retry job(s)",
         touched.len()
     );
-    refs::commit_edits(repo, BRANCH_REF, &sig, &message, 50, |r, parent| {
+    refs::commit_edits(repo, &sig, &message, 50, |r, parent| {
         let Some(parent) = parent else {
             return Ok(Vec::new());
         };

@@ -9,7 +9,7 @@
 use crate::config;
 use crate::jobfile::{self, JobFiles};
 use crate::jobid::JobId;
-use crate::status::State;
+use crate::state::State;
 
 /// What grund decided about a job it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,7 +17,7 @@
 use thiserror::Error;
 
 use crate::jobfile::{self, JobFiles};
-use crate::status::State;
+use crate::state::State;
 
 /// The end states a rule may name.
 pub const STATES: [&str; 5] = ["OutOfMemory", "Timeout", "NodeFail", "Preempted", "Failed"];

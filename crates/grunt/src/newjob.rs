@@ -40,7 +40,7 @@ pub fn publish_many(
         bail!("internal: nothing to publish");
     }
     let (next_file, next) = recorded_next(ctx)?;
-    let sig = git::signature(&ctx.jobs, &ctx.user)?;
+    let sig = git::signature(&ctx.jobs, &ctx.key.user)?;
     let chosen: RefCell<Vec<JobId>> = RefCell::new(Vec::new());
     let refused: RefCell<Option<anyhow::Error>> = RefCell::new(None);
     let pushed = sync::push_change(&ctx.jobs, &sig, PUSH_TRIES, |repo, parent| {
@@ -74,7 +74,7 @@ pub fn publish_many(
                 None => *t,
             };
             edits.push(Edit::Put {
-                path: layout::job_dir(Location::Active, &id, &ctx.project),
+                path: layout::job_dir(Location::Active, &id, &ctx.key.project),
                 oid,
                 mode: FileMode::Tree,
             });
@@ -114,7 +114,7 @@ pub fn peek_id(ctx: &Ctx) -> Result<JobId> {
 
 /// `projs/<project>/nextjob.id` and the number it holds (1 when there is none).
 fn recorded_next(ctx: &Ctx) -> Result<(std::path::PathBuf, u64)> {
-    let file = ClientLayout::new()?.nextjob_file(&ctx.project);
+    let file = ClientLayout::new()?.nextjob_file(&ctx.key.project);
     let next = fsutil::read_line(&file)?
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(1);

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use grunt_core::git::tree;
 use grunt_core::jobfile;
-use grunt_core::joblist;
+use grunt_core::jobfile::list as joblist;
 use serde::Serialize;
 
 use crate::context::Ctx;
@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
                 .map(|d| String::from_utf8_lossy(&d).into_owned()),
         )
     };
-    let s = job.summary(&ctx.server);
+    let s = job.summary(&ctx.key.server);
     let error_text = text(jobfile::ERROR)?.map(|t| t.trim_end().to_string());
     let stderr = text(jobfile::RUNNER_ERR)?
         .map(|t| super::out::tail(&t, Some(a.lines)))
@@ -108,9 +108,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let field = |label: &str, value: &str| -> String {
         let line = format!("  {label:<9} {value}");
         match width {
-            Some(w) => crate::cli::wrap(&line, 12, w.max(40))
-                .trim_end()
-                .to_string(),
+            Some(w) => crate::ui::wrap(&line, 12, w.max(40)).trim_end().to_string(),
             None => line,
         }
     };
@@ -136,7 +134,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if let Some(sw) = &s.sweep {
         o.push(format!("  sweep     {sw} (grunt sweep {sw})"));
     }
-    o.push(format!("  where     {} on {}", job.dir(), ctx.server));
+    o.push(format!("  where     {} on {}", job.dir(), ctx.key.server));
     o.push(format!("  submit    {}", super::jobs::local(&s.submit)));
     if !s.start.is_empty() {
         o.push(format!("  start     {}", super::jobs::local(&s.start)));

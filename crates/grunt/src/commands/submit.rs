@@ -12,6 +12,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use grunt_core::config::{self, ProjectConfig};
 use grunt_core::git::tree;
+use grunt_core::protocol::{vars, words};
 use grunt_core::runner::{self, Invocation, JobContext, Outcome};
 use grunt_core::{command, jobfile, jobkey, sweep, time};
 
@@ -20,7 +21,7 @@ use clap::{Args as _, FromArgMatches as _};
 
 use crate::error::{self, CommandError};
 use crate::wait;
-use crate::{files, grammar, newjob, table, ui};
+use crate::{grammar, newjob, project_files, table, ui};
 
 /// grunt's own options of `submit`: accepted before the job's arguments and after `-m MSG`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -177,7 +178,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let points = points.unwrap_or_else(|| vec![Vec::new()]);
     let after = dependencies(ctx, &a.after)?;
     let after_any = dependencies(ctx, &a.after_any)?;
-    let project_files = files::project_files(&ctx.cwd)?;
+    let project_files = project_files::project_files(&ctx.cwd)?;
     if a.dry_run && is_sweep {
         return list_points(ctx, &args, &points);
     }
@@ -206,7 +207,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         return dry_run(ctx, &cfg, &project_files, &base_extra(&Vec::new())?);
     }
     // The project's files once, as a tree; each job adds its own job.* files on top.
-    let files_tree = files::job_tree(&ctx.jobs, &project_files, &[])?;
+    let files_tree = project_files::job_tree(&ctx.jobs, &project_files, &[])?;
     let submit_cmd = format!("{}submit", command::PREFIX);
     let mut trees = Vec::with_capacity(points.len());
     let mut keys = Vec::with_capacity(points.len());
@@ -254,7 +255,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         };
         ui::out(format!(
             "submitted {what} to {} ({} files): {message}",
-            ctx.server,
+            ctx.key.server,
             project_files.len()
         ))?;
         if !after.is_empty() || !after_any.is_empty() {
@@ -278,7 +279,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
             Some(_) => Some(
                 mine(ctx)?
                     .iter()
-                    .map(|j| j.summary(&ctx.server))
+                    .map(|j| j.summary(&ctx.key.server))
                     .collect::<Vec<_>>(),
             ),
             None => None,
@@ -286,8 +287,8 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         ui::json(&SubmitJson {
             ids: ids.iter().map(|i| i.to_string()).collect(),
             sweep: is_sweep.then(|| first.to_string()),
-            server: &ctx.server,
-            project: &ctx.project,
+            server: &ctx.key.server,
+            project: &ctx.key.project,
             commit: commit.to_string(),
             files: project_files.len(),
             message: &message,
@@ -412,9 +413,9 @@ fn refuse_duplicate(
     let Some((i, id)) = dups.first() else {
         return Ok(());
     };
-    let how = match grunt_core::jobs::find(repo, tip, id, &ctx.project) {
+    let how = match grunt_core::jobs::find(repo, tip, id, &ctx.key.project) {
         Some(rec) => {
-            let s = rec.summary(&ctx.server);
+            let s = rec.summary(&ctx.key.server);
             format!("{}, {}", s.status, ago(&s.submit))
         }
         None => "its record is unreadable".into(),
@@ -476,13 +477,16 @@ struct SubmitJson<'a> {
 fn dry_run(
     ctx: &Ctx,
     cfg: &ProjectConfig,
-    project_files: &[files::ProjectFile],
+    project_files: &[project_files::ProjectFile],
     extra: &[(&str, String)],
 ) -> Result<()> {
     let id = newjob::peek_id(ctx)?;
-    let scratch = std::env::temp_dir().join(format!("grunt-dry-run-{}", std::process::id()));
-    let dir = scratch.join(id.to_string()).join(&ctx.project);
-    let _ = std::fs::remove_dir_all(&scratch);
+    // Removed when dropped, however this ends.
+    let scratch = tempfile::Builder::new()
+        .prefix("grunt-dry-run-")
+        .tempdir()
+        .context("creating a scratch directory for the dry run")?;
+    let dir = scratch.path().join(id.to_string()).join(&ctx.key.project);
     std::fs::create_dir_all(&dir)?;
     let result = (|| -> Result<()> {
         for f in project_files {
@@ -502,7 +506,7 @@ fn dry_run(
         let before = listing(&dir)?;
         ui::out(format!(
             "job {id} (not submitted) would hold, in active/{id}/{}/:",
-            ctx.project
+            ctx.key.project
         ))?;
         let rows: Vec<Vec<String>> = before
             .iter()
@@ -515,13 +519,11 @@ fn dry_run(
         }
         let jctx = JobContext {
             job_id: id.to_string(),
-            project: ctx.project.clone(),
-            server: ctx.server.clone(),
-            user: ctx.user.clone(),
+            key: ctx.key.clone(),
             job_dir: dir.clone(),
         };
-        let mut inv = Invocation::new(&jctx, "submit", cfg)?;
-        inv.env.insert("GRUNT_DRY_RUN".into(), "1".into());
+        let mut inv = Invocation::new(&jctx, words::SUBMIT, cfg)?;
+        inv.env.insert(vars::DRY_RUN.into(), "1".into());
         let outcome = runner::run(&inv);
         let out = std::fs::read_to_string(&inv.stdout).unwrap_or_default();
         ui::out(format!(
@@ -550,7 +552,7 @@ fn dry_run(
         }
         Ok(())
     })();
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch);
     result
 }
 
@@ -558,7 +560,7 @@ fn supports_dry_run(dir: &Path) -> bool {
     [jobfile::RUNNER_EXE, jobfile::RUNNER_PY]
         .iter()
         .filter_map(|r| std::fs::read(dir.join(r)).ok())
-        .any(|text| String::from_utf8_lossy(&text).contains("GRUNT_DRY_RUN"))
+        .any(|text| String::from_utf8_lossy(&text).contains(vars::DRY_RUN))
 }
 
 /// Files of a directory tree (relative paths) and their sizes, sorted.

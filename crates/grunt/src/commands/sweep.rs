@@ -87,7 +87,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut failed = Vec::new();
     for j in latest.values() {
-        let s = j.summary(&ctx.server);
+        let s = j.summary(&ctx.key.server);
         *states.entry(s.state.kind()).or_default() += 1;
         if s.state.is_finished() && !s.state.is_success() {
             failed.push((*j, s));
