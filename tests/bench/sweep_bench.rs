@@ -4,8 +4,8 @@
 //! sample: one `ssh HOST true` through the same master, and one single-job `grunt submit`.
 //! No grund runs, so every sample meets the same idle server.
 //!
-//! Usage: `cargo run --release -p grunt-tests --bin sweep-bench [RUNS] [POINTS]` (default 5
-//! runs, 1000 points). Needs sshd.
+//! Usage: `cargo build --release -p grunt -p grund && cargo run --release -p grunt-tests --bin
+//! sweep-bench [RUNS] [POINTS]` (default 5 runs, 1000 points). Needs sshd.
 
 #![allow(clippy::unwrap_used)] // a bench: failing loudly is its job
 
