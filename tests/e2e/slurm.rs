@@ -519,3 +519,117 @@ fn batch_status_uses_sacct_and_falls_back_to_scontrol() {
         "{calls}"
     );
 }
+
+/// `submit --after` and `[queue] max_in_flight` with real Slurm jobs: grund holds the jobs
+/// and hands them to Slurm only when the ones before them have ended, as the refresh learns.
+#[test]
+fn after_and_the_cap_hold_jobs_until_slurm_ends_the_ones_before() {
+    if !slurm_is_up() {
+        return;
+    }
+    let toml = "[run]\ncommand = \"sh job.sh\"\n\n[queue]\nmax_in_flight = 1\n";
+    let w = World::new(&slurm_runner_text(), toml);
+    commit(&w, &[("job.sh", Some(JOB_SH))]);
+    let _d = w.spawn_grund(&["--poll", "1", "--refresh", "10"]);
+    let mut slurm = SlurmJobs::default();
+    w.grunt(&["submit", "--wait=60", "sleep", "3", "-m", "first"])
+        .success();
+    w.grunt(&["submit", "--wait=60", "ok", "-m", "capped"])
+        .success();
+    w.grunt(&[
+        "submit",
+        "--wait=60",
+        "--after",
+        "1",
+        "fail",
+        "-m",
+        "after 1",
+    ])
+    .success();
+    w.grunt(&["submit", "--wait=60", "--after", "3", "ok", "-m", "after 3"])
+        .success();
+    let jobs = jobs_by_id(&w);
+    slurm.add(jobs["ore000001"]["batch_id"].as_str().unwrap_or_default());
+    assert_eq!(
+        jobs["ore000002"]["state"], "Queued",
+        "{}",
+        jobs["ore000002"]
+    );
+    assert_eq!(
+        jobs["ore000003"]["state"], "Waiting",
+        "{}",
+        jobs["ore000003"]
+    );
+    assert_eq!(jobs["ore000002"]["batch_id"], "", "not handed to Slurm");
+    // One at a time through Slurm; 3 fails, so 4 (after 3) is canceled and never sent.
+    let jobs = eventually(180, "the held jobs to run one by one", || {
+        let jobs = jobs_by_id(&w);
+        for id in ["ore000002", "ore000003"] {
+            slurm.add(jobs[id]["batch_id"].as_str().unwrap_or_default());
+        }
+        let got: Vec<String> = (1..=4)
+            .map(|n| {
+                jobs[&format!("ore{n:06}")]["status"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string()
+            })
+            .collect();
+        match got == ["Done", "Done", "Failed(3)", "Canceled"] {
+            true => Ok(jobs),
+            false => Err(format!("{got:?}")),
+        }
+    });
+    assert_eq!(jobs["ore000004"]["batch_id"], "", "{}", jobs["ore000004"]);
+    assert_eq!(jobs["ore000004"]["reason"], "ore000003 ended Failed(3)");
+    // Slurm ran them one after the other: each started after the one before ended.
+    let times = |id: &str, what: &str| jobs[id][what].as_str().unwrap_or_default().to_string();
+    assert!(
+        times("ore000002", "start") >= times("ore000001", "end"),
+        "{jobs:?}"
+    );
+    assert!(
+        times("ore000003", "start") >= times("ore000002", "end"),
+        "{jobs:?}"
+    );
+}
+
+/// `[retry]` with a real Slurm: a job killed at its 1-minute limit (TIMEOUT) is submitted again
+/// by grund as a new job with twice the time, which is enough.
+#[test]
+fn a_timeout_is_retried_with_twice_the_time() {
+    if !slurm_is_up() {
+        return;
+    }
+    let toml = "[run]\ncommand = \"sh job.sh\"\n\n[resources]\ntime = \"1\"\n\n[retry]\non = [\"Timeout\"]\nattempts = 2\ntime_factor = 2\n";
+    let w = World::new(&slurm_runner_text(), toml);
+    commit(&w, &[("job.sh", Some(JOB_SH))]);
+    let _d = w.spawn_grund(&["--poll", "1", "--refresh", "10"]);
+    let mut slurm = SlurmJobs::default();
+    w.grunt(&["submit", "--wait=60", "sleep", "75", "-m", "needs 75 s"])
+        .success();
+    // Slurm kills at the limit plus up to a minute; the retry then runs 75 s.
+    let jobs = eventually(330, "a timeout, then a retry that ends well", || {
+        let jobs = jobs_by_id(&w);
+        for j in jobs.values() {
+            slurm.add(j["batch_id"].as_str().unwrap_or_default());
+        }
+        let st = |id: &str| {
+            jobs.get(id)
+                .map_or("-".to_string(), |j| j["status"].to_string())
+        };
+        match (st("ore000001").as_str(), st("ore000002").as_str()) {
+            ("\"Timeout\"", "\"Done\"") => Ok(jobs),
+            (a, b) => Err(format!("{a} {b}")),
+        }
+    });
+    assert!(!jobs.contains_key("ore000003"), "one retry only");
+    let batch2 = jobs["ore000002"]["batch_id"].as_str().unwrap().to_string();
+    assert_eq!(scontrol_job(&batch2)["TimeLimit"], "00:02:00");
+    let sbatch =
+        std::fs::read_to_string(w.server_jobs_dir().join("active/ore000002/sim/job.sbatch"))
+            .unwrap();
+    assert!(sbatch.contains("#SBATCH --time=00:02:00\n"), "{sbatch}");
+    let parent = World::file_in(&w.bare_jobs(), "active/ore000002/sim/job.parent");
+    assert_eq!(parent.as_deref(), Some("ore000001\n"));
+}

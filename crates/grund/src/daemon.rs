@@ -165,6 +165,10 @@ pub fn pass(opts: &Options, name: &str, refresh: bool, activity: &Activity) -> R
             Err(e) => log::error!("{name}: refresh: {e:#}"),
         }
     }
+    // After the refresh, which may have learnt that jobs ended: held jobs, then retries.
+    if let Err(e) = crate::hold::after_pass(&p) {
+        log::error!("{name}: held jobs and retries: {e:#}");
+    }
     Ok(print)
 }
 

@@ -51,6 +51,8 @@ pub struct Batch {
     pub results_edits: Vec<Edit>,
     /// Jobs whose `job.*` files on disk are committed back.
     pub touched: BTreeSet<(JobId, String)>,
+    /// Jobs in flight, counted once per batch when a cap needs it (see `crate::hold`).
+    pub in_flight: Option<crate::hold::InFlight>,
 }
 
 impl Project {
@@ -297,26 +299,48 @@ impl Project {
         let Some(dir) = self.job_dir_for(repo, tree, p, batch)? else {
             return Ok(());
         };
-        if c.word == words::SUBMIT && !self.may_submit(&dir, &p.key)? {
+        // Held back (a cap, dependencies), canceled while held, or a status of a job the
+        // scheduler has never seen: no runner call now.
+        if (c.word == words::SUBMIT && crate::hold::gate(self, repo, tree, &dir, batch)?)
+            || (c.word == words::CANCEL && crate::hold::cancel_held(&dir)?)
+            || (c.word == words::STATUS && crate::hold::is_held(&dir))
+        {
+            return workdir::write_job_list(&dir);
+        }
+        if c.word == words::SUBMIT {
+            return self.run_submit(&c.job, &dir, &p.key);
+        }
+        self.run_word(&c.job, &dir, &c.word, &p.key)
+    }
+
+    /// The runner's `submit`, at most once per job (the first key wins).
+    pub(crate) fn run_submit(&self, job: &JobId, dir: &Path, key: &str) -> Result<()> {
+        if !self.may_submit(dir, key)? {
             return self.job_error(
-                &dir,
+                dir,
                 words::SUBMIT,
                 "the job was submitted already; not submitting it again (use a new job)",
             );
         }
-        let inv = match self.invocation(&c.job, &dir, &c.word) {
+        self.run_word(job, dir, words::SUBMIT, key)
+    }
+
+    /// One runner call, once per `key`.
+    fn run_word(&self, job: &JobId, dir: &Path, word: &str, key: &str) -> Result<()> {
+        let c = (job, word);
+        let inv = match self.invocation(c.0, dir, c.1) {
             Ok(inv) => inv,
-            Err(e) => return self.job_error(&dir, &c.word, &e.to_string()),
+            Err(e) => return self.job_error(dir, c.1, &e.to_string()),
         };
-        self.note_runner(&c.word, &c.job, &inv);
-        let outcome = self.ledger.slot(&p.key).run_once(&inv, &self.supervisor)?;
-        if let Some(text) = outcome.error_text(&c.word) {
-            self.job_error(&dir, &c.word, &text)?;
+        self.note_runner(c.1, c.0, &inv);
+        let outcome = self.ledger.slot(key).run_once(&inv, &self.supervisor)?;
+        if let Some(text) = outcome.error_text(c.1) {
+            self.job_error(dir, c.1, &text)?;
         }
         if !matches!(outcome, Outcome::Exited(_)) {
-            log::warn!("{}: {} {}: {outcome:?}", self.key.project, c.word, c.job);
+            log::warn!("{}: {} {}: {outcome:?}", self.key.project, c.1, c.0);
         }
-        workdir::write_job_list(&dir)
+        workdir::write_job_list(dir)
     }
 
     /// A job's first `submit` command may run; any later one is refused.

@@ -9,6 +9,8 @@
 //! - [`exec`]: what each command does, in git and on disk.
 //! - [`ledger`]: the durable per-command progress, for exactly-once processing.
 //! - [`supervisor`]: a runner call in a process that outlives grund, recorded in a [`supervisor::Slot`].
+//! - [`hold`]: jobs held back by a cap on jobs in flight or by dependencies, and their release.
+//! - [`retry`]: retries by cause, each a new job naming its parent.
 //! - [`workdir`]: the job directories on disk, written from git only for jobs grund touches.
 //! - [`nofollow`]: writing into a job directory without following a link or `..` out of it.
 //! - [`refresh`]: status without asking, one runner call per project per interval.
@@ -20,11 +22,13 @@ pub mod daemon;
 pub mod exec;
 pub mod handback;
 pub mod heartbeat;
+pub mod hold;
 pub mod ledger;
 pub mod lock;
 pub mod nofollow;
 pub mod pool;
 pub mod refresh;
+pub mod retry;
 pub mod supervisor;
 pub mod watch;
 pub mod workdir;

@@ -49,6 +49,10 @@ impl JobRecord {
             scheduler_status = "CANCELLED".into();
         }
         let profile = Some(f.line(jobfile::PROFILE)).filter(|p| !p.is_empty());
+        let sweep = Some(f.line(jobfile::SWEEP)).filter(|s| !s.is_empty());
+        let params = f
+            .text(jobfile::PARAMS)
+            .map(|t| crate::sweep::parse_params(t).into_iter().collect());
         let mut sum = JobSummary {
             id: self.id.to_string(),
             server: server.to_string(),
@@ -70,6 +74,8 @@ impl JobRecord {
             args: f.args(),
             message: f.line(jobfile::MESSAGE),
             profile,
+            sweep,
+            params,
         };
         sum.submit_time = time::parse(&sum.submit).map(|t| t.to_rfc3339());
         sum.start_time = time::parse(&sum.start).map(|t| t.to_rfc3339());
@@ -115,6 +121,12 @@ pub struct JobSummary {
     pub args: Vec<String>,
     pub message: String,
     pub profile: Option<String>,
+    /// The sweep the job belongs to (its first job's id), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<String>,
+    /// The job's sweep parameters (`job.params`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl JobSummary {

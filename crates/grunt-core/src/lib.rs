@@ -17,6 +17,8 @@
 //!   the `GRUNT_*` variables, the runner's command words, `grunt await`.
 //! - [`fsutil`]: atomic and durable writes, reading files a runner could have replaced, a
 //!   full disk; [`time`]: the original's timestamps; [`error`]: [`Error`].
+//! - [`sweep`], [`jobkey`], [`hold`], [`retry`]: research workflows (docs/sweeps.md): sweep
+//!   points, `job.key`, jobs grund holds (a cap, dependencies), retries by cause.
 
 pub mod command;
 pub mod config;
@@ -24,15 +26,19 @@ pub mod error;
 pub mod fsutil;
 pub mod git;
 pub mod heartbeat;
+pub mod hold;
 pub mod jobfile;
 pub mod jobid;
+pub mod jobkey;
 pub mod jobs;
 pub mod layout;
 pub mod name;
 pub mod project;
 pub mod protocol;
+pub mod retry;
 pub mod runner;
 pub mod state;
+pub mod sweep;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -4,7 +4,9 @@
 //! `job.slurmid` and `job.end`; `Running` if `job.start` and `job.slurmid`; else `Pending`.
 //! On top of it, the exit-code marker (`job.exitcode`) and the scheduler's final word in
 //! `job.status` give `Failed`, `Timeout`, `OutOfMemory` and `NodeFail`, and a runner that failed
-//! before the job started (`job.error`, no `job.start`) makes the job `Failed`.
+//! before the job started (`job.error`, no `job.start`) makes the job `Failed`. A job grund
+//! holds back (`job.held`, see [`crate::hold`]) is `Queued` or `Waiting` until it is submitted;
+//! older clients see it `Pending`.
 
 use std::fmt;
 
@@ -14,6 +16,10 @@ use crate::time;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     Pending,
+    /// Held by grund beyond the cap on jobs in flight.
+    Queued,
+    /// Held by grund until its dependencies have ended.
+    Waiting,
     Running,
     Done,
     /// Ended badly; the exit code when known.
@@ -28,7 +34,10 @@ pub enum State {
 impl State {
     /// Has the job stopped for good?
     pub fn is_finished(self) -> bool {
-        !matches!(self, State::Pending | State::Running | State::Unknown)
+        !matches!(
+            self,
+            State::Pending | State::Queued | State::Waiting | State::Running | State::Unknown
+        )
     }
 }
 
@@ -37,6 +46,8 @@ impl State {
     pub fn kind(self) -> &'static str {
         match self {
             State::Pending => "Pending",
+            State::Queued => "Queued",
+            State::Waiting => "Waiting",
             State::Running => "Running",
             State::Done => "Done",
             State::Failed(_) => "Failed",
@@ -68,8 +79,19 @@ impl fmt::Display for State {
 
 /// A job's state and, where there is one, a short reason for people.
 pub fn derive(files: &JobFiles) -> (State, Option<String>) {
+    let held = crate::hold::Held::of(files);
     if cancel_counts(files) {
-        return (State::Canceled, None);
+        // Canceled while held, or because a dependency failed: say why.
+        let why = held
+            .map(|h| h.reason().to_string())
+            .filter(|w| !w.is_empty());
+        return (State::Canceled, why);
+    }
+    let submitted = files.has(jobfile::BATCHID) || files.has(jobfile::START);
+    match held {
+        Some(crate::hold::Held::Queued(why)) if !submitted => return (State::Queued, Some(why)),
+        Some(crate::hold::Held::Waiting(why)) if !submitted => return (State::Waiting, Some(why)),
+        _ => {}
     }
     let word = files.line(jobfile::STATUS).to_ascii_uppercase();
     let scheduler = scheduler_state(&word);
@@ -182,6 +204,19 @@ mod tests {
         assert_eq!(derive(&files(&in_time)).0, State::Canceled);
         // job.start without job.slurmid is still pending in the original.
         assert_eq!(derive(&files(&[("job.start", "t")])).0, State::Pending);
+        // Held by grund: Queued or Waiting until submitted; canceled with the reason.
+        let q = [("job.held", "Queued\n2 in flight, the cap is 2\n")];
+        assert_eq!(derive(&files(&q)).0, State::Queued);
+        let w = [("job.held", "Waiting\nwaits for ore000001 (Running)\n")];
+        assert_eq!(derive(&files(&w)).0, State::Waiting);
+        let c = [
+            ("job.held", "Canceled\nore000001 ended Failed(3)\n"),
+            ("job.canceled", "t"),
+        ];
+        assert_eq!(
+            derive(&files(&c)),
+            (State::Canceled, Some("ore000001 ended Failed(3)".into()))
+        );
     }
 
     #[test]

@@ -1,40 +1,106 @@
-//! Publishing a new job: choose the next job id (above this client's `nextjob.id` and every id
-//! on the server), put the job's tree at `active/<jobid>/<project>`, push, and when another
-//! client took the id meanwhile, renumber and push again. Used by `submit` and `rerun`.
+//! Publishing new jobs: choose the next job ids (above this client's `nextjob.id` and every id
+//! on the server), put each job's tree at `active/<jobid>/<project>`, push ONE commit, and when
+//! another client took an id meanwhile, renumber and push again. Used by `submit` (one job,
+//! or every point of a sweep) and `rerun`.
 
 use std::cell::RefCell;
 
 use anyhow::{bail, Result};
-use git2::{FileMode, Oid};
-use grunt_core::git::{self, sync, tree::Edit};
+use git2::{FileMode, Oid, Repository, Tree};
+use grunt_core::git::{self, sync, tree, tree::Edit};
 use grunt_core::jobid::JobId;
 use grunt_core::layout::{self, ClientLayout, Location};
-use grunt_core::{fsutil, jobs};
+use grunt_core::{fsutil, jobfile, jobs};
 
 use crate::context::{Ctx, PUSH_TRIES};
 
 /// Pushes a job whose files are `job_tree`; returns its id and the pushed commit.
 pub fn publish(ctx: &Ctx, job_tree: Oid, message: &str) -> Result<(JobId, Oid)> {
+    let (ids, commit) = publish_many(ctx, &[job_tree], message, false, &|_, _| Ok(()))?;
+    match ids.into_iter().next() {
+        Some(id) => Ok((id, commit)),
+        None => bail!("internal: no job id was chosen"),
+    }
+}
+
+/// A check of the tip a push builds on (run again on every replay); an error stops the push
+/// and is what the publish returns.
+pub type Check<'a> = dyn Fn(&Repository, Option<&Tree<'_>>) -> Result<()> + 'a;
+
+/// Pushes one job per tree in ONE commit, with consecutive ids; with `sweep`, each job gets
+/// `job.sweep` naming the first one. `check` sees the tip before the ids are chosen.
+pub fn publish_many(
+    ctx: &Ctx,
+    trees: &[Oid],
+    message: &str,
+    sweep: bool,
+    check: &Check<'_>,
+) -> Result<(Vec<JobId>, Oid)> {
+    if trees.is_empty() {
+        bail!("internal: nothing to publish");
+    }
     let (next_file, next) = recorded_next(ctx)?;
     let sig = git::signature(&ctx.jobs, &ctx.key.user)?;
-    let chosen: RefCell<Option<JobId>> = RefCell::new(None);
-    let commit = sync::push_change(&ctx.jobs, &sig, PUSH_TRIES, |repo, parent| {
-        let id = choose(ctx, next, repo, parent)?;
-        *chosen.borrow_mut() = Some(id.clone());
-        Ok(sync::Change {
-            edits: vec![Edit::Put {
+    let chosen: RefCell<Vec<JobId>> = RefCell::new(Vec::new());
+    let refused: RefCell<Option<anyhow::Error>> = RefCell::new(None);
+    let pushed = sync::push_change(&ctx.jobs, &sig, PUSH_TRIES, |repo, parent| {
+        let parent_tree = parent
+            .map(|c| c.tree())
+            .transpose()
+            .map_err(|e| grunt_core::Error::git("reading tree", repo.path())(e))?;
+        if let Err(e) = check(repo, parent_tree.as_ref()) {
+            *refused.borrow_mut() = Some(e);
+            return Err(grunt_core::Error::GitOther(git2::Error::from_str(
+                "refused before pushing",
+            )));
+        }
+        let first = choose(ctx, next, repo, parent)?;
+        let mut ids = Vec::with_capacity(trees.len());
+        let mut edits = Vec::with_capacity(trees.len());
+        let sweep_put = if sweep {
+            Some(tree::put_bytes(
+                repo,
+                jobfile::SWEEP,
+                format!("{first}\n").as_bytes(),
+                false,
+            )?)
+        } else {
+            None
+        };
+        for (i, t) in trees.iter().enumerate() {
+            let id = JobId::new(&ctx.prefix, first.number() + i as u64)?;
+            let oid = match &sweep_put {
+                Some(put) => tree::apply(repo, Some(*t), std::slice::from_ref(put))?,
+                None => *t,
+            };
+            edits.push(Edit::Put {
                 path: layout::job_dir(Location::Active, &id, &ctx.key.project),
-                oid: job_tree,
+                oid,
                 mode: FileMode::Tree,
-            }],
-            message: format!("Submit job: {id} {message}"),
+            });
+            ids.push(id);
+        }
+        let what = match ids.as_slice() {
+            [one] => format!("Submit job: {one}"),
+            [a, .., b] => format!("Submit jobs: {a}..{b} ({} jobs)", ids.len()),
+            [] => String::new(),
+        };
+        *chosen.borrow_mut() = ids;
+        Ok(sync::Change {
+            edits,
+            message: format!("{what} {message}"),
         })
-    })?;
-    let Some(id) = chosen.into_inner() else {
+    });
+    let commit = match (pushed, refused.into_inner()) {
+        (Err(_), Some(why)) => return Err(why),
+        (pushed, _) => pushed?,
+    };
+    let ids = chosen.into_inner();
+    let Some(last) = ids.last() else {
         bail!("internal: no job id was chosen");
     };
-    fsutil::write_line(&next_file, &(id.number() + 1).to_string())?;
-    Ok((id, commit))
+    fsutil::write_line(&next_file, &(last.number() + 1).to_string())?;
+    Ok((ids, commit))
 }
 
 /// The id the next job would get, as far as this client knows now (for dry runs).

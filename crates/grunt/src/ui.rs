@@ -39,7 +39,7 @@ pub fn state_colored(state: grunt_core::state::State, text: &str) -> String {
     let color = match state {
         State::Done => Green,
         State::Running => Cyan,
-        State::Pending => Blue,
+        State::Pending | State::Queued | State::Waiting => Blue,
         State::Canceled => Magenta,
         State::Unknown => Yellow,
         _ => Red,

@@ -28,10 +28,32 @@ pub const RUNNER_OUT: &str = "job.grunter.out";
 pub const RUNNER_ERR: &str = "job.grunter.err";
 /// The resource profile chosen at submit (`grunt submit --profile NAME`).
 pub const PROFILE: &str = "job.profile";
+/// A sweep point's parameters, `NAME=VALUE` lines (see [`crate::sweep`]).
+pub const PARAMS: &str = "job.params";
+/// The sweep a job belongs to: the id of the sweep's first job.
+pub const SWEEP: &str = "job.sweep";
+/// What the job is (its files, args and profile), to refuse accidental duplicates (see
+/// [`crate::jobkey`]).
+pub const KEY: &str = "job.key";
+/// Jobs that must end well before this one is submitted, one id a line (`submit --after`).
+pub const AFTER: &str = "job.after";
+/// Jobs that must end, however, before this one is submitted (`submit --after-any`).
+pub const AFTER_ANY: &str = "job.after_any";
+/// Written by grund while it holds a job back: the state (`Queued`, `Waiting`) and why, or
+/// `Canceled` and why when a dependency failed (see [`crate::hold`]).
+pub const HELD: &str = "job.held";
+/// Written by grund into a retry: the job it runs again (see [`crate::retry`]).
+pub const PARENT: &str = "job.parent";
+/// Written by grund into a retry: which attempt it is (the first job is attempt 1).
+pub const ATTEMPT: &str = "job.attempt";
+/// Written by grund into a job it retried: the retry's id.
+pub const RETRIED: &str = "job.retried";
 
 /// Files only the client writes. grund never commits them back from disk, so a message the
 /// client changes while a command runs is not overwritten by the stale copy on the server.
-pub const CLIENT_OWNED: [&str; 4] = [MESSAGE, SUBMIT, ARGS, PROFILE];
+pub const CLIENT_OWNED: [&str; 9] = [
+    MESSAGE, SUBMIT, ARGS, PROFILE, PARAMS, SWEEP, KEY, AFTER, AFTER_ANY,
+];
 
 /// Runner scripts, in the order they are looked for; copied into every job even if untracked.
 pub const RUNNER_EXE: &str = "grunter";

@@ -50,6 +50,7 @@ impl Which {
   grunt jobs archive              archived jobs
   grunt jobs --state failed,timeout --last 5
   grunt jobs 3,7..9 --wide        these jobs, with every column
+  grunt jobs --sweep 12           the jobs of sweep 12
   grunt jobs --json | jq '.[] | select(.state == \"Failed\") | .id'
 
 Like the original client, every command that opens the project rewrites jobs.active,
@@ -60,7 +61,7 @@ pub struct Args {
     /// comma lists). Default: done and active.
     #[arg(value_name = "WHICH|JOBS")]
     pub filter: Vec<String>,
-    /// Only jobs in these states (comma list, any case): pending, running, done, failed,
+    /// Only jobs in these states (comma list, any case): pending, queued, waiting, running, done, failed,
     /// timeout, outofmemory, canceled, nodefail, unknown.
     #[arg(long, value_name = "STATES", value_delimiter = ',')]
     pub state: Vec<String>,
@@ -70,13 +71,18 @@ pub struct Args {
     /// Every column: also Server, BatchId, SchedStat, Start, End, Profile.
     #[arg(long)]
     pub wide: bool,
+    /// Only the jobs of this sweep (the id or number of its first job).
+    #[arg(long, value_name = "SWEEP")]
+    pub sweep: Option<String>,
     /// Print JSON: one object per job (id, state, exit_code, reason, times in RFC 3339, elapsed_secs, args, message, location, ...).
     #[arg(long)]
     pub json: bool,
 }
 
-const STATES: [&str; 9] = [
+const STATES: [&str; 11] = [
     "pending",
+    "queued",
+    "waiting",
     "running",
     "done",
     "failed",
@@ -96,7 +102,10 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         }
     }
     ctx.pull_for_reading()?;
-    let all = ctx.list()?;
+    let mut all = ctx.list()?;
+    if let Some(sw) = &a.sweep {
+        all = super::sweep::members(ctx, sw, &all)?.1;
+    }
     let mut which = Vec::new();
     let mut specs = Vec::new();
     for f in &a.filter {

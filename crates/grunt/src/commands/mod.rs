@@ -26,6 +26,7 @@ pub mod runner;
 pub mod server;
 pub mod show;
 pub mod submit;
+pub mod sweep;
 pub mod ui_cmd;
 pub mod wait_cmd;
 
@@ -73,6 +74,8 @@ pub enum Command {
     Rerun(rerun::Args),
     /// List jobs: all, or active, done, archive or delete; filters by state, id, count.
     Jobs(jobs::Args),
+    /// A sweep at a glance: counts per state, the failed points; --rerun-failed runs them again.
+    Sweep(sweep::Args),
     /// Everything about one job: message, args, state and why, times, errors, output, files, history.
     Show(show::Args),
     /// Wait until jobs have ended; exit 0 only if all of them succeeded.
@@ -153,7 +156,7 @@ const GROUPS: [(&str, &[&str]); 5] = [
     (
         "Look at jobs",
         &[
-            "jobs", "show", "wait", "out", "ls", "diff", "dir", "queue", "etcat", "ui",
+            "jobs", "show", "sweep", "wait", "out", "ls", "diff", "dir", "queue", "etcat", "ui",
         ],
     ),
     (
@@ -251,6 +254,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Submit(a) => submit::run(&Ctx::open()?, a),
         Command::Rerun(a) => rerun::run(&Ctx::open()?, a),
         Command::Jobs(a) => jobs::run(&Ctx::open()?, a),
+        Command::Sweep(a) => sweep::run(&Ctx::open()?, a),
         Command::Show(a) => show::run(&Ctx::open()?, a),
         Command::Wait(a) => wait_cmd::run(&Ctx::open()?, a),
         Command::Status(a) => grcmd::run(&Ctx::open()?, words::STATUS, a),

@@ -64,8 +64,16 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
             jobfile::ARGS,
             job.files.text(jobfile::ARGS).unwrap_or("").to_string(),
         )?;
-        if let Some(p) = job.files.text(jobfile::PROFILE) {
-            put(jobfile::PROFILE, p.to_string())?;
+        // The same point of the same sweep, and the same key: a rerun is deliberate.
+        for name in [
+            jobfile::PROFILE,
+            jobfile::PARAMS,
+            jobfile::SWEEP,
+            jobfile::KEY,
+        ] {
+            if let Some(text) = job.files.text(name) {
+                put(name, text.to_string())?;
+            }
         }
         put(
             &format!("{}submit", command::PREFIX),

@@ -46,7 +46,7 @@ fn default_targets(ctx: &Ctx, all: &[JobRecord]) -> Result<Vec<JobRecord>> {
         .iter()
         .filter(|j| j.location == Location::Active)
         .filter(|j| match j.summary("").state {
-            State::Pending | State::Canceled => false,
+            State::Pending | State::Queued | State::Waiting | State::Canceled => false,
             State::Running => true,
             _ => {
                 let asked = tree::read_file(

@@ -117,6 +117,23 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if let Some(p) = &s.profile {
         o.push(format!("  profile   {p}"));
     }
+    if let Some(params) = job.files.text(jobfile::PARAMS) {
+        let point = grunt_core::sweep::parse_params(params);
+        o.push(field("params", &grunt_core::sweep::describe(&point)));
+    }
+    for (label, name) in [
+        ("parent", jobfile::PARENT),
+        ("attempt", jobfile::ATTEMPT),
+        ("retried", jobfile::RETRIED),
+    ] {
+        let v = job.files.line(name);
+        if !v.is_empty() {
+            o.push(format!("  {label:<9} {v}"));
+        }
+    }
+    if let Some(sw) = &s.sweep {
+        o.push(format!("  sweep     {sw} (grunt sweep {sw})"));
+    }
     o.push(format!("  where     {} on {}", job.dir(), ctx.key.server));
     o.push(format!("  submit    {}", super::jobs::local(&s.submit)));
     if !s.start.is_empty() {
