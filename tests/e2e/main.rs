@@ -19,6 +19,7 @@ mod follow;
 mod handback;
 mod local_runner;
 mod original_verbs;
+mod provenance;
 mod reference;
 mod roundtrip;
 mod runners;

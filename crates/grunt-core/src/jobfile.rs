@@ -26,10 +26,16 @@ pub const RUNNER_OUT: &str = "job.grunter.out";
 pub const RUNNER_ERR: &str = "job.grunter.err";
 /// The resource profile chosen at submit (`grunt submit --profile NAME`).
 pub const PROFILE: &str = "job.profile";
+/// The project's commit, branch and remote at submit (see [`crate::provenance`]).
+pub const COMMIT: &str = "job.commit";
+/// Uncommitted changes to tracked files at submit, as a diff against `job.commit`.
+pub const PATCH: &str = "job.patch";
+/// Content hashes of the job's data inputs, written by grund at submit.
+pub const INPUTS: &str = "job.inputs";
 
 /// Files only the client writes. grund never commits them back from disk, so a message the
 /// client changes while a command runs is not overwritten by the stale copy on the server.
-pub const CLIENT_OWNED: [&str; 4] = [MESSAGE, SUBMIT, ARGS, PROFILE];
+pub const CLIENT_OWNED: [&str; 6] = [MESSAGE, SUBMIT, ARGS, PROFILE, COMMIT, PATCH];
 
 /// Runner scripts, in the order they are looked for; copied into every job even if untracked.
 pub const RUNNER_EXE: &str = "grunter";

@@ -13,6 +13,7 @@
 //! - [`heartbeat`]: grund's heartbeat file, how clients tell whether it lives.
 //! - [`protocol`]: the wire between client, grund and runner: `grund_status.txt`, `batch-status`,
 //!   the `GRUNT_*` variables, the runner's command words, `grunt await`.
+//! - [`provenance`]: `job.commit` and `job.inputs`, where a job's code and data came from.
 //! - [`remote_server`]: a server reached over ssh: what is there, creating a project on it.
 
 pub mod command;
@@ -30,6 +31,7 @@ pub mod ledger;
 pub mod name;
 pub mod project;
 pub mod protocol;
+pub mod provenance;
 pub mod remote_server;
 pub mod runner;
 pub mod status;

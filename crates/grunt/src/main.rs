@@ -12,6 +12,7 @@ mod files;
 mod grammar;
 mod joblists;
 mod newjob;
+mod provenance;
 mod side_by_side;
 mod table;
 mod ui;

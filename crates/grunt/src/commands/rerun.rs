@@ -47,7 +47,9 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         let mut edits = Vec::new();
         for f in tree::walk_files(&ctx.jobs, &old)? {
             let name = f.path.rsplit('/').next().unwrap_or(&f.path);
-            if jobfile::is_job_file(name) || name.starts_with(command::PREFIX) {
+            // The code's provenance is the original's: its commit and patch stay.
+            let source = [jobfile::COMMIT, jobfile::PATCH].contains(&f.path.as_str());
+            if (jobfile::is_job_file(name) && !source) || name.starts_with(command::PREFIX) {
                 edits.push(tree::Edit::Remove {
                     path: f.path.clone(),
                 });

@@ -146,12 +146,21 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if let Some(p) = &a.profile {
         extra.push((jobfile::PROFILE, format!("{p}\n")));
     }
+    let (source, patch) = source_record(ctx);
+    if let Some(s) = source {
+        extra.push((jobfile::COMMIT, s.render()));
+    }
     if a.dry_run {
         return dry_run(ctx, &cfg, &project_files, &extra);
     }
     let submit_cmd = format!("{}submit", command::PREFIX);
     extra.push((&submit_cmd, command::timestamp_content()));
-    let job_tree = files::job_tree(&ctx.jobs, &project_files, &extra)?;
+    let mut job_tree = files::job_tree(&ctx.jobs, &project_files, &extra)?;
+    if let Some(patch) = patch {
+        // Bytes as they are: a patch of a file that is not UTF-8 must still apply.
+        let put = grunt_core::git::tree::put_bytes(&ctx.jobs, jobfile::PATCH, &patch, false)?;
+        job_tree = grunt_core::git::tree::apply(&ctx.jobs, Some(job_tree), &[put])?;
+    }
     let (id, commit) = newjob::publish(ctx, job_tree, &message)?;
     if !a.json {
         ui::out(format!(
@@ -191,6 +200,30 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         super::jobs::print_table(ctx, "submitted", &mine(ctx)?)?;
     }
     Ok(())
+}
+
+/// `job.commit` and `job.patch` for a new job (see `provenance`). A project whose source
+/// cannot be read this way (no commit yet) is still submitted, with a warning.
+fn source_record(
+    ctx: &Ctx,
+) -> (
+    Option<grunt_core::provenance::SourceRecord>,
+    Option<Vec<u8>>,
+) {
+    match crate::provenance::capture(&ctx.cwd) {
+        Ok(Some((s, patch))) => (Some(s), patch),
+        Ok(None) => {
+            ui::warn("the project's repository has no commit yet: job.commit is not recorded");
+            (None, None)
+        }
+        Err(e) => {
+            ui::warn(format!(
+                "job.commit is not recorded: {}",
+                error::one_line(&e)
+            ));
+            (None, None)
+        }
+    }
 }
 
 /// What `submit --json` prints.

@@ -1,0 +1,106 @@
+//! Provenance and history (issue 13): `job.commit`/`job.patch` at submit, `grunt log`,
+//! `grunt undelete`, `grunt reproduce`, `grunt rerun --verify`, notifications and
+//! `job.inputs`, with real git repos and real grunt/grund processes.
+
+use std::path::Path;
+
+use grunt_tests::sshd::hermetic_git;
+use grunt_tests::World;
+
+/// Submit runs `sim.sh` with the job's arguments at once (it writes `out.csv`); results are
+/// `out.csv`.
+pub const RUNNER: &str = r#"#!/bin/sh
+ts() { date -u '+%Y-%m-%d %H:%M:%S UTC'; }
+case "$1" in
+  submit) echo 7 > job.slurmid; ts > job.start; sh sim.sh $(cat job.args) > job.out; echo 0 > job.exitcode; ts > job.end ;;
+  results) echo out.csv ;;
+esac
+"#;
+
+/// `git ARGS` in `dir` as the client; its stdout.
+pub fn git(w: &World, dir: &Path, args: &[&str]) -> String {
+    let out = hermetic_git(&w.client.home)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("running git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn job_file(w: &World, id: &str, name: &str) -> Option<String> {
+    World::file_in(&w.bare_jobs(), &format!("active/{id}/sim/{name}"))
+}
+
+#[test]
+fn submit_records_the_commit_and_the_uncommitted_patch() {
+    let w = World::new(RUNNER, "");
+    git(
+        &w,
+        &w.project,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://example.invalid/me/sim.git",
+        ],
+    );
+    let head = git(&w, &w.project, &["rev-parse", "HEAD"])
+        .trim()
+        .to_string();
+    let branch = git(&w, &w.project, &["rev-parse", "--abbrev-ref", "HEAD"])
+        .trim()
+        .to_string();
+
+    // Clean: the commit, branch and remote; no patch.
+    w.grunt(&["submit", "-m", "clean"]).success();
+    let rec = job_file(&w, "ore000001", "job.commit").expect("job.commit");
+    assert!(rec.contains(&format!("commit: {head}\n")), "{rec}");
+    assert!(rec.contains(&format!("branch: {branch}\n")), "{rec}");
+    assert!(
+        rec.contains("remote: https://example.invalid/me/sim.git\n"),
+        "{rec}"
+    );
+    assert!(rec.contains("uncommitted: none"), "{rec}");
+    assert_eq!(job_file(&w, "ore000001", "job.patch"), None);
+
+    // A tracked file changed but not committed: said so, and the patch rebuilds the job's file.
+    let sim = w.project.join("sim.sh");
+    let mut text = std::fs::read_to_string(&sim).unwrap();
+    text.push_str("echo changed after the commit\n");
+    std::fs::write(&sim, &text).unwrap();
+    w.grunt(&["submit", "-m", "dirty"]).success();
+    let rec = job_file(&w, "ore000002", "job.commit").expect("job.commit");
+    assert!(rec.contains("uncommitted: 1 tracked file(s)"), "{rec}");
+    let patch = job_file(&w, "ore000002", "job.patch").expect("job.patch");
+    git(&w, &w.project, &["checkout", "--", "sim.sh"]);
+    let pf = w.tmp.path().join("p.patch");
+    std::fs::write(&pf, &patch).unwrap();
+    git(&w, &w.project, &["apply", pf.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(&sim).unwrap(),
+        job_file(&w, "ore000002", "sim.sh").unwrap()
+    );
+
+    // show and jobs --json carry it.
+    let r = w.grunt(&["show", "2", "--json"]).success();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["source"]["commit"], head.as_str(), "{}", r.stdout);
+    assert_eq!(v["source"]["changed_files"], 1);
+    let r = w.grunt(&["show", "2"]).success();
+    assert!(
+        r.stdout
+            .contains(&format!("commit    {:.12} on {branch}", head)),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("job.patch"), "{}", r.stdout);
+    let jobs = w.jobs_json();
+    let one = jobs.iter().find(|j| j["id"] == "ore000001").unwrap();
+    assert_eq!(one["source"]["commit"], head.as_str());
+    assert_eq!(one["source"]["changed_files"], 0);
+}
