@@ -104,3 +104,78 @@ fn submit_records_the_commit_and_the_uncommitted_patch() {
     assert_eq!(one["source"]["commit"], head.as_str());
     assert_eq!(one["source"]["changed_files"], 0);
 }
+
+#[test]
+fn log_lists_every_commit_and_undelete_brings_the_job_and_its_results_back() {
+    let w = World::new(RUNNER, "");
+    w.grunt(&["submit", "0.25", "-m", "first"]).success();
+    w.grund_once().success();
+    w.grunt(&["results", "1"]).success();
+    w.grund_once().success();
+    let out_csv = World::file_in(&w.bare_results(), "active/ore000001/sim/out.csv")
+        .expect("results of job 1");
+    assert!(out_csv.contains("1,0.25"), "{out_csv}");
+
+    w.grunt(&["delete", "1"]).success();
+    w.grund_once().success();
+    assert!(World::file_in(&w.bare_jobs(), "delete/ore000001/sim/job.message").is_some());
+    assert_eq!(
+        World::file_in(&w.bare_results(), "active/ore000001/sim/out.csv"),
+        None
+    );
+
+    // The audit trail, oldest first, from both repos.
+    let r = w.grunt(&["log", "1"]).success();
+    let order = [
+        "submitted: first",
+        "started",
+        "ended",
+        "asked: results",
+        "results: out.csv",
+        "asked: delete",
+        "results removed",
+        "moved active -> delete",
+    ];
+    let mut at = 0;
+    for needle in order {
+        let pos = r.stdout[at..]
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} after byte {at} in:\n{}", r.stdout));
+        at += pos;
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&w.grunt(&["log", "1", "--json"]).success().stdout).unwrap();
+    let events = v.as_array().unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e["by"] == "grund" && e["repo"] == "results"));
+    assert_eq!(events[0]["by"], "client");
+
+    // A job not in delete/ is left alone.
+    w.grunt(&["submit", "-m", "second"]).success();
+    let r = w.grunt(&["undelete", "2"]).success();
+    assert!(r.stderr.contains("not in delete"), "{}", r.stderr);
+
+    // Undelete: back to active/, results back from history, on the server's disk too.
+    w.grunt(&["undelete", "1"]).success();
+    w.grund_once().success();
+    assert!(World::file_in(&w.bare_jobs(), "active/ore000001/sim/job.message").is_some());
+    assert!(World::file_in(&w.bare_jobs(), "delete/ore000001/sim/job.message").is_none());
+    assert_eq!(
+        World::file_in(&w.bare_results(), "active/ore000001/sim/out.csv").as_deref(),
+        Some(out_csv.as_str())
+    );
+    assert!(w
+        .server_jobs_dir()
+        .join("active/ore000001/sim/job.message")
+        .is_file());
+    let r = w.grunt(&["log", "1"]).success();
+    assert!(r.stdout.contains("moved delete -> active"), "{}", r.stdout);
+    let jobs = w.jobs_json();
+    let one = jobs.iter().find(|j| j["id"] == "ore000001").unwrap();
+    assert_eq!(one["location"], "active");
+    // Processed once: another pass finds nothing to do and changes nothing.
+    let before = World::paths_in(&w.bare_results());
+    w.grund_once().success();
+    assert_eq!(World::paths_in(&w.bare_results()), before);
+}

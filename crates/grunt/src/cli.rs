@@ -61,6 +61,8 @@ pub enum Command {
     Ls(out::LsArgs),
     /// Replace a job's message: message <job> "new message".
     Message(message::Args),
+    /// A job's history from git: every commit that touched it (submitted, started, ended, results, moves), with times.
+    Log(log::Args),
     /// Show what differs between a job and the project directory, or between two jobs.
     Diff(diff::Args),
     /// Open jobs' directories (their files, from the local jobs clone), or print their paths.
@@ -79,6 +81,8 @@ pub enum Command {
     Delete(push::Args),
     /// Move jobs to archive/, with their results.
     Archive(push::Args),
+    /// Move deleted jobs back to active/, with the results they had (from the results history).
+    Undelete(push::Args),
     /// Remove stray files from the jobs working directory.
     Clean,
     /// Ask the runner for the scheduler's queue and show it (waits for the answer).
@@ -118,13 +122,13 @@ const GROUPS: [(&str, &[&str]); 5] = [
     (
         "Look at jobs",
         &[
-            "jobs", "show", "wait", "out", "ls", "diff", "dir", "queue", "etcat",
+            "jobs", "show", "log", "wait", "out", "ls", "diff", "dir", "queue", "etcat",
         ],
     ),
     (
         "Keep the record tidy",
         &[
-            "message", "archive", "delete", "nuke", "link", "unlink", "pull", "clean",
+            "message", "archive", "delete", "undelete", "nuke", "link", "unlink", "pull", "clean",
         ],
     ),
     (

@@ -11,6 +11,7 @@ pub mod etcat;
 pub mod files_cmd;
 pub mod jobs;
 pub mod link;
+pub mod log;
 pub mod message;
 pub mod newproj;
 pub mod newproj_server;
@@ -70,6 +71,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Nuke(a) => push::nuke(&Ctx::open()?, a),
         Command::Delete(a) => push::run(&Ctx::open()?, "delete", a),
         Command::Archive(a) => push::run(&Ctx::open()?, "archive", a),
+        Command::Undelete(a) => push::run(&Ctx::open()?, "undelete", a),
+        Command::Log(a) => log::run(&Ctx::open()?, a),
         Command::Clean => clean::run(&Ctx::open()?),
         Command::Queue(a) => queue::run(&Ctx::open()?, a),
         Command::Run(a) => push::run(&Ctx::open()?, &a.word, a.args),
