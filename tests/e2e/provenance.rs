@@ -179,3 +179,103 @@ fn log_lists_every_commit_and_undelete_brings_the_job_and_its_results_back() {
     w.grund_once().success();
     assert_eq!(World::paths_in(&w.bare_results()), before);
 }
+
+/// As [`RUNNER`]; a job holding a file `noisy` also writes `stamp.txt` (the time in ns), a
+/// result no rerun reproduces.
+const NOISY_RUNNER: &str = r#"#!/bin/sh
+ts() { date -u '+%Y-%m-%d %H:%M:%S UTC'; }
+case "$1" in
+  submit) echo 7 > job.slurmid; ts > job.start; sh sim.sh $(cat job.args) > job.out
+          if [ -f noisy ]; then date +%s%N > stamp.txt; fi
+          echo 0 > job.exitcode; ts > job.end ;;
+  results) echo out.csv; if [ -f stamp.txt ]; then echo stamp.txt; fi ;;
+esac
+"#;
+
+#[test]
+fn reproduce_writes_the_job_or_a_patched_checkout_and_rerun_verify_compares_results() {
+    let w = World::new(NOISY_RUNNER, "");
+    let sim = w.project.join("sim.sh");
+    let mut text = std::fs::read_to_string(&sim).unwrap();
+    text.push_str("echo not committed\n");
+    std::fs::write(&sim, &text).unwrap();
+    w.grunt(&["submit", "0.5", "-m", "dirty"]).success();
+
+    // The job's exact files.
+    let dir = w.tmp.path().join("copy");
+    let r = w
+        .grunt(&["reproduce", "1", dir.to_str().unwrap()])
+        .success();
+    assert!(r.stdout.contains("wrote the"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(dir.join("sim.sh")).unwrap(), text);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("job.message")).unwrap(),
+        "dirty\n"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.join("grunter"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0o111);
+    // Not into a directory with files, unless forced.
+    std::fs::write(dir.join("sim.sh"), "mine\n").unwrap();
+    let r = w
+        .grunt(&["reproduce", "1", dir.to_str().unwrap()])
+        .failure("not empty");
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("sim.sh")).unwrap(),
+        "mine\n"
+    );
+    w.grunt(&["reproduce", "1", dir.to_str().unwrap(), "--force"])
+        .success();
+    assert_eq!(std::fs::read_to_string(dir.join("sim.sh")).unwrap(), text);
+
+    // A worktree at the job's commit with job.patch applied: the job's code, not the tip's.
+    git(&w, &w.project, &["checkout", "--", "sim.sh"]);
+    std::fs::write(w.project.join("later.txt"), "later\n").unwrap();
+    git(&w, &w.project, &["add", "later.txt"]);
+    git(
+        &w,
+        &w.project,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@x",
+            "commit",
+            "-qm",
+            "later",
+        ],
+    );
+    let wt = w.tmp.path().join("wt");
+    let r = w
+        .grunt(&["reproduce", "1", wt.to_str().unwrap(), "--checkout"])
+        .success();
+    assert!(r.stdout.contains("identical to the job's"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(wt.join("sim.sh")).unwrap(), text);
+    assert!(!wt.join("later.txt").exists());
+    assert!(git(&w, &w.project, &["worktree", "list"]).contains("wt"));
+
+    // rerun --verify: identical results, then a job whose results cannot be reproduced.
+    let _grund = w.spawn_grund(&[]);
+    let r = w
+        .grunt(&["rerun", "1", "--verify", "--timeout", "120"])
+        .success();
+    assert!(
+        r.stdout
+            .contains("ore000002 reproduces ore000001: 1 result file(s) identical"),
+        "{}",
+        r.stdout
+    );
+    std::fs::write(w.project.join("noisy"), "").unwrap();
+    git(&w, &w.project, &["add", "noisy"]);
+    w.grunt(&["submit", "-m", "noisy"]).success();
+    let r = w
+        .grunt(&["rerun", "3", "--verify", "--timeout", "120"])
+        .failure("results differ");
+    assert_eq!(r.code, Some(4));
+    assert!(r.stdout.contains("stamp.txt (differs)"), "{}", r.stdout);
+    assert!(!r.stdout.contains("out.csv (differs)"), "{}", r.stdout);
+}

@@ -63,6 +63,8 @@ pub enum Command {
     Message(message::Args),
     /// A job's history from git: every commit that touched it (submitted, started, ended, results, moves), with times.
     Log(log::Args),
+    /// Write a job's exact files into a directory, or (--checkout) a git worktree at its commit with its patch.
+    Reproduce(reproduce::Args),
     /// Show what differs between a job and the project directory, or between two jobs.
     Diff(diff::Args),
     /// Open jobs' directories (their files, from the local jobs clone), or print their paths.
@@ -116,7 +118,14 @@ const GROUPS: [(&str, &[&str]); 5] = [
     (
         "Run jobs",
         &[
-            "submit", "rerun", "status", "results", "files", "cancel", "run",
+            "submit",
+            "rerun",
+            "reproduce",
+            "status",
+            "results",
+            "files",
+            "cancel",
+            "run",
         ],
     ),
     (

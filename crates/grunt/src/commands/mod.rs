@@ -19,11 +19,13 @@ pub mod out;
 pub mod push;
 pub mod queue;
 pub mod reference;
+pub mod reproduce;
 pub mod rerun;
 pub mod results;
 pub mod server;
 pub mod show;
 pub mod submit;
+pub mod verify;
 pub mod wait_cmd;
 
 use anyhow::Result;
@@ -73,6 +75,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Archive(a) => push::run(&Ctx::open()?, "archive", a),
         Command::Undelete(a) => push::run(&Ctx::open()?, "undelete", a),
         Command::Log(a) => log::run(&Ctx::open()?, a),
+        Command::Reproduce(a) => reproduce::run(&Ctx::open()?, a),
         Command::Clean => clean::run(&Ctx::open()?),
         Command::Queue(a) => queue::run(&Ctx::open()?, a),
         Command::Run(a) => push::run(&Ctx::open()?, &a.word, a.args),
