@@ -279,3 +279,92 @@ fn reproduce_writes_the_job_or_a_patched_checkout_and_rerun_verify_compares_resu
     assert!(r.stdout.contains("stamp.txt (differs)"), "{}", r.stdout);
     assert!(!r.stdout.contains("out.csv (differs)"), "{}", r.stdout);
 }
+
+/// Ends every job at once; a job whose argument is `fail` exits 3.
+const ENDING_RUNNER: &str = r#"#!/bin/sh
+ts() { date -u '+%Y-%m-%d %H:%M:%S UTC'; }
+case "$1" in
+  submit) echo 7 > job.slurmid; ts > job.start
+          if [ "$(cat job.args)" = fail ]; then echo 3 > job.exitcode; else echo 0 > job.exitcode; fi
+          ts > job.end ;;
+  status) echo COMPLETED > job.status ;;
+esac
+"#;
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn notify_runs_once_per_job_and_final_state_across_restarts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("notified.log");
+    let script = tmp.path().join("notify.sh");
+    grunt_tests::write_exec(
+        &script,
+        &format!(
+            "#!/bin/sh\necho \"$GRUNT_JOBID $GRUNT_PROJECT $GRUNT_STATE $GRUNT_ELAPSED $GRUNT_MESSAGE\" >> {}\n",
+            log.display()
+        ),
+    );
+    let w = World::new(
+        ENDING_RUNNER,
+        &format!("[notify]\ncommand = \"{}\"\n", script.display()),
+    );
+    w.grunt(&["submit", "-m", "works"]).success();
+    w.grunt(&["submit", "fail", "-m", "breaks"]).success();
+    w.grund_once().success();
+    let got = lines(&log);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].starts_with("ore000001 sim Done "), "{got:?}");
+    assert!(got[0].ends_with(" works"), "{got:?}");
+    assert!(got[1].starts_with("ore000002 sim Failed "), "{got:?}");
+    // Touched again by a new grund (a restart) and another command: not notified again.
+    w.grunt(&["status", "1", "2"]).success();
+    w.grund_once().success();
+    w.grund_once().success();
+    assert_eq!(lines(&log).len(), 2, "{:?}", lines(&log));
+
+    // No [notify] in the project: grund.toml's, for all projects. Its failure is logged, and
+    // it is not retried.
+    let global = tmp.path().join("global.log");
+    std::fs::write(
+        w.server.home.join("gruntsrv/grund.toml"),
+        format!(
+            "[notify]\ncommand = \"echo global $GRUNT_JOBID $GRUNT_STATE >> {}; exit 1\"\n",
+            global.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(w.project.join("grunt.toml"), "").unwrap();
+    w.grunt(&["submit", "-m", "third"]).success();
+    let r = w.grund_once().success();
+    assert_eq!(lines(&global), ["global ore000003 Done"]);
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("not retried"),
+        "{}",
+        r.stderr
+    );
+    w.grunt(&["status", "3"]).success();
+    w.grund_once().success();
+    assert_eq!(lines(&global).len(), 1);
+    assert_eq!(lines(&log).len(), 2);
+
+    // Time-limited: a command that hangs is killed at its timeout and logged.
+    std::fs::write(
+        w.project.join("grunt.toml"),
+        "[notify]\ncommand = \"sleep 600\"\ntimeout = 1\n",
+    )
+    .unwrap();
+    w.grunt(&["submit", "-m", "fourth"]).success();
+    let r = w.grund_once().success();
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("TimedOut(1)"),
+        "{}",
+        r.stderr
+    );
+}

@@ -9,6 +9,7 @@
 //! - [`exec`]: what each command does, in git and on disk.
 //! - [`workdir`]: the job directories on disk, written from git only for jobs grund touches.
 //! - [`nofollow`]: writing into a job directory without following a link or `..` out of it.
+//! - [`notify`]: the `[notify] command` run when a job reaches a final state, once per state.
 //! - [`refresh`]: status without asking, one runner call per project per interval.
 //! - [`handback`]: `grund handback`, going back to the original `grund.py`.
 //! - [`heartbeat`]: the file that tells clients grund is alive.
@@ -20,6 +21,7 @@ pub mod handback;
 pub mod heartbeat;
 pub mod lock;
 pub mod nofollow;
+pub mod notify;
 pub mod pool;
 pub mod refresh;
 pub mod watch;
