@@ -368,3 +368,62 @@ fn notify_runs_once_per_job_and_final_state_across_restarts() {
         r.stderr
     );
 }
+
+#[test]
+fn inputs_are_hashed_at_submit_cached_and_diffed() {
+    let w = World::new(
+        ENDING_RUNNER,
+        "[inputs]\npaths = [\"data/set\", \"data/one.csv\", \"data/gone\"]\n",
+    );
+    let data = w.server.home.join("data");
+    std::fs::create_dir_all(data.join("set/sub")).unwrap();
+    std::fs::write(data.join("set/a.csv"), "1,2\n").unwrap();
+    std::fs::write(data.join("set/sub/b.csv"), "3,4\n").unwrap();
+    std::fs::write(data.join("one.csv"), "abc").unwrap();
+    w.grunt(&["submit", "-m", "first"]).success();
+    let r = w.grund_once().success();
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("\"data/gone\""),
+        "a missing input is a warning: {}",
+        r.stderr
+    );
+    let rec =
+        World::file_in(&w.bare_jobs(), "active/ore000001/sim/job.inputs").expect("job.inputs");
+    assert!(
+        rec.contains(
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad 3 file data/one.csv"
+        ),
+        "{rec}"
+    );
+    assert!(rec.contains(" 8 dir data/set\n"), "{rec}");
+    assert!(rec.contains("- 0 missing data/gone\n"), "{rec}");
+    let r = w.grunt(&["show", "1"]).success();
+    assert!(
+        r.stdout.contains("data/gone (missing at submit)"),
+        "{}",
+        r.stdout
+    );
+
+    // A file of the dataset changes: the next job's tree hash differs, the rest is the same.
+    std::fs::write(data.join("set/sub/b.csv"), "3,5\n").unwrap();
+    w.grunt(&["submit", "-m", "second"]).success();
+    w.grund_once().success();
+    let r = w.grunt(&["diff", "--inputs", "1", "2"]).success();
+    assert!(r.stdout.contains("changed  data/set:"), "{}", r.stdout);
+    assert!(r.stdout.contains("same     data/one.csv"), "{}", r.stdout);
+    assert!(r.stdout.contains("1 input(s) differ"), "{}", r.stdout);
+
+    // An unchanged file is not hashed again: its cached hash is what the next job records.
+    let cache = w.server.home.join("gruntsrv/grund-inputs.cache");
+    let text = std::fs::read_to_string(&cache).expect("the cache");
+    let real = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    assert!(text.contains(real), "{text}");
+    std::fs::write(&cache, text.replace(real, &"0".repeat(64))).unwrap();
+    w.grunt(&["submit", "-m", "third"]).success();
+    w.grund_once().success();
+    let rec = World::file_in(&w.bare_jobs(), "active/ore000003/sim/job.inputs").unwrap();
+    assert!(
+        rec.contains(&format!("{} 3 file data/one.csv", "0".repeat(64))),
+        "{rec}"
+    );
+}

@@ -332,6 +332,14 @@ impl Project {
                 "the job was submitted already; not submitting it again (use a new job)",
             );
         }
+        if c.word == "submit" {
+            // The data as it is when the job starts; a failure is the record's, not the job's.
+            self.activity
+                .set(&self.name, format!("hashing the inputs of {}", c.job));
+            if let Err(e) = crate::inputs::record(&self.layout.root, &self.name, &dir) {
+                log::warn!("{}: inputs of {}: {e}", self.name, c.job);
+            }
+        }
         let inv = match self.invocation(&c.job, &dir, &c.word) {
             Ok(inv) => inv,
             Err(e) => return self.job_error(&dir, &c.word, &e.to_string()),

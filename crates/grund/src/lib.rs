@@ -8,6 +8,7 @@
 //! - [`cycle`]: processing one project's pending commands, exactly once.
 //! - [`exec`]: what each command does, in git and on disk.
 //! - [`workdir`]: the job directories on disk, written from git only for jobs grund touches.
+//! - [`inputs`]: `job.inputs`, the content hashes of a job's `[inputs] paths` at submit.
 //! - [`nofollow`]: writing into a job directory without following a link or `..` out of it.
 //! - [`notify`]: the `[notify] command` run when a job reaches a final state, once per state.
 //! - [`refresh`]: status without asking, one runner call per project per interval.
@@ -19,6 +20,7 @@ pub mod daemon;
 pub mod exec;
 pub mod handback;
 pub mod heartbeat;
+pub mod inputs;
 pub mod lock;
 pub mod nofollow;
 pub mod notify;

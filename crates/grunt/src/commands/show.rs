@@ -248,6 +248,14 @@ pub fn input_line(i: &InputRecord) -> String {
     }
 }
 
+/// An input's size and hash, short, or that it was missing.
+pub fn input_brief(i: &InputRecord) -> String {
+    match i.kind {
+        provenance::InputKind::Missing => "missing".into(),
+        _ => format!("{} bytes, sha256 {:.16}", i.size, i.sha256),
+    }
+}
+
 fn indent(text: &str) -> String {
     text.lines()
         .map(|l| format!("  {}", table::truncate(l, 500)))
