@@ -427,3 +427,167 @@ fn inputs_are_hashed_at_submit_cached_and_diffed() {
         "{rec}"
     );
 }
+
+fn branches(w: &World, bare: &Path) -> String {
+    git(
+        w,
+        bare,
+        &[
+            "for-each-ref",
+            "--format=%(refname) %(objectname)",
+            "refs/heads",
+        ],
+    )
+}
+
+#[test]
+fn share_pushes_a_mirror_that_clone_shared_browses_and_export_writes_a_page() {
+    let w = World::new(RUNNER, "");
+    w.grunt(&["submit", "0.1", "-m", "one"]).success();
+    w.grunt(&["submit", "0.2", "-m", "two"]).success();
+    w.grund_once().success();
+    w.grunt(&["results", "1", "2"]).success();
+    w.grund_once().success();
+    let remote = w.tmp.path().join("runs.git");
+    git(
+        &w,
+        w.tmp.path(),
+        &["init", "-q", "--bare", remote.to_str().unwrap()],
+    );
+    let url = remote.to_str().unwrap();
+    let r = w.grunt(&["share", url]).success();
+    assert!(r.stdout.contains("grunt/sim/jobs"), "{}", r.stdout);
+    let b = branches(&w, &remote);
+    assert!(b.contains("refs/heads/grunt/sim/jobs"), "{b}");
+    assert!(b.contains("refs/heads/grunt/sim/results"), "{b}");
+
+    // A colleague without a server browses it.
+    let bob = grunt_tests::Account::new(w.tmp.path(), "bobhome", "bob");
+    let r = w
+        .grunt_as(&bob, &bob.home, &["clone-shared", url])
+        .success();
+    assert!(
+        r.stdout.contains("cloned the shared record of sim"),
+        "{}",
+        r.stdout
+    );
+    let proj = bob.home.join("sim");
+    let r = w.grunt_as(&bob, &proj, &["jobs", "--json"]).success();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2, "{}", r.stdout);
+    let r = w.grunt_as(&bob, &proj, &["show", "ore000002"]).success();
+    assert!(r.stdout.contains("two"), "{}", r.stdout);
+    let r = w.grunt_as(&bob, &proj, &["out", "ore000001"]).success();
+    assert!(r.stdout.contains("ran with: 0.1"), "{}", r.stdout);
+    let r = w
+        .grunt_as(&bob, &proj, &["diff", "ore000001", "ore000002"])
+        .success();
+    assert!(r.stdout.contains("no differences"), "{}", r.stdout);
+    let out = bob
+        .home
+        .join("gruntdat/wc/shared/bob/sim/results/active/ore000001/sim/out.csv");
+    assert!(std::fs::read_to_string(&out).unwrap().contains("1,0.1"));
+
+    // Sharing again moves the branches forward; cloning again updates.
+    w.grunt(&["submit", "0.3", "-m", "three"]).success();
+    w.grunt(&["share", url]).success();
+    w.grunt_as(&bob, &bob.home, &["clone-shared", url])
+        .success();
+    let r = w.grunt_as(&bob, &proj, &["jobs", "--json"]).success();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 3, "{}", r.stdout);
+
+    // A remote whose branch has another history is refused, with nothing pushed.
+    let other = w.tmp.path().join("other.git");
+    git(
+        &w,
+        w.tmp.path(),
+        &["init", "-q", "--bare", other.to_str().unwrap()],
+    );
+    let scratch = w.tmp.path().join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    git(&w, &scratch, &["init", "-q"]);
+    std::fs::write(scratch.join("x"), "x").unwrap();
+    git(&w, &scratch, &["add", "x"]);
+    git(
+        &w,
+        &scratch,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@x",
+            "commit",
+            "-qm",
+            "x",
+        ],
+    );
+    git(
+        &w,
+        &scratch,
+        &[
+            "push",
+            "-q",
+            other.to_str().unwrap(),
+            "HEAD:refs/heads/grunt/sim/results",
+        ],
+    );
+    let before = branches(&w, &other);
+    w.grunt(&["share", other.to_str().unwrap()])
+        .failure("not this project's");
+    assert_eq!(branches(&w, &other), before, "nothing pushed");
+
+    // --jobs: only the chosen jobs leave.
+    let some = w.tmp.path().join("some.git");
+    git(
+        &w,
+        w.tmp.path(),
+        &["init", "-q", "--bare", some.to_str().unwrap()],
+    );
+    w.grunt(&["share", some.to_str().unwrap(), "--jobs", "2"])
+        .success();
+    let carol = grunt_tests::Account::new(w.tmp.path(), "carolhome", "carol");
+    w.grunt_as(
+        &carol,
+        &carol.home,
+        &["clone-shared", some.to_str().unwrap()],
+    )
+    .success();
+    let r = w
+        .grunt_as(&carol, &carol.home.join("sim"), &["jobs", "--json"])
+        .success();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let ids: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["ore000002"]);
+    let all = git(&w, &some, &["log", "--all", "--format=%H"]);
+    assert_eq!(
+        all.lines().count(),
+        2,
+        "one snapshot commit per repo, no history: {all}"
+    );
+
+    // export --html: the runs table, with links to outputs and results.
+    let r = w.grunt(&["export", "--html", "site"]).success();
+    assert!(r.stdout.contains("3 runs"), "{}", r.stdout);
+    let page = std::fs::read_to_string(w.project.join("site/index.html")).unwrap();
+    for needle in [
+        "ore000001",
+        "one",
+        "files/ore000001/out.csv",
+        "files/ore000002/job.out",
+    ] {
+        assert!(page.contains(needle), "{needle} in {page}");
+    }
+    assert!(
+        std::fs::read_to_string(w.project.join("site/files/ore000001/out.csv"))
+            .unwrap()
+            .contains("1,0.1")
+    );
+    w.grunt(&["export", "--html", "site"]).failure("not empty");
+    w.grunt(&["export", "--html", "site", "--force"]).success();
+}

@@ -99,6 +99,12 @@ pub enum Command {
     Demo(demo::Args),
     /// Print a shell completion script: completions bash|zsh|fish|elvish|powershell.
     Completions(completions::Args),
+    /// Push a read-only mirror of the project's jobs and results (or of some jobs) to any git remote.
+    Share(share::ShareArgs),
+    /// Browse what `grunt share` pushed to a remote, without a server: clone-shared REMOTE.
+    CloneShared(share::CloneArgs),
+    /// Write a static HTML page of the runs table with links to outputs and plots: export --html DIR.
+    Export(export::Args),
     /// Write man pages (grunt.1 and one per command) into a directory.
     Man(completions::ManArgs),
     /// Print the Markdown reference of all commands (docs/cli.md).
@@ -114,7 +120,7 @@ pub enum Command {
 }
 
 /// The commands in the groups the top-level help shows them in.
-const GROUPS: [(&str, &[&str]); 5] = [
+const GROUPS: [(&str, &[&str]); 6] = [
     (
         "Run jobs",
         &[
@@ -144,6 +150,7 @@ const GROUPS: [(&str, &[&str]); 5] = [
         "Set up",
         &["newproj", "server", "newproj-server", "doctor", "demo"],
     ),
+    ("Share", &["share", "clone-shared", "export"]),
     ("Shell", &["completions", "man", "help"]),
 ];
 

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod dir;
 pub mod doctor;
 pub mod etcat;
+pub mod export;
 pub mod files_cmd;
 pub mod jobs;
 pub mod link;
@@ -23,6 +24,7 @@ pub mod reproduce;
 pub mod rerun;
 pub mod results;
 pub mod server;
+pub mod share;
 pub mod show;
 pub mod submit;
 pub mod verify;
@@ -76,6 +78,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Undelete(a) => push::run(&Ctx::open()?, "undelete", a),
         Command::Log(a) => log::run(&Ctx::open()?, a),
         Command::Reproduce(a) => reproduce::run(&Ctx::open()?, a),
+        Command::Share(a) => share::share(&Ctx::open()?, a),
+        Command::CloneShared(a) => share::clone_shared(a),
+        Command::Export(a) => export::run(&Ctx::open()?, a),
         Command::Clean => clean::run(&Ctx::open()?),
         Command::Queue(a) => queue::run(&Ctx::open()?, a),
         Command::Run(a) => push::run(&Ctx::open()?, &a.word, a.args),
