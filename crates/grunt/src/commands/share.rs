@@ -104,7 +104,7 @@ pub fn share(ctx: &Ctx, a: ShareArgs) -> Result<()> {
         ));
     }
     let chosen = match &a.jobs {
-        Some(spec) => Some(ctx.resolve(&[spec.clone()], &ctx.list()?)?),
+        Some(spec) => Some(ctx.resolve(std::slice::from_ref(spec), &ctx.list()?)?),
         None => None,
     };
     let there = remote_branches(&ctx.dirs.jobs(), &a.remote)?;
