@@ -332,7 +332,7 @@ impl Project {
                 "the job was submitted already; not submitting it again (use a new job)",
             );
         }
-        if c.word == "submit" {
+        if c.word == grunt_core::protocol::words::SUBMIT {
             // The data as it is when the job starts; a failure is the record's, not the job's.
             self.activity
                 .set(&self.name, format!("hashing the inputs of {}", c.job));
