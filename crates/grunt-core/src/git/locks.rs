@@ -82,7 +82,7 @@ const CLIENT_LOCKS: &[&str] = &[
     "config.lock",
 ];
 
-/// Takes the [`WriterLock`] of a client's clone and clears the git locks ([`CLIENT_LOCKS`])
+/// Takes the [`WriterLock`] of a client's clone and clears the git locks (`CLIENT_LOCKS`)
 /// a killed grunt left there: with the writer lock held, no live grunt holds them, so one
 /// kill never blocks the next command. Without a writer lock, only locks older than
 /// [`STALE_LOCK_SECS`] go. Hold the returned guard while writing the clone.
