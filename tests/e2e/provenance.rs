@@ -73,7 +73,13 @@ fn submit_records_the_commit_and_the_uncommitted_patch() {
     let mut text = std::fs::read_to_string(&sim).unwrap();
     text.push_str("echo changed after the commit\n");
     std::fs::write(&sim, &text).unwrap();
-    w.grunt(&["submit", "-m", "dirty"]).success();
+    let r = w.grunt(&["submit", "-m", "dirty"]).success();
+    assert!(
+        r.stderr
+            .contains("1 tracked file(s) have uncommitted changes"),
+        "{}",
+        r.stderr
+    );
     let rec = job_file(&w, "ore000002", "job.commit").expect("job.commit");
     assert!(rec.contains("uncommitted: 1 tracked file(s)"), "{rec}");
     let patch = job_file(&w, "ore000002", "job.patch").expect("job.patch");

@@ -148,6 +148,14 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     }
     let (source, patch) = source_record(ctx);
     if let Some(s) = source {
+        if s.dirty() && !a.json {
+            ui::note(format!(
+                "note: {} tracked file(s) have uncommitted changes: the job records them as {} on top of {:.12}",
+                s.changed_files,
+                jobfile::PATCH,
+                s.commit
+            ));
+        }
         extra.push((jobfile::COMMIT, s.render()));
     }
     if a.dry_run {
