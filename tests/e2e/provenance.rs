@@ -494,6 +494,17 @@ fn share_pushes_a_mirror_that_clone_shared_browses_and_export_writes_a_page() {
         .join("gruntdat/wc/shared/bob/sim/results/active/ore000001/sim/out.csv");
     assert!(std::fs::read_to_string(&out).unwrap().contains("1,0.1"));
 
+    // Not over a directory set up for another server.
+    let mine = bob.home.join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("grunt.server"), "clust\n").unwrap();
+    w.grunt_as(&bob, &bob.home, &["clone-shared", url, "--dir", "mine"])
+        .failure("another server or project");
+    assert_eq!(
+        std::fs::read_to_string(mine.join("grunt.server")).unwrap(),
+        "clust\n"
+    );
+
     // Sharing again moves the branches forward; cloning again updates.
     w.grunt(&["submit", "0.3", "-m", "three"]).success();
     w.grunt(&["share", url]).success();

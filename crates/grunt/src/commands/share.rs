@@ -316,6 +316,22 @@ pub fn clone_shared(a: CloneArgs) -> Result<()> {
         )?;
     }
     let dir = a.dir.clone().unwrap_or_else(|| cwd.join(&project));
+    // Never turn someone's own project directory into a shared one.
+    let set = |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .ok()
+            .map(|t| t.trim().to_string())
+    };
+    if set(SERVER_FILE).is_some_and(|s| s != a.server)
+        || set(PROJNAME_FILE).is_some_and(|p| p != project)
+    {
+        return Err(error::usage(format!(
+            "{} is set up for another server or project: nothing was changed",
+            dir.display()
+        ))
+        .hint("name another directory with --dir")
+        .into());
+    }
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(dir.join(SERVER_FILE), format!("{}\n", a.server))?;
     std::fs::write(dir.join(PROJNAME_FILE), format!("{project}\n"))?;
