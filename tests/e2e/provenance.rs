@@ -184,6 +184,18 @@ fn log_lists_every_commit_and_undelete_brings_the_job_and_its_results_back() {
     let before = World::paths_in(&w.bare_results());
     w.grund_once().success();
     assert_eq!(World::paths_in(&w.bare_results()), before);
+
+    // A nuked job's history is still in git.
+    w.grunt(&["nuke", "1", "--yes"]).success();
+    w.grund_once().success();
+    let r = w.grunt(&["log", "1"]).success();
+    assert!(r.stdout.contains("submitted: first"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("removed from the jobs repo (nuke)"),
+        "{}",
+        r.stdout
+    );
+    w.grunt(&["log", "77"]).failure("no job");
 }
 
 /// As [`RUNNER`]; a job holding a file `noisy` also writes `stamp.txt` (the time in ns), a

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use git2::{Oid, Repository, Tree};
 use grunt_core::git::{self, tree};
+use grunt_core::jobid::{JobId, JobSpec};
 use grunt_core::jobs::JobRecord;
 use grunt_core::layout::{self, Location};
 use grunt_core::{command, jobfile};
@@ -58,11 +59,25 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         ));
     }
     let all = ctx.list()?;
-    let found = ctx.resolve(std::slice::from_ref(&a.job), &all)?;
+    let found = match ctx.resolve(std::slice::from_ref(&a.job), &all) {
+        Ok(found) => found,
+        // A nuked job is gone from the tip, not from the history.
+        Err(e) => match gone_job(ctx, &a.job) {
+            Some(j) => vec![j],
+            None => return Err(e),
+        },
+    };
     let [job] = found.as_slice() else {
         return Err(error::usage(format!("log takes one job, not {:?}", a.job)).into());
     };
     let mut events = history(&ctx.jobs, job, "jobs")?;
+    if events.is_empty() {
+        return Err(error::error(format!(
+            "no job {} in project {}, now or in its history",
+            job.id, ctx.project
+        ))
+        .into());
+    }
     events.reverse();
     if let Ok(results) = git::open(&ctx.dirs.results()) {
         let mut r = history(&results, job, "results")?;
@@ -94,6 +109,21 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     }
     ui::out(out.join("\n"))?;
     Ok(())
+}
+
+/// A job named by a whole id or a number that is no longer in the jobs repo's tip.
+fn gone_job(ctx: &Ctx, arg: &str) -> Option<JobRecord> {
+    let id = match arg.parse::<JobSpec>().ok()? {
+        JobSpec::Id(id) => id,
+        JobSpec::Number(n) => JobId::new(&ctx.prefix, n).ok()?,
+        _ => return None,
+    };
+    Some(JobRecord {
+        id,
+        location: Location::Active,
+        project: ctx.project.clone(),
+        files: Default::default(),
+    })
 }
 
 /// Both histories in one, oldest first. grund commits a batch's results just before its jobs
