@@ -12,6 +12,7 @@ test:
 
 # Figures: costs at 10,000 jobs, grund at 1,000 projects, and ssh fetch/push over loopback.
 bench:
+    cargo build --release -p grunt -p grund
     cargo run --release -p grunt-tests --bin scale
     cargo run --release -p grunt-tests --bin grund-scale
     cargo run --release -p grunt-tests --bin sshbench

@@ -9,7 +9,8 @@
 //! runner writes the time it started. grund runs as a real process (`--poll 1`), its CPU read
 //! from `/proc/<pid>/stat`.
 //!
-//! Usage: `cargo run --release -p grunt-tests --bin grund-scale [PROJECTS] [PUSHES]`.
+//! Usage: `cargo build --release -p grund && cargo run --release -p grunt-tests --bin grund-scale
+//! [PROJECTS] [PUSHES]`.
 
 #![allow(clippy::unwrap_used)] // a bench: failing loudly is its job
 
@@ -17,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use grunt_core::git::{self, refs, tree};
-use grunt_core::layout::{ServerLayout, BRANCH_REF};
+use grunt_core::layout::ServerLayout;
 use grunt_core::project;
 
 /// How long the idle CPU is measured, in poll cycles of 1 s.
@@ -85,7 +86,11 @@ fn measure(n: usize, pushes: usize) -> Measured {
     let t = Instant::now();
     let names: Vec<String> = (0..n).map(|i| format!("p{i:04}")).collect();
     for name in &names {
-        project::create_server(&layout, "clust", "ore", name).unwrap();
+        project::create_server(
+            &layout,
+            &grunt_core::layout::ProjectKey::new("clust", "ore", name),
+        )
+        .unwrap();
     }
     println!(
         "{n} project(s) created in {:.1} s",
@@ -181,7 +186,11 @@ fn measure(n: usize, pushes: usize) -> Measured {
 /// Commits a job with a submit command and the runner to `project`'s bare jobs repo, as a
 /// client's push lands; returns when the ref moved (seconds since the epoch).
 fn push_job(layout: &ServerLayout, project: &str, job: &str, runner: &str) -> f64 {
-    let bare = layout.bare("clust", "ore", project).jobs();
+    let bare = layout
+        .bare(&grunt_core::layout::ProjectKey::new(
+            "clust", "ore", project,
+        ))
+        .jobs();
     let repo = git::open(&bare).unwrap();
     let sig = git2::Signature::now("bench", "b@x").unwrap();
     let dir = format!("active/{job}/{project}");
@@ -196,10 +205,7 @@ fn push_job(layout: &ServerLayout, project: &str, job: &str, runner: &str) -> f6
         )
         .unwrap(),
     ];
-    refs::commit_edits(&repo, BRANCH_REF, &sig, "bench: submit", 10, |_, _| {
-        Ok(edits.clone())
-    })
-    .unwrap();
+    refs::commit_edits(&repo, &sig, "bench: submit", 10, |_, _| Ok(edits.clone())).unwrap();
     now()
 }
 

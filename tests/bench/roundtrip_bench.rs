@@ -14,7 +14,8 @@
 //! the server's grunt is named by `GRUNT_REMOTE_GRUNT`. Also prints how many ssh processes one
 //! submit and one `status --wait` start, and every sample in order.
 //!
-//! Usage: `cargo run --release -p grunt-tests --bin roundtrip-bench [RUNS]`. Needs sshd.
+//! Usage: `cargo build --release -p grunt -p grund && cargo run --release -p grunt-tests --bin
+//! roundtrip-bench [RUNS]`. Needs sshd.
 
 #![allow(clippy::unwrap_used)] // a bench: failing loudly is its job
 

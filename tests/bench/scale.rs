@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use git2::{FileMode, Oid, Repository};
 use grunt_core::git::{self, refs, remote::Remote, sync, tree};
 use grunt_core::jobid::JobId;
-use grunt_core::layout::{job_dir, Location, BRANCH_REF};
+use grunt_core::layout::{job_dir, Location};
 use grunt_core::{jobs, project};
 
 fn main() {
@@ -18,7 +18,11 @@ fn main() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let srv = tmp.path().join("srv");
     let layout = grunt_core::layout::ServerLayout::from_home(&srv);
-    let dirs = project::create_server(&layout, "clust", "ore", "sim").expect("server project");
+    let dirs = project::create_server(
+        &layout,
+        &grunt_core::layout::ProjectKey::new("clust", "ore", "sim"),
+    )
+    .expect("server project");
     let bare = git::open(&dirs.jobs()).expect("open");
     let sig = git2::Signature::now("bench", "b@x").expect("sig");
 
@@ -41,7 +45,7 @@ fn main() {
             .expect("insert");
     }
     let active = active.write().expect("active");
-    refs::commit_edits(&bare, BRANCH_REF, &sig, &format!("{n} jobs"), 1, |_, _| {
+    refs::commit_edits(&bare, &sig, &format!("{n} jobs"), 1, |_, _| {
         Ok(vec![tree::Edit::Put {
             path: "active".into(),
             oid: active,
@@ -61,7 +65,7 @@ fn main() {
         k += 1;
         let id = JobId::new("ore", 1 + k % n).expect("id");
         let dir = job_dir(Location::Active, &id, "sim");
-        refs::commit_edits(&bare, BRANCH_REF, &sig, "GRUND: bench", 3, |r, _| {
+        refs::commit_edits(&bare, &sig, "GRUND: bench", 3, |r, _| {
             Ok(vec![
                 tree::put_bytes(
                     r,
@@ -89,7 +93,7 @@ fn main() {
     let grund_move = median(15, || {
         k2 += 1;
         let id = JobId::new("ore", 1 + (k2 * 7) % n).expect("id");
-        refs::commit_edits(&bare, BRANCH_REF, &sig, "GRUND: bench move", 3, |_, _| {
+        refs::commit_edits(&bare, &sig, "GRUND: bench move", 3, |_, _| {
             Ok(vec![tree::Edit::Move {
                 from: format!("active/{id}"),
                 to: format!("archive/{id}"),
@@ -108,9 +112,7 @@ fn main() {
     let t = Instant::now();
     let cdirs = project::create_client(
         &grunt_core::layout::ClientLayout::from_home(&cli),
-        "clust",
-        "ore",
-        "sim",
+        &grunt_core::layout::ProjectKey::new("clust", "ore", "sim"),
         &base,
     )
     .expect("client");

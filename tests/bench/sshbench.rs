@@ -17,7 +17,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use git2::{Oid, PushOptions, RemoteCallbacks, Repository, RepositoryInitOptions};
-use grunt_core::transport::ssh;
+use grunt_ssh as ssh;
 use grunt_tests::sshd::{hermetic_git, require_sshd, ServerAccount, Sshd};
 
 type Res<T> = Result<T, String>;

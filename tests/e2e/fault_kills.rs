@@ -199,10 +199,7 @@ fn kill_9_of_grund_and_clients_loses_doubles_and_misplaces_nothing() {
         let c = calls(&w);
         head.trim() == done.trim() && must_run.iter().all(|k| c.contains_key(*k))
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !settled() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    grunt_tests::holds_within(Duration::from_secs(60), settled);
 
     let c = calls(&w);
     let tried: Vec<&(String, Outcome)> = logs.iter().flat_map(|l| &l.commands).collect();

@@ -61,17 +61,8 @@ fn streams_until_the_end(mut follow: Command, job_dir: &Path) {
     assert!(!job_dir.join("go").exists());
     std::fs::write(job_dir.join("go"), "").expect("go");
     expect("line2");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("try_wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("out --follow did not return after the job ended");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = grunt_tests::exit_within(&mut child, Duration::from_secs(60))
+        .expect("out --follow did not return after the job ended");
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = std::io::Read::read_to_string(&mut e, &mut err);

@@ -13,7 +13,6 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-const POLL: Duration = Duration::from_millis(20);
 /// How long a job or a process group gets to reach the state a test expects.
 const JOB_DEADLINE: Duration = Duration::from_secs(10);
 /// Far below grund's 300 s, far above what a healthy runner needs: a runner
@@ -24,19 +23,6 @@ fn script() -> PathBuf {
     match std::env::var_os("GRUNTER_LOCAL") {
         Some(path) => PathBuf::from(path),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../runner-examples/local/grunter"),
-    }
-}
-
-fn wait_until(deadline: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + deadline;
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        thread::sleep(POLL);
     }
 }
 
@@ -156,7 +142,7 @@ impl Job {
 
     fn wait_for_file(&self, name: &str) {
         assert!(
-            wait_until(JOB_DEADLINE, || self.path(name).exists()),
+            grunt_tests::holds_within(JOB_DEADLINE, || self.path(name).exists()),
             "no {name} within {JOB_DEADLINE:?}; job.out: {:?}",
             fs::read_to_string(self.path("job.out")).unwrap_or_default()
         );
@@ -192,17 +178,9 @@ impl Job {
         let stderr = drain(child.stderr.take().expect("stderr is piped"));
 
         let end = Instant::now() + RUNNER_DEADLINE;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait for the runner") {
-                break status;
-            }
-            if Instant::now() >= end {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("`grunter {command}` did not return within {RUNNER_DEADLINE:?}");
-            }
-            thread::sleep(POLL);
-        };
+        let status = grunt_tests::exit_within(&mut child, RUNNER_DEADLINE).unwrap_or_else(|| {
+            panic!("`grunter {command}` did not return within {RUNNER_DEADLINE:?}")
+        });
         let left = end.saturating_duration_since(Instant::now());
         let collect = |rx: mpsc::Receiver<Vec<u8>>, name: &str| {
             // Still open after the runner exited: the detached job inherited it.
@@ -339,7 +317,7 @@ fn cancel_kills_the_whole_process_group() {
     let cancel = job.run("cancel");
     assert_eq!(cancel.code, Some(0), "{cancel:?}");
     assert!(
-        wait_until(JOB_DEADLINE, || !group_has_live_members(pid)),
+        grunt_tests::holds_within(JOB_DEADLINE, || !group_has_live_members(pid)),
         "process group {pid} still alive after cancel"
     );
     let canceled = job.read("job.canceled");

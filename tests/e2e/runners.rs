@@ -231,18 +231,8 @@ fn run_with_deadline(mut c: Command, what: &str) -> Out {
     };
     let out = drain(Box::new(child.stdout.take().unwrap()));
     let err = drain(Box::new(child.stderr.take().unwrap()));
-    let end = Instant::now() + RUNNER_DEADLINE;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() >= end {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not return within {RUNNER_DEADLINE:?}");
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
+    let status = grunt_tests::exit_within(&mut child, RUNNER_DEADLINE)
+        .unwrap_or_else(|| panic!("{what} did not return within {RUNNER_DEADLINE:?}"));
     Out {
         code: status.code(),
         stdout: out.recv_timeout(RUNNER_DEADLINE).unwrap_or_default(),
@@ -300,34 +290,25 @@ exit "${CODE:-0}"
 
 // ---------------------------------------------------------------- the common part
 
-fn common_part(text: &str) -> &str {
-    let start = text
-        .find("# ---- begin common part")
-        .expect("a common part");
-    let end = text.find("# ---- end common part ----").expect("its end");
-    &text[start..end]
-}
-
+/// The committed runners are what `runner-examples/src/generate.sh` makes from the sources
+/// (the scheduler parts and the common part), byte for byte.
 #[test]
-fn the_common_part_is_the_same_in_every_runner() {
-    let slurm = fs::read_to_string(runner("slurm")).unwrap();
-    let reference = common_part(&slurm).to_string();
-    for name in &RUNNERS[1..] {
-        let path = runner(name);
-        let text = fs::read_to_string(&path).unwrap();
-        if common_part(&text) == reference {
-            continue;
-        }
-        if std::env::var_os("GRUNT_SYNC_RUNNERS").is_some() {
-            let fixed = text.replacen(common_part(&text), &reference, 1);
-            fs::write(&path, fixed).unwrap();
-            continue;
-        }
-        panic!(
-            "the common part of {} differs from runner-examples/slurm/grunter's: edit it there \
-             and copy it with GRUNT_SYNC_RUNNERS=1 cargo test -p grunt-tests --test e2e \
-             runners::the_common_part",
-            path.display()
+fn the_runners_are_generated_from_their_sources() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runner-examples");
+    let out = tempfile::tempdir().unwrap();
+    let st = Command::new("sh")
+        .arg(examples.join("src/generate.sh"))
+        .arg(out.path())
+        .status()
+        .unwrap();
+    assert!(st.success(), "generate.sh failed: {st}");
+    for name in RUNNERS.iter().chain(&["local"]) {
+        let generated = fs::read_to_string(out.path().join(name).join("grunter")).unwrap();
+        let committed = fs::read_to_string(runner(name)).unwrap();
+        assert!(
+            generated == committed,
+            "runner-examples/{name}/grunter is not what its sources make: edit \
+             runner-examples/src/ and run runner-examples/src/generate.sh"
         );
     }
 }
@@ -1338,4 +1319,54 @@ fn sge_runner_against_a_real_grid_engine() {
         !jobs[2].has("job.exitcode"),
         "killed at h_rt: no exit code of its own"
     );
+}
+
+// ---------------------------------------------------------------- grunt runner
+
+/// `grunt runner list` names every runner; `grunt runner install` writes the committed one,
+/// executable, and never over an existing `grunter`.
+#[test]
+fn grunt_runner_installs_the_committed_runners() {
+    let grunt = grunt_tests::grunt_bin();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(&grunt)
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let list = run(&["runner", "list"]);
+    assert!(list.status.success(), "{list:?}");
+    let names: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    for name in RUNNERS.iter().chain(&["local"]) {
+        assert!(names.iter().any(|n| n == name), "{name} not in {names:?}");
+    }
+    let installed = dir.path().join("grunter");
+    for name in RUNNERS.iter().chain(&["local"]) {
+        let out = run(&["runner", "install", name]);
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            fs::read(&installed).unwrap(),
+            fs::read(runner(name)).unwrap(),
+            "{name}"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&installed).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+        // A second install keeps what is there.
+        fs::write(&installed, "mine").unwrap();
+        let again = run(&["runner", "install", name]);
+        assert_eq!(again.status.code(), Some(2), "{again:?}");
+        assert_eq!(fs::read_to_string(&installed).unwrap(), "mine");
+        fs::remove_file(&installed).unwrap();
+    }
+    let unknown = run(&["runner", "install", "pbs"]);
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+    assert!(!installed.exists());
 }

@@ -13,11 +13,9 @@ use std::io::IsTerminal;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use git2::{Direction, Oid, PushOptions, RemoteCallbacks, Repository, RepositoryInitOptions};
-use grunt_core::transport::ssh;
+use grunt_ssh as ssh;
 use grunt_tests::sshd::{require_sshd, ServerAccount, ServerDir, Sshd};
 use tempfile::TempDir;
 
@@ -208,14 +206,6 @@ fn fetch(repo: &Repository, url: &str) -> Result<Oid, String> {
         .map_err(|e| e.to_string())
 }
 
-fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn push_and_fetch_scp_alias() {
     let Some(w) = World::new("scp", false) else {
@@ -306,11 +296,7 @@ fn control_master_is_used_and_stoppable() {
     assert_eq!(sessions, 1, "{}", w.sshd.log());
 
     Sshd::stop_control_master(&w.config, &w.alias).expect("ssh -O exit");
-    wait_for(
-        "ControlMaster socket removal",
-        Duration::from_secs(10),
-        || !socket(),
-    );
+    grunt_tests::wait_until(10, "ControlMaster socket removal", || !socket());
 }
 
 #[test]

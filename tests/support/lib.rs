@@ -13,27 +13,58 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The directory holding the `grunt` and `grund` binaries, built once per test run.
+/// The directory holding the `grunt` and `grund` binaries that cargo built: next to this
+/// test executable (`target/<profile>/deps/e2e-<hash>` -> `target/<profile>`; a bench binary
+/// is in `target/<profile>` itself). `cargo test --workspace` builds them (their packages'
+/// own tests run them); for `cargo test -p grunt-tests` alone build them first with
+/// `cargo build -p grunt -p grund`. A binary missing, or older than the sources it is built
+/// from, is refused: the suite never tests a stale binary.
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        // target/<profile>/deps/e2e-<hash> -> target/<profile>; a bench binary is in
-        // target/<profile> itself.
         let exe = std::env::current_exe().expect("test executable path");
         let mut dir = exe.parent().expect("target dir").to_path_buf();
         if dir.file_name().is_some_and(|n| n == "deps") {
             dir.pop();
         }
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--quiet", "-p", "grunt", "-p", "grund"]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
+        let release = if dir.file_name().is_some_and(|n| n == "release") {
+            " --release"
+        } else {
+            ""
+        };
+        let build = format!("cargo build{release} -p grunt -p grund");
+        for bin in ["grunt", "grund"] {
+            let path = dir.join(bin);
+            let built = std::fs::metadata(&path).and_then(|m| m.modified());
+            let Ok(built) = built else {
+                panic!("{} is missing: run `{build}` first", path.display());
+            };
+            if let Some(src) = newer_source(&dir.join(format!("{bin}.d")), built) {
+                panic!(
+                    "{} is older than {}: run `{build}` first",
+                    path.display(),
+                    src.display()
+                );
+            }
         }
-        let st = cmd.status().expect("running cargo build for the binaries");
-        assert!(st.success(), "building grunt and grund failed");
         dir
     })
+}
+
+/// A source file of a binary changed after `built`, from the list of its sources cargo
+/// writes next to it (`<bin>.d`, in Makefile syntax).
+fn newer_source(dep_info: &Path, built: std::time::SystemTime) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(dep_info).ok()?;
+    let (_, deps) = text.lines().next()?.split_once(": ")?;
+    // Paths with spaces have them escaped as `\ `.
+    let deps = deps.replace("\\ ", "\0");
+    deps.split_whitespace()
+        .map(|p| PathBuf::from(p.replace('\0', " ")))
+        .find(|p| {
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t > built)
+        })
 }
 
 pub fn grunt_bin() -> PathBuf {
@@ -44,16 +75,46 @@ pub fn grund_bin() -> PathBuf {
     bin_dir().join("grund")
 }
 
-/// Polls `cond` every 20 ms until it holds or `secs` pass; panics with `what` on timeout.
-pub fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
+/// Polls `cond` until it holds or `secs` pass; panics with `what` on timeout.
+/// The one polling loop of the suite (see [`holds_within`] and [`exit_within`]).
+pub fn wait_until(secs: u64, what: &str, cond: impl FnMut() -> bool) {
+    assert!(
+        holds_within(Duration::from_secs(secs), cond),
+        "timed out after {secs} s waiting for: {what}"
+    );
+}
+
+/// Polls `cond` until it holds or `timeout` passes; whether it held. The pause between polls
+/// grows from 1 ms to 20 ms: quick conditions are seen at once, slow ones cost little.
+pub fn holds_within(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
         if cond() {
-            return;
+            return true;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(20));
     }
-    assert!(cond(), "timed out after {secs} s waiting for: {what}");
+}
+
+/// Waits for `child` to exit, at most `timeout`. On timeout it is killed and reaped, and the
+/// answer is `None`.
+pub fn exit_within(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let mut status = None;
+    holds_within(timeout, || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    status
 }
 
 /// A hermetic account on this machine: its own HOME and user name.

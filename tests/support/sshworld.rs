@@ -83,7 +83,7 @@ impl SshWorld {
             fs::copy(&b, &dest).expect("copying a binary for the server account");
         }
         let mut path = if opts.git_on_server {
-            SYSTEM_PATH.to_string()
+            system_without_grunt(&bin.path().join("system"))
         } else {
             tools_without_git(&bin.path().join("tools"))
         };
@@ -353,6 +353,36 @@ exec ssh -F '{config}' "$@"
         ctl = ctl.display(),
         config = config.display()
     )
+}
+
+/// [`SYSTEM_PATH`], or where a `grunt` or `grund` is installed on it, a directory of links to
+/// every program on it but those: whether the server has grunt is the test's choice, not the
+/// machine's. Returns the PATH.
+fn system_without_grunt(dir: &Path) -> String {
+    let installed = SYSTEM_PATH.split(':').any(|d| {
+        ["grunt", "grund"]
+            .iter()
+            .any(|b| Path::new(d).join(b).symlink_metadata().is_ok())
+    });
+    if !installed {
+        return SYSTEM_PATH.to_string();
+    }
+    fs::create_dir_all(dir).expect("system tools dir");
+    for d in SYSTEM_PATH.split(':') {
+        let Ok(entries) = fs::read_dir(d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let link = dir.join(&name);
+            // The first on the PATH wins, as for the shell.
+            if name == "grunt" || name == "grund" || link.symlink_metadata().is_ok() {
+                continue;
+            }
+            std::os::unix::fs::symlink(e.path(), link).expect("tool link");
+        }
+    }
+    dir.display().to_string()
 }
 
 /// A directory of links to the programs grunt's remote scripts use, and not git; returns it.

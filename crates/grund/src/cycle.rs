@@ -2,16 +2,16 @@
 //! in commit order, commit what they changed (results first, then jobs, so a client that sees
 //! the answer in jobs finds the results already there), and only then move
 //! `last_commit_done.sha`. A crash anywhere replays the same batch, which is harmless (see
-//! [`crate::exec`] and `grunt_core::ledger`).
+//! [`crate::exec`] and `crate::ledger`).
 
 use std::path::Path;
 
+use crate::ledger::Ledger;
 use git2::{Oid, Repository, Sort};
 use grunt_core::command::CommandPath;
 use grunt_core::git::{self, refs, remote, tree};
 use grunt_core::jobfile;
-use grunt_core::layout::{self, Location, BRANCH_REF};
-use grunt_core::ledger::Ledger;
+use grunt_core::layout::{self, Location};
 use grunt_core::protocol::status_file::{self, GrundStatus};
 use grunt_core::{jobs, Error, Result, GRUND_COMMIT_PREFIX};
 
@@ -30,14 +30,14 @@ pub struct Report {
 
 /// Processes everything pending in `p`.
 pub fn process(p: &Project) -> Result<Report> {
-    let bare = p.layout.bare(&p.server, &p.user, &p.name);
+    let bare = p.layout.bare(&p.key);
     let jobs_repo = git::open(&bare.jobs())?;
     let Some(head) = git::head(&jobs_repo)? else {
         return Ok(Report::default());
     };
     let last = match p.ledger.last_done()? {
         Some(l) => Some(l),
-        None => recorded_in_status(&jobs_repo, head, &p.name),
+        None => recorded_in_status(&jobs_repo, head, &p.key.project),
     };
     if last == Some(head) {
         return Ok(Report {
@@ -49,7 +49,7 @@ pub fn process(p: &Project) -> Result<Report> {
         if jobs_repo.find_commit(l).is_err() {
             log::warn!(
                 "{}: last_commit_done.sha names {l}, which the repo does not have; skipping to {head} without running anything in between",
-                p.name
+                p.key.project
             );
             p.ledger.set_last_done(head, &[])?;
             return Ok(Report {
@@ -139,8 +139,14 @@ fn new_commits(repo: &Repository, head: Oid, last: Option<Oid>) -> Result<Vec<Oi
     Ok(out)
 }
 
-/// A file a client commit added or changed: path, blob and mode.
-type Changed = (String, Oid, i32);
+/// A file a client commit added or changed.
+#[derive(Debug)]
+struct Changed {
+    path: String,
+    blob: Oid,
+    /// The git file mode (`0o100755` for an executable).
+    mode: i32,
+}
 
 /// The commands a commit adds or changes, in path order, and all paths it adds or changes.
 fn commands_of(
@@ -178,7 +184,11 @@ fn commands_of(
             Ok(None) => {}
             Err(why) => log::warn!("ignoring command file in {}: {why}", commit.id()),
         }
-        changed.push((path, f.id(), u32::from(f.mode()) as i32));
+        changed.push(Changed {
+            path,
+            blob: f.id(),
+            mode: u32::from(f.mode()) as i32,
+        });
     }
     pending.sort_by(|a, b| a.path.cmp(&b.path));
     Ok((pending, changed))
@@ -187,7 +197,7 @@ fn commands_of(
 /// Writes what a client commit changed in jobs that are already on disk (a new message, a
 /// refreshed runner, the command files), so runners see what the client sent.
 fn sync_client_files(p: &Project, repo: &Repository, changed: &[Changed]) -> Result<()> {
-    for (path, oid, mode) in changed {
+    for Changed { path, blob, mode } in changed {
         let mut parts = path.splitn(4, '/');
         let (Some(loc), Some(id), Some(proj), Some(rel)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -207,7 +217,7 @@ fn sync_client_files(p: &Project, repo: &Repository, changed: &[Changed]) -> Res
             continue;
         };
         let blob = repo
-            .find_blob(*oid)
+            .find_blob(*blob)
             .map_err(Error::git("reading blob", repo.path()))?;
         workdir::write_file(&dir, rel, blob.content(), *mode)?;
     }
@@ -229,56 +239,42 @@ fn commit_batch(
     );
     let status = GrundStatus::now(last, head).render();
     let results_repo = git::open(results)?;
-    let rsig = git::signature(&results_repo, &p.user)?;
-    refs::commit_edits(
-        &results_repo,
-        BRANCH_REF,
-        &rsig,
-        &message,
-        COMMIT_TRIES,
-        |r, _| {
-            let mut edits = batch.results_edits.clone();
-            edits.push(tree::put_bytes(
-                r,
-                status_file::FILE_NAME,
-                status.as_bytes(),
-                false,
-            )?);
-            Ok(edits)
-        },
-    )?;
-    let sig = git::signature(jobs_repo, &p.user)?;
-    refs::commit_edits(
-        jobs_repo,
-        BRANCH_REF,
-        &sig,
-        &message,
-        COMMIT_TRIES,
-        |r, parent| {
-            let base = parent.map(|c| c.tree_id());
-            let moved = tree::apply(r, base, &batch.jobs_edits)?;
-            let moved = r
-                .find_tree(moved)
-                .map_err(Error::git("reading tree", r.path()))?;
-            let mut edits = batch.jobs_edits.clone();
-            edits.extend(job_file_edits(p, r, &moved, &batch.touched)?);
-            // Never lower: a client commit may have removed or lowered maxjob.id.
-            let max = jobs::max_number(r, &moved).max(parent.map_or(0, |c| jobs::high_water(r, c)));
-            edits.push(tree::put_bytes(
-                r,
-                layout::MAXJOB_FILE,
-                format!("{max}\n").as_bytes(),
-                false,
-            )?);
-            edits.push(tree::put_bytes(
-                r,
-                status_file::FILE_NAME,
-                status.as_bytes(),
-                false,
-            )?);
-            Ok(edits)
-        },
-    )?;
+    let rsig = git::signature(&results_repo, &p.key.user)?;
+    refs::commit_edits(&results_repo, &rsig, &message, COMMIT_TRIES, |r, _| {
+        let mut edits = batch.results_edits.clone();
+        edits.push(tree::put_bytes(
+            r,
+            status_file::FILE_NAME,
+            status.as_bytes(),
+            false,
+        )?);
+        Ok(edits)
+    })?;
+    let sig = git::signature(jobs_repo, &p.key.user)?;
+    refs::commit_edits(jobs_repo, &sig, &message, COMMIT_TRIES, |r, parent| {
+        let base = parent.map(|c| c.tree_id());
+        let moved = tree::apply(r, base, &batch.jobs_edits)?;
+        let moved = r
+            .find_tree(moved)
+            .map_err(Error::git("reading tree", r.path()))?;
+        let mut edits = batch.jobs_edits.clone();
+        edits.extend(job_file_edits(p, r, &moved, &batch.touched)?);
+        // Never lower: a client commit may have removed or lowered maxjob.id.
+        let max = jobs::max_number(r, &moved).max(parent.map_or(0, |c| jobs::high_water(r, c)));
+        edits.push(tree::put_bytes(
+            r,
+            layout::MAXJOB_FILE,
+            format!("{max}\n").as_bytes(),
+            false,
+        )?);
+        edits.push(tree::put_bytes(
+            r,
+            status_file::FILE_NAME,
+            status.as_bytes(),
+            false,
+        )?);
+        Ok(edits)
+    })?;
     Ok(())
 }
 

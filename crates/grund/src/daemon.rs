@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::ledger::Ledger;
 use anyhow::{bail, Context, Result};
-use grunt_core::layout::{ServerLayout, BRANCH_REF};
-use grunt_core::ledger::Ledger;
+use grunt_core::layout::{ProjectKey, ServerLayout, BRANCH_REF};
 use grunt_core::name;
 
 use crate::exec::Project;
@@ -37,6 +37,13 @@ pub struct Options {
     pub supervisor: Vec<OsString>,
     /// Worker threads: how many projects are processed at the same time.
     pub workers: usize,
+}
+
+impl Options {
+    /// The key of this user's project `name` on this server.
+    pub fn key(&self, name: &str) -> ProjectKey {
+        ProjectKey::new(&self.server, &self.user, name)
+    }
 }
 
 /// Runs the daemon until killed (or, with `once`, until nothing is pending).
@@ -171,7 +178,7 @@ pub struct RefsPrint([Option<FileStamp>; 2]);
 type FileStamp = (u64, u64, u64, i64, i64);
 
 pub fn refs_print(opts: &Options, name: &str) -> RefsPrint {
-    let jobs = opts.layout.bare(&opts.server, &opts.user, name).jobs();
+    let jobs = opts.layout.bare(&opts.key(name)).jobs();
     let stat = |p: PathBuf| {
         p.symlink_metadata()
             .ok()
@@ -187,41 +194,37 @@ pub fn refs_print(opts: &Options, name: &str) -> RefsPrint {
 
 /// The user's directory, open, to stat each project's refs with a short lookup relative to
 /// it: what an idle poll costs at 1,000 projects is mostly these lookups.
-struct UserDir(std::fs::File);
+struct UserDir(std::os::fd::OwnedFd);
 
 impl UserDir {
     fn open(dir: &Path) -> Option<UserDir> {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::File::options()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_PATH)
-            .open(dir)
-            .ok()
-            .map(UserDir)
+        use rustix::fs::{Mode, OFlags};
+        rustix::fs::open(
+            dir,
+            OFlags::DIRECTORY | OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()
+        .map(UserDir)
     }
 
     /// The same print as [`refs_print`], for project `name`.
     fn print(&self, name: &str) -> RefsPrint {
         let stat = |rel: &str| -> Option<FileStamp> {
-            let c = std::ffi::CString::new(format!("{name}/{rel}")).ok()?;
-            // SAFETY: fstatat fills the zeroed struct we own, from our open directory and a
-            // NUL-terminated relative path; it does not follow a final link.
-            unsafe {
-                let mut st: libc::stat = std::mem::zeroed();
-                let r = libc::fstatat(
-                    std::os::fd::AsRawFd::as_raw_fd(&self.0),
-                    c.as_ptr(),
-                    &mut st,
-                    libc::AT_SYMLINK_NOFOLLOW,
-                );
-                (r == 0).then_some((
-                    st.st_dev,
-                    st.st_ino,
-                    st.st_size as u64,
-                    st.st_mtime,
-                    st.st_mtime_nsec,
-                ))
-            }
+            // Does not follow a final link.
+            let st = rustix::fs::statat(
+                &self.0,
+                format!("{name}/{rel}"),
+                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            )
+            .ok()?;
+            Some((
+                st.st_dev,
+                st.st_ino,
+                st.st_size as u64,
+                st.st_mtime,
+                st.st_mtime_nsec as i64,
+            ))
         };
         match stat(&format!("jobs/{BRANCH_REF}")) {
             Some(loose) => RefsPrint([Some(loose), None]),
@@ -305,18 +308,16 @@ fn scan_projects(user_dir: &Path) -> (Vec<String>, Vec<String>) {
 }
 
 fn project(opts: &Options, name: &str, activity: &Activity) -> Result<Project> {
-    let work = opts.layout.work(&opts.server, &opts.user, name);
+    let work = opts.layout.work(&opts.key(name));
     std::fs::create_dir_all(work.jobs())
         .with_context(|| format!("creating {}", work.jobs().display()))?;
     Ok(Project {
-        name: name.to_string(),
-        server: opts.server.clone(),
-        user: opts.user.clone(),
+        key: opts.key(name),
         layout: opts.layout.clone(),
         work: WorkDir { root: work.jobs() },
         ledger: Ledger::open(
-            &opts.layout.state_dir(&opts.server, &opts.user, name),
-            &opts.layout.last_done_file(&opts.server, &opts.user, name),
+            &opts.layout.state_dir(&opts.key(name)),
+            &opts.layout.last_done_file(&opts.key(name)),
         )?,
         supervisor: opts.supervisor.clone(),
         activity: activity.clone(),
@@ -330,8 +331,7 @@ pub fn reset(opts: &Options) -> Result<()> {
     let user_dir = opts.layout.bare_user_dir(&opts.server, &opts.user);
     for name in project_names(&user_dir) {
         let p = project(opts, &name, &Activity::default())?;
-        let repo =
-            grunt_core::git::open(&opts.layout.bare(&opts.server, &opts.user, &name).jobs())?;
+        let repo = grunt_core::git::open(&opts.layout.bare(&opts.key(&name)).jobs())?;
         if let Some(head) = grunt_core::git::head(&repo)? {
             p.ledger.set_last_done(head, &[])?;
             println!("{name}: last_commit_done.sha reset to {head}");
@@ -358,7 +358,9 @@ mod tests {
             supervisor: Vec::new(),
             workers: 1,
         };
-        let jobs = layout.bare("clust", "ore", "sim").jobs();
+        let jobs = layout
+            .bare(&grunt_core::layout::ProjectKey::new("clust", "ore", "sim"))
+            .jobs();
         let user_dir = layout.bare_user_dir("clust", "ore");
         std::fs::create_dir_all(jobs.join("refs/heads")).unwrap();
         std::fs::write(jobs.join("packed-refs"), "x").unwrap();

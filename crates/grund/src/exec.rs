@@ -1,7 +1,7 @@
 //! What each command does. Core commands (results, delete, archive, nuke, newproj-server)
 //! change the repos and the disk idempotently, so replaying one after a crash is harmless;
 //! every other word is a runner call, which runs at most once per command (see
-//! `grunt_core::runner::Slot`). A command's failure is written into its job (`job.error`) and
+//! `crate::supervisor::Slot`). A command's failure is written into its job (`job.error`) and
 //! never stops grund.
 
 use std::collections::BTreeSet;
@@ -9,13 +9,14 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::ledger::Ledger;
 use git2::{Repository, Tree};
 use grunt_core::command::{self, CommandPath, Core};
 use grunt_core::config::ProjectConfig;
 use grunt_core::git::tree::{self, Edit};
 use grunt_core::jobid::JobId;
-use grunt_core::layout::{self, Location, ServerLayout};
-use grunt_core::ledger::Ledger;
+use grunt_core::layout::{self, Location, ProjectKey, ServerLayout};
+use grunt_core::protocol::words;
 use grunt_core::runner::{Invocation, JobContext, Outcome};
 use grunt_core::{fsutil, jobfile, name, project, Error, Result};
 
@@ -24,9 +25,7 @@ use crate::workdir::{self, WorkDir, SUBMITTED_MARK};
 /// One project as grund serves it.
 #[derive(Debug)]
 pub struct Project {
-    pub name: String,
-    pub server: String,
-    pub user: String,
+    pub key: ProjectKey,
     pub layout: ServerLayout,
     pub work: WorkDir,
     pub ledger: Ledger,
@@ -58,9 +57,7 @@ impl Project {
     fn ctx(&self, id: &JobId, dir: &Path) -> JobContext {
         JobContext {
             job_id: id.to_string(),
-            project: self.name.clone(),
-            server: self.server.clone(),
-            user: self.user.clone(),
+            key: self.key.clone(),
             job_dir: dir.to_path_buf(),
         }
     }
@@ -114,7 +111,7 @@ impl Project {
         batch: &mut Batch,
     ) -> Result<()> {
         let c = &p.cmd;
-        log::info!("{}: {} {}", self.name, c.word, c.job);
+        log::info!("{}: {} {}", self.key.project, c.word, c.job);
         match Core::from_word(&c.word) {
             Some(Core::Delete) => self.relocate(c, Location::Delete, batch),
             Some(Core::Archive) => self.relocate(c, Location::Archive, batch),
@@ -140,7 +137,7 @@ impl Project {
 
     /// Tells the job (in `job.error`, when its directory still takes it) and the log.
     pub fn record_job_error(&self, p: &Pending, e: &Error) {
-        log::warn!("{}: {}: {e}", self.name, p.path);
+        log::warn!("{}: {}: {e}", self.key.project, p.path);
         if let Some((_, dir)) = self.work.find(&p.cmd.job, &p.cmd.project) {
             let _ = self.job_error(&dir, &p.cmd.word, &e.to_string());
         }
@@ -189,12 +186,7 @@ impl Project {
     /// the tip only. Idempotent like the moves: a replay puts the same tree again.
     fn undelete(&self, c: &CommandPath, batch: &mut Batch) -> Result<()> {
         self.relocate(c, Location::Active, batch)?;
-        let results = grunt_core::git::open(
-            &self
-                .layout
-                .bare(&self.server, &self.user, &self.name)
-                .results(),
-        )?;
+        let results = grunt_core::git::open(&self.layout.bare(&self.key).results())?;
         let dest = layout::job_root(Location::Active, &c.job);
         if let Some(oid) = results_in_history(&results, &c.job, &dest)? {
             batch.results_edits.push(Edit::Put {
@@ -222,7 +214,10 @@ impl Project {
             log::warn!("{}: newproj-server: {e}", p.path);
             return Ok(());
         }
-        match project::create_server(&self.layout, &self.server, &self.user, new.trim()) {
+        match project::create_server(
+            &self.layout,
+            &ProjectKey::new(&self.key.server, &self.key.user, new.trim()),
+        ) {
             Ok(_) => log::info!("created project {new}"),
             Err(Error::ProjectExists { .. }) => log::info!("project {new} exists already"),
             Err(e) => log::warn!("newproj-server {new}: {e}"),
@@ -248,18 +243,18 @@ impl Project {
             Some(names) => names,
             None => {
                 let slot = self.ledger.slot(&p.key);
-                let mut inv = match self.invocation(&c.job, &dir, "results") {
+                let mut inv = match self.invocation(&c.job, &dir, words::RESULTS) {
                     Ok(inv) => inv,
-                    Err(e) => return self.job_error(&dir, "results", &e.to_string()),
+                    Err(e) => return self.job_error(&dir, words::RESULTS, &e.to_string()),
                 };
                 // The list must survive later runner calls that rewrite job.grunter.out.
                 inv.stdout = slot.stdout_file();
-                self.note_runner("results", &c.job, &inv);
+                self.note_runner(words::RESULTS, &c.job, &inv);
                 let outcome = slot.run_once(&inv, &self.supervisor)?;
                 let out = grunt_core::fsutil::read_regular(&inv.stdout).unwrap_or_default();
                 let _ = crate::nofollow::write_below(&dir, jobfile::RUNNER_OUT, &out, 0o644);
-                if let Some(text) = outcome.error_text("results") {
-                    self.job_error(&dir, "results", &text)?;
+                if let Some(text) = outcome.error_text(words::RESULTS) {
+                    self.job_error(&dir, words::RESULTS, &text)?;
                 }
                 String::from_utf8_lossy(&out)
                     .lines()
@@ -276,12 +271,7 @@ impl Project {
             .unwrap_or(c.location);
         let base = layout::job_dir(loc, &c.job, &c.project);
         // The blobs belong in the results repo, where they are committed.
-        let results = grunt_core::git::open(
-            &self
-                .layout
-                .bare(&self.server, &self.user, &self.name)
-                .results(),
-        )?;
+        let results = grunt_core::git::open(&self.layout.bare(&self.key).results())?;
         let mut refused = Vec::new();
         for n in names {
             match checked_result(&dir, &n) {
@@ -307,7 +297,7 @@ impl Project {
         if !refused.is_empty() {
             self.job_error(
                 &dir,
-                "results",
+                words::RESULTS,
                 &format!("refused result files: {}", refused.join("; ")),
             )?;
         }
@@ -325,19 +315,21 @@ impl Project {
         let Some(dir) = self.job_dir_for(repo, tree, p, batch)? else {
             return Ok(());
         };
-        if c.word == "submit" && !self.may_submit(&dir, &p.key)? {
+        if c.word == words::SUBMIT && !self.may_submit(&dir, &p.key)? {
             return self.job_error(
                 &dir,
-                "submit",
+                words::SUBMIT,
                 "the job was submitted already; not submitting it again (use a new job)",
             );
         }
         if c.word == grunt_core::protocol::words::SUBMIT {
             // The data as it is when the job starts; a failure is the record's, not the job's.
-            self.activity
-                .set(&self.name, format!("hashing the inputs of {}", c.job));
-            if let Err(e) = crate::inputs::record(&self.layout.root, &self.name, &dir) {
-                log::warn!("{}: inputs of {}: {e}", self.name, c.job);
+            self.activity.set(
+                &self.key.project,
+                format!("hashing the inputs of {}", c.job),
+            );
+            if let Err(e) = crate::inputs::record(&self.layout.root, &self.key.project, &dir) {
+                log::warn!("{}: inputs of {}: {e}", self.key.project, c.job);
             }
         }
         let inv = match self.invocation(&c.job, &dir, &c.word) {
@@ -350,7 +342,7 @@ impl Project {
             self.job_error(&dir, &c.word, &text)?;
         }
         if !matches!(outcome, Outcome::Exited(_)) {
-            log::warn!("{}: {} {}: {outcome:?}", self.name, c.word, c.job);
+            log::warn!("{}: {} {}: {outcome:?}", self.key.project, c.word, c.job);
         }
         workdir::write_job_list(&dir)
     }
@@ -380,10 +372,12 @@ impl Project {
             .timeout_secs
             .map_or("no time limit".to_string(), |t| format!("time limit {t} s"));
         if inv.timeout_secs.is_none() {
-            log::info!("{}: {word} {job}: the runner has no time limit ({limit}; set [runner] timeout to give one)", self.name);
+            log::info!("{}: {word} {job}: the runner has no time limit ({limit}; set [runner] timeout to give one)", self.key.project);
         }
-        self.activity
-            .set(&self.name, format!("runner `{word}` of {job} ({limit})"));
+        self.activity.set(
+            &self.key.project,
+            format!("runner `{word}` of {job} ({limit})"),
+        );
     }
 
     fn invocation(&self, id: &JobId, dir: &Path, word: &str) -> Result<Invocation> {
@@ -437,21 +431,34 @@ fn results_in_history(results: &Repository, job: &JobId, dest: &str) -> Result<O
 
 /// A result file must be a relative path to a regular file inside the job directory, reached
 /// without leaving it through `..` or a link.
-fn checked_result(dir: &Path, rel: &str) -> std::result::Result<PathBuf, String> {
-    name::check_relative_path(rel).map_err(|e| e.why.to_string())?;
+fn checked_result(dir: &Path, rel: &str) -> std::result::Result<PathBuf, RefusedResult> {
+    name::check_relative_path(rel).map_err(|e| RefusedResult::BadPath(e.why.to_string()))?;
     let path = dir.join(rel);
-    let real = path
-        .canonicalize()
-        .map_err(|e| format!("cannot open it ({e})"))?;
-    let base = dir.canonicalize().map_err(|e| e.to_string())?;
+    let real = path.canonicalize().map_err(RefusedResult::Unopenable)?;
+    let base = dir.canonicalize().map_err(RefusedResult::Io)?;
     if !real.starts_with(&base) {
-        return Err("it leads outside the job directory".into());
+        return Err(RefusedResult::Outside);
     }
-    let meta = fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
+    let meta = fs::symlink_metadata(&path).map_err(RefusedResult::Io)?;
     if !meta.is_file() {
-        return Err("it is not a regular file".into());
+        return Err(RefusedResult::NotAFile);
     }
     Ok(path)
+}
+
+/// Why a file named by `grunt files` is not taken into the results.
+#[derive(Debug, thiserror::Error)]
+enum RefusedResult {
+    #[error("{0}")]
+    BadPath(String),
+    #[error("cannot open it ({0})")]
+    Unopenable(std::io::Error),
+    #[error("{0}")]
+    Io(std::io::Error),
+    #[error("it leads outside the job directory")]
+    Outside,
+    #[error("it is not a regular file")]
+    NotAFile,
 }
 
 #[cfg(test)]

@@ -29,8 +29,8 @@ pub fn handback(opts: &Options) -> Result<()> {
     let user_dir = opts.layout.bare_user_dir(&opts.server, &opts.user);
     let projects = project_names(&user_dir);
     for name in &projects {
-        let bare = opts.layout.bare(&opts.server, &opts.user, name);
-        let work = opts.layout.work(&opts.server, &opts.user, name);
+        let bare = opts.layout.bare(&opts.key(name));
+        let work = opts.layout.work(&opts.key(name));
         for (wc, b) in [(work.jobs(), bare.jobs()), (work.results(), bare.results())] {
             prepare(&wc, &b).with_context(|| format!("{name}: preparing {}", wc.display()))?;
         }

@@ -7,6 +7,8 @@
 //! - [`pool`]: the worker threads; projects are processed side by side, each by one worker.
 //! - [`cycle`]: processing one project's pending commands, exactly once.
 //! - [`exec`]: what each command does, in git and on disk.
+//! - [`ledger`]: the durable per-command progress, for exactly-once processing.
+//! - [`supervisor`]: a runner call in a process that outlives grund, recorded in a [`supervisor::Slot`].
 //! - [`workdir`]: the job directories on disk, written from git only for jobs grund touches.
 //! - [`inputs`]: `job.inputs`, the content hashes of a job's `[inputs] paths` at submit.
 //! - [`nofollow`]: writing into a job directory without following a link or `..` out of it.
@@ -21,11 +23,13 @@ pub mod exec;
 pub mod handback;
 pub mod heartbeat;
 pub mod inputs;
+pub mod ledger;
 pub mod lock;
 pub mod nofollow;
 pub mod notify;
 pub mod pool;
 pub mod refresh;
+pub mod supervisor;
 pub mod watch;
 pub mod workdir;
 

@@ -60,7 +60,7 @@ fn main() {
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     if let Some(Cmd::SuperviseRunner { slot }) = &cli.command {
-        return Ok(grunt_core::runner::supervise(slot)?);
+        return Ok(grund::supervisor::supervise(slot)?);
     }
     let home = layout::home()?;
     let server = match cli.server {

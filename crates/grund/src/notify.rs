@@ -16,7 +16,7 @@ use grunt_core::jobfile::{self, JobFiles};
 use grunt_core::jobid::JobId;
 use grunt_core::protocol::vars;
 use grunt_core::runner::{self, Invocation, Outcome};
-use grunt_core::{fsutil, status, time};
+use grunt_core::{fsutil, state as status, time};
 
 use crate::exec::Project;
 use crate::workdir;
@@ -62,7 +62,7 @@ fn config(p: &Project, dir: &Path) -> Option<NotifyConfig> {
                 return Some(n);
             }
         }
-        Err(e) => log::warn!("{}: notify: {e}", p.name),
+        Err(e) => log::warn!("{}: notify: {e}", p.key.project),
     }
     match ProjectConfig::load_named(&p.layout.root, GRUND_CONFIG) {
         Ok(c) => NotifyConfig::from(&c),
@@ -75,7 +75,7 @@ fn config(p: &Project, dir: &Path) -> Option<NotifyConfig> {
 
 fn marker(p: &Project, id: &JobId) -> PathBuf {
     p.layout
-        .state_dir(&p.server, &p.user, &p.name)
+        .state_dir(&p.key)
         .join("notified")
         .join(id.to_string())
 }
@@ -85,7 +85,7 @@ fn marker(p: &Project, id: &JobId) -> PathBuf {
 pub fn after_commit<'a>(p: &Project, jobs: impl IntoIterator<Item = &'a (JobId, String)>) {
     for (id, project) in jobs {
         if let Err(e) = one(p, id, project) {
-            log::warn!("{}: notify {id}: {e}", p.name);
+            log::warn!("{}: notify {id}: {e}", p.key.project);
         }
     }
 }
@@ -131,9 +131,9 @@ fn one(p: &Project, id: &JobId, project: &str) -> grunt_core::Result<()> {
         .collect();
     for (k, v) in [
         (vars::JOBID, id.to_string()),
-        (vars::PROJECT, p.name.clone()),
-        (vars::SERVER, p.server.clone()),
-        (vars::USER, p.user.clone()),
+        (vars::PROJECT, p.key.project.clone()),
+        (vars::SERVER, p.key.server.clone()),
+        (vars::USER, p.key.user.clone()),
         (vars::JOB_DIR, dir.display().to_string()),
         (vars::STATE, state.kind().to_string()),
         (vars::MESSAGE, message),
@@ -153,16 +153,16 @@ fn one(p: &Project, id: &JobId, project: &str) -> grunt_core::Result<()> {
         stderr: base.with_file_name(format!("{id}.err")),
     };
     p.activity.set(
-        &p.name,
+        &p.key.project,
         format!("notify command for {id} ({})", state.kind()),
     );
     match runner::run(&inv) {
-        Outcome::Exited(0) => log::info!("{}: notified {id} {}", p.name, state.kind()),
+        Outcome::Exited(0) => log::info!("{}: notified {id} {}", p.key.project, state.kind()),
         other => {
             let err = fsutil::read_regular(&inv.stderr).unwrap_or_default();
             log::warn!(
                 "{}: the notify command for {id} ({}) failed: {other:?}: {}; not retried",
-                p.name,
+                p.key.project,
                 state.kind(),
                 String::from_utf8_lossy(&err).trim()
             );

@@ -21,11 +21,11 @@ use grunt_core::config::ProjectConfig;
 use grunt_core::git::{self, refs};
 use grunt_core::jobfile::{self, JobFiles};
 use grunt_core::jobid::JobId;
-use grunt_core::layout::{Location, BRANCH_REF};
+use grunt_core::layout::Location;
 use grunt_core::protocol::batch::{self, BatchAnswer, BatchJob};
 use grunt_core::protocol::{vars, words};
 use grunt_core::runner::{self, Invocation, Outcome};
-use grunt_core::{fsutil, jobs, status, Error, Result, GRUND_COMMIT_PREFIX};
+use grunt_core::{fsutil, jobs, state, Error, Result, GRUND_COMMIT_PREFIX};
 
 use crate::exec::{Batch, Pending, Project};
 use crate::{cycle, workdir};
@@ -51,7 +51,7 @@ struct Live {
 
 /// Refreshes one project.
 pub fn refresh(p: &Project) -> Result<Refreshed> {
-    let bare = p.layout.bare(&p.server, &p.user, &p.name);
+    let bare = p.layout.bare(&p.key);
     let repo = git::open(&bare.jobs())?;
     let live = live_jobs(p, &repo)?;
     let mut out = Refreshed {
@@ -62,7 +62,7 @@ pub fn refresh(p: &Project) -> Result<Refreshed> {
         return Ok(out);
     }
     out.asked = ask_runner(p, &live)?;
-    let sig = git::signature(&repo, &p.user)?;
+    let sig = git::signature(&repo, &p.key.user)?;
     let keys: Vec<(JobId, String)> = live
         .iter()
         .map(|l| (l.id.clone(), l.project.clone()))
@@ -71,7 +71,7 @@ pub fn refresh(p: &Project) -> Result<Refreshed> {
         "{GRUND_COMMIT_PREFIX} status refresh of {} job(s)",
         live.len()
     );
-    let c = refs::commit_edits(&repo, BRANCH_REF, &sig, &message, 50, |r, parent| {
+    let c = refs::commit_edits(&repo, &sig, &message, 50, |r, parent| {
         let Some(parent) = parent else {
             return Ok(Vec::new());
         };
@@ -96,10 +96,10 @@ fn live_jobs(p: &Project, repo: &git2::Repository) -> Result<Vec<Live>> {
         .and_then(|c| c.tree())
         .map_err(Error::git("reading tree", repo.path()))?;
     let mut out = Vec::new();
-    for rec in jobs::list(repo, &tree, &p.name) {
+    for rec in jobs::list(repo, &tree, &p.key.project) {
         if rec.location != Location::Active
             || rec.files.line(jobfile::BATCHID).is_empty()
-            || (status::derive(&rec.files).0.is_finished() && !awaits_final_word(&rec.files))
+            || (state::derive(&rec.files).0.is_finished() && !awaits_final_word(&rec.files))
         {
             continue;
         }
@@ -128,8 +128,8 @@ const FINAL_WORD_WINDOW_SECS: i64 = 3600;
 /// memory, time, or by scancel); until the scheduler's final word is in, and for a bounded
 /// time after the job ended, keep asking, so it shows `OutOfMemory` rather than `Failed(137)`.
 fn awaits_final_word(files: &JobFiles) -> bool {
-    if !matches!(status::derive(files).0, status::State::Failed(Some(_)))
-        || status::is_final_word(&files.line(jobfile::STATUS))
+    if !matches!(state::derive(files).0, state::State::Failed(Some(_)))
+        || state::is_final_word(&files.line(jobfile::STATUS))
     {
         return false;
     }
@@ -143,7 +143,7 @@ fn ask_runner(p: &Project, live: &[Live]) -> Result<bool> {
     let Some(newest) = live.last() else {
         return Ok(false);
     };
-    let state = p.layout.state_dir(&p.server, &p.user, &p.name);
+    let state = p.layout.state_dir(&p.key);
     fs::create_dir_all(&state).map_err(Error::io("creating", &state))?;
     let jobs: Vec<BatchJob> = live
         .iter()
@@ -170,7 +170,7 @@ fn ask_runner(p: &Project, live: &[Live]) -> Result<bool> {
     if outcome != Outcome::Exited(0) {
         log::debug!(
             "{}: the runner's batch-status did not answer ({outcome:?}); committing job files only",
-            p.name
+            p.key.project
         );
         return Ok(false);
     }
@@ -196,21 +196,19 @@ fn request(
     let cfg = match ProjectConfig::load(dir) {
         Ok(c) => c,
         Err(e) => {
-            log::warn!("{}: batch-status: {e}", p.name);
+            log::warn!("{}: batch-status: {e}", p.key.project);
             return Ok(None);
         }
     };
     let ctx = runner::JobContext {
         job_id: newest.to_string(),
-        project: p.name.clone(),
-        server: p.server.clone(),
-        user: p.user.clone(),
+        key: p.key.clone(),
         job_dir: dir.to_path_buf(),
     };
     let mut inv = match Invocation::new(&ctx, batch::WORD, &cfg) {
         Ok(i) => i,
         Err(e) => {
-            log::warn!("{}: batch-status: {e}", p.name);
+            log::warn!("{}: batch-status: {e}", p.key.project);
             return Ok(None);
         }
     };
@@ -245,7 +243,7 @@ fn apply_answer(p: &Project, out: &Path, jobs: &[(BatchJob, JobFiles)]) -> BTree
             Ok(()) => {
                 answered.insert(a.id);
             }
-            Err(e) => log::warn!("{}: batch-status answer for {}: {e}", p.name, a.id),
+            Err(e) => log::warn!("{}: batch-status answer for {}: {e}", p.key.project, a.id),
         }
     }
     answered
@@ -303,7 +301,7 @@ pub fn answer_statuses(
     };
     let key = format!("{}-batch", pending[0].key);
     let slot = p.ledger.slot(&key);
-    let state = p.layout.state_dir(&p.server, &p.user, &p.name);
+    let state = p.layout.state_dir(&p.key);
     let jobs: Vec<BatchJob> = asked.iter().map(|(j, _)| j.clone()).collect();
     let input = state.join(format!("{key}.in"));
     let inv = request(p, &jobs, &newest.id, &newest.dir, &input)?;
@@ -314,13 +312,13 @@ pub fn answer_statuses(
     // Its output is grund's, not any job's.
     inv.stdout = slot.stdout_file();
     inv.stderr = state.join("status-batch.err");
-    log::info!("{}: batch-status of {} jobs", p.name, jobs.len());
+    log::info!("{}: batch-status of {} jobs", p.key.project, jobs.len());
     let outcome = slot.run_once(&inv, &p.supervisor)?;
     let _ = fs::remove_file(&input);
     if outcome != Outcome::Exited(0) {
         log::info!(
             "{}: the runner's batch-status did not answer ({outcome:?}); asking each job",
-            p.name
+            p.key.project
         );
         return Ok((pending, done));
     }

@@ -9,9 +9,10 @@ use git2::{Repository, Tree};
 use grunt_core::config::{ProjectConfig, DEFAULT_MAX_JOB_FILE_MIB};
 use grunt_core::git::tree;
 use grunt_core::jobfile;
+use grunt_core::jobfile::list as joblist;
 use grunt_core::jobid::JobId;
 use grunt_core::layout::{self, Location};
-use grunt_core::{fsutil, joblist, name, time, Error, Result};
+use grunt_core::{fsutil, name, time, Error, Result};
 
 use crate::nofollow;
 

@@ -37,6 +37,14 @@ impl Core {
     }
 }
 
+/// A path that looks like a command file but is malformed (reported, never run).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {why}")]
+pub struct BadCommandPath {
+    pub path: String,
+    pub why: String,
+}
+
 /// A command file's place in the jobs repo.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CommandPath {
@@ -49,7 +57,11 @@ pub struct CommandPath {
 impl CommandPath {
     /// Recognises `<loc>/<jobid>/<project>/grcmd.<word>`. `Ok(None)`: not a command file at
     /// all; `Err`: looks like one but is malformed (reported, never run).
-    pub fn parse(path: &str) -> Result<Option<CommandPath>, String> {
+    pub fn parse(path: &str) -> Result<Option<CommandPath>, BadCommandPath> {
+        let bad = |why: String| BadCommandPath {
+            path: path.to_string(),
+            why,
+        };
         let Some((dir, file)) = path.rsplit_once('/') else {
             return Ok(None);
         };
@@ -58,16 +70,14 @@ impl CommandPath {
         };
         let parts: Vec<&str> = dir.split('/').collect();
         let [loc, job, project] = parts.as_slice() else {
-            return Err(format!(
-                "{path}: command files belong in <active|archive|delete>/<jobid>/<project>/"
+            return Err(bad(
+                "command files belong in <active|archive|delete>/<jobid>/<project>/".into(),
             ));
         };
-        let location = loc
-            .parse::<Location>()
-            .map_err(|_| format!("{path}: {loc:?} is not active, archive or delete"))?;
-        let job = job.parse::<JobId>().map_err(|e| format!("{path}: {e}"))?;
-        name::check("project", project).map_err(|e| format!("{path}: {e}"))?;
-        name::check_command(word).map_err(|e| format!("{path}: {e}"))?;
+        let location = loc.parse::<Location>().map_err(|e| bad(e.to_string()))?;
+        let job = job.parse::<JobId>().map_err(|e| bad(e.to_string()))?;
+        name::check("project", project).map_err(|e| bad(e.to_string()))?;
+        name::check_command(word).map_err(|e| bad(e.to_string()))?;
         Ok(Some(CommandPath {
             location,
             job,

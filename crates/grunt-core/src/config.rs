@@ -239,19 +239,11 @@ pub fn user_name() -> crate::Result<String> {
 }
 
 fn passwd_name() -> Option<String> {
-    // SAFETY: getpwuid returns a pointer into static storage or null; we copy the name out
-    // before any other call could overwrite it.
-    unsafe {
-        let pw = libc::getpwuid(libc::getuid());
-        if pw.is_null() || (*pw).pw_name.is_null() {
-            return None;
-        }
-        Some(
-            std::ffi::CStr::from_ptr((*pw).pw_name)
-                .to_string_lossy()
-                .into_owned(),
-        )
-    }
+    // getpwuid_r, through nix (rustix has no passwd lookup).
+    nix::unistd::User::from_uid(nix::unistd::Uid::current())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
 }
 
 #[cfg(test)]

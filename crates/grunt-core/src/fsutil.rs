@@ -71,11 +71,13 @@ pub fn write_line(path: &Path, value: &str) -> Result<()> {
 /// blocking (a FIFO or a device never hangs the reader) and without following a final link,
 /// and refused unless it is a regular file.
 pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
-        .open(path)?;
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let f = std::fs::File::from(fd);
     if !f.metadata()?.is_file() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -96,10 +98,10 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
 /// Whether an I/O error means the disk (or the quota) is full, or the file system cannot be
 /// written: a condition of the whole server, which passes, rather than of one file.
 pub fn is_disk_full(e: &std::io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EROFS)
-    ) || e.kind() == std::io::ErrorKind::StorageFull
+    use rustix::io::Errno;
+    let full = [Errno::NOSPC, Errno::DQUOT, Errno::ROFS].map(Errno::raw_os_error);
+    e.raw_os_error().is_some_and(|c| full.contains(&c))
+        || e.kind() == std::io::ErrorKind::StorageFull
 }
 
 /// `e`, a failed write under `dir`, or "the disk is full" when the file system of `dir` has no
@@ -118,14 +120,7 @@ pub fn explain_write_error(e: std::io::Error, dir: &Path) -> std::io::Error {
 }
 
 fn no_room_left(dir: &Path) -> bool {
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
-        return false;
-    };
-    // SAFETY: statvfs fills the zeroed struct we own from a NUL-terminated path.
-    unsafe {
-        let mut st: libc::statvfs = std::mem::zeroed();
-        libc::statvfs(c.as_ptr(), &mut st) == 0 && st.f_bavail == 0
-    }
+    rustix::fs::statvfs(dir).is_ok_and(|st| st.f_bavail == 0)
 }
 
 #[cfg(test)]
@@ -136,9 +131,14 @@ mod read_tests {
     fn read_regular_refuses_fifos_and_links_without_blocking() {
         let d = tempfile::tempdir().unwrap();
         let fifo = d.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: mkfifo on a NUL-terminated path we own.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
         assert!(read_regular(&fifo).is_err());
         fs::write(d.path().join("f"), "x").unwrap();
         std::os::unix::fs::symlink(d.path().join("f"), d.path().join("l")).unwrap();

@@ -8,7 +8,7 @@ use crate::git::tree;
 use crate::jobfile::{self, JobFiles};
 use crate::jobid::JobId;
 use crate::layout::{self, Location};
-use crate::status::{self, State};
+use crate::state::{self, State};
 use crate::time;
 
 /// One job of a jobs tree.
@@ -28,7 +28,7 @@ impl JobRecord {
     }
 
     pub fn summary(&self, server: &str) -> JobSummary {
-        let (state, reason) = status::derive(&self.files);
+        let (state, reason) = state::derive(&self.files);
         let f = &self.files;
         let end_text = if state == State::Canceled && !f.has(jobfile::END) {
             f.line(jobfile::CANCELED)
@@ -45,7 +45,7 @@ impl JobRecord {
             });
         // A cancel leaves the scheduler's last word behind (RUNNING); say what became of it.
         let mut scheduler_status = f.line(jobfile::STATUS);
-        if state == State::Canceled && !status::is_final_word(&scheduler_status) {
+        if state == State::Canceled && !state::is_final_word(&scheduler_status) {
             scheduler_status = "CANCELLED".into();
         }
         let profile = Some(f.line(jobfile::PROFILE)).filter(|p| !p.is_empty());

@@ -62,14 +62,19 @@ impl fmt::Display for Location {
     }
 }
 
+/// A word that is not a [`Location`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not active, archive or delete")]
+pub struct UnknownLocation(pub String);
+
 impl FromStr for Location {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
+    type Err = UnknownLocation;
+    fn from_str(s: &str) -> Result<Self, UnknownLocation> {
         match s {
             "active" => Ok(Location::Active),
             "archive" => Ok(Location::Archive),
             "delete" => Ok(Location::Delete),
-            _ => Err(()),
+            _ => Err(UnknownLocation(s.to_string())),
         }
     }
 }
@@ -100,6 +105,31 @@ impl ProjectDirs {
     }
 }
 
+/// Which project: the three names all of a project's paths are made of, on the server
+/// (`bb/<server>/<user>/<project>`) and on the client (`wc/<server>/<user>/<project>`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProjectKey {
+    /// The server's name (`grunt.server`, grund's `--server`).
+    pub server: String,
+    /// The user name in the paths (the job ids' prefix is derived from it).
+    pub user: String,
+    pub project: String,
+}
+
+impl ProjectKey {
+    pub fn new(
+        server: impl Into<String>,
+        user: impl Into<String>,
+        project: impl Into<String>,
+    ) -> ProjectKey {
+        ProjectKey {
+            server: server.into(),
+            user: user.into(),
+            project: project.into(),
+        }
+    }
+}
+
 /// The server's tree, `~/gruntsrv`.
 #[derive(Debug, Clone)]
 pub struct ServerLayout {
@@ -123,27 +153,34 @@ impl ServerLayout {
     }
 
     /// Bare repos, where clients push.
-    pub fn bare(&self, server: &str, user: &str, project: &str) -> ProjectDirs {
+    pub fn bare(&self, key: &ProjectKey) -> ProjectDirs {
         ProjectDirs {
-            base: self.bare_user_dir(server, user).join(project),
+            base: self
+                .bare_user_dir(&key.server, &key.user)
+                .join(&key.project),
         }
     }
 
     /// grund's working copies; jobs run in `wc/…/jobs/<loc>/<jobid>/<project>`.
-    pub fn work(&self, server: &str, user: &str, project: &str) -> ProjectDirs {
+    pub fn work(&self, key: &ProjectKey) -> ProjectDirs {
         ProjectDirs {
-            base: self.root.join("wc").join(server).join(user).join(project),
+            base: self
+                .root
+                .join("wc")
+                .join(&key.server)
+                .join(&key.user)
+                .join(&key.project),
         }
     }
 
-    /// grund's durable per-command progress for a project (see [`crate::ledger`]).
-    pub fn state_dir(&self, server: &str, user: &str, project: &str) -> PathBuf {
-        self.work(server, user, project).base.join("grund-state")
+    /// grund's durable per-command progress for a project (see grund's `ledger` module).
+    pub fn state_dir(&self, key: &ProjectKey) -> PathBuf {
+        self.work(key).base.join("grund-state")
     }
 
     /// `last_commit_done.sha`, where the original keeps it: untracked in the jobs working copy.
-    pub fn last_done_file(&self, server: &str, user: &str, project: &str) -> PathBuf {
-        self.work(server, user, project).jobs().join(LAST_DONE_FILE)
+    pub fn last_done_file(&self, key: &ProjectKey) -> PathBuf {
+        self.work(key).jobs().join(LAST_DONE_FILE)
     }
 
     pub fn lock_file(&self) -> PathBuf {
@@ -177,9 +214,13 @@ impl ClientLayout {
     }
 
     /// The client's clones of a project's repos.
-    pub fn work(&self, server: &str, user: &str, project: &str) -> ProjectDirs {
+    pub fn work(&self, key: &ProjectKey) -> ProjectDirs {
         ProjectDirs {
-            base: self.wc_root().join(server).join(user).join(project),
+            base: self
+                .wc_root()
+                .join(&key.server)
+                .join(&key.user)
+                .join(&key.project),
         }
     }
 
@@ -196,17 +237,18 @@ mod tests {
     #[test]
     fn original_paths() {
         let s = ServerLayout::from_home(Path::new("/home/ore"));
+        let key = ProjectKey::new("clust", "ore", "sim");
         assert_eq!(
-            s.bare("clust", "ore", "sim").jobs(),
+            s.bare(&key).jobs(),
             Path::new("/home/ore/gruntsrv/bb/clust/ore/sim/jobs")
         );
         assert_eq!(
-            s.last_done_file("clust", "ore", "sim"),
+            s.last_done_file(&key),
             Path::new("/home/ore/gruntsrv/wc/clust/ore/sim/jobs/last_commit_done.sha")
         );
         let c = ClientLayout::from_home(Path::new("/Users/ore"));
         assert_eq!(
-            c.work("clust", "ore", "sim").results(),
+            c.work(&key).results(),
             Path::new("/Users/ore/gruntdat/wc/clust/ore/sim/results")
         );
         assert_eq!(

@@ -12,21 +12,19 @@ use crate::git::{
     remote::{set_ref, Remote, TRACKING_REF},
     tree,
 };
-use crate::layout::{ClientLayout, Location, ProjectDirs, ServerLayout, BRANCH_REF, PLACEHOLDER};
+use crate::layout::{
+    ClientLayout, Location, ProjectDirs, ProjectKey, ServerLayout, BRANCH_REF, PLACEHOLDER,
+};
 use crate::name;
 use crate::{Error, Result};
 
 /// Creates `bb/<server>/<user>/<project>/{jobs,results}` (bare, with the first commit) and the
 /// working copies under `wc/`, where grund runs jobs.
-pub fn create_server(
-    layout: &ServerLayout,
-    server: &str,
-    user: &str,
-    project: &str,
-) -> Result<ProjectDirs> {
-    check_names(server, user, project)?;
-    let bare = layout.bare(server, user, project);
-    let work = layout.work(server, user, project);
+pub fn create_server(layout: &ServerLayout, key: &ProjectKey) -> Result<ProjectDirs> {
+    check_names(key)?;
+    let ProjectKey { user, project, .. } = key;
+    let bare = layout.bare(key);
+    let work = layout.work(key);
     if bare.jobs().exists() {
         return Err(Error::ProjectExists {
             project: project.to_string(),
@@ -53,7 +51,7 @@ pub fn create_server(
 pub fn initial_commit(repo: &Repository, user: &str, project: &str) -> Result<Option<git2::Oid>> {
     let sig = git::signature(repo, user)?;
     let msg = format!("Initial commit for {project} project");
-    refs::commit_edits(repo, BRANCH_REF, &sig, &msg, 1, |r, _| {
+    refs::commit_edits(repo, &sig, &msg, 1, |r, _| {
         Location::ALL
             .iter()
             .map(|l| {
@@ -95,13 +93,12 @@ fn link_working_copy(wc: &Path, bare: &Path, head: Option<git2::Oid>) -> Result<
 /// (`<…>/bb/<server>/<server user>/<project>`, a path or an ssh URL prefix).
 pub fn create_client(
     layout: &ClientLayout,
-    server: &str,
-    user: &str,
-    project: &str,
+    key: &ProjectKey,
     remote_base: &str,
 ) -> Result<ProjectDirs> {
-    check_names(server, user, project)?;
-    let work = layout.work(server, user, project);
+    check_names(key)?;
+    let project = &key.project;
+    let work = layout.work(key);
     if work.jobs().exists() {
         return Err(Error::ProjectExists {
             project: project.to_string(),
@@ -132,7 +129,13 @@ pub fn create_client(
     made.map(|()| work)
 }
 
-fn check_names(server: &str, user: &str, project: &str) -> Result<()> {
+fn check_names(
+    ProjectKey {
+        server,
+        user,
+        project,
+    }: &ProjectKey,
+) -> Result<()> {
     name::check("server", server)?;
     name::check("user", user)?;
     name::check("project", project)?;
@@ -162,14 +165,15 @@ mod tests {
         let srv_home = d.path().join("srv");
         let cli_home = d.path().join("cli");
         let s = ServerLayout::from_home(&srv_home);
-        create_server(&s, "clust", "ore", "sim").unwrap();
+        let key = ProjectKey::new("clust", "ore", "sim");
+        create_server(&s, &key).unwrap();
         assert!(matches!(
-            create_server(&s, "clust", "ore", "sim"),
+            create_server(&s, &key),
             Err(Error::ProjectExists { .. })
         ));
-        assert!(create_server(&s, "clust", "ore", "../x").is_err());
+        assert!(create_server(&s, &ProjectKey::new("clust", "ore", "../x")).is_err());
         // The working copy sees the history through the shared objects.
-        let wc = git::open(&s.work("clust", "ore", "sim").jobs()).unwrap();
+        let wc = git::open(&s.work(&key).jobs()).unwrap();
         let head = git::head(&wc).unwrap().unwrap();
         assert_eq!(
             wc.find_commit(head).unwrap().message().ok(),
@@ -178,7 +182,7 @@ mod tests {
 
         let c = ClientLayout::from_home(&cli_home);
         let base = remote_base(&Remote::Local(srv_home.clone()), "clust", "ore", "sim");
-        let w = create_client(&c, "clust", "ore", "sim", &base).unwrap();
+        let w = create_client(&c, &key, &base).unwrap();
         let res = git::open(&w.results()).unwrap();
         assert!(git::head(&res).unwrap().is_some());
         assert!(
@@ -187,7 +191,8 @@ mod tests {
         );
         // A missing server project leaves nothing behind.
         let bad = remote_base(&Remote::Local(srv_home), "clust", "ore", "nope");
-        assert!(create_client(&c, "clust", "ore", "nope", &bad).is_err());
-        assert!(!c.work("clust", "ore", "nope").base.exists());
+        let nope = ProjectKey::new("clust", "ore", "nope");
+        assert!(create_client(&c, &nope, &bad).is_err());
+        assert!(!c.work(&nope).base.exists());
     }
 }

@@ -8,10 +8,8 @@
 //! `job.grunter.out` and `job.grunter.err` in the job.
 //!
 //! grund does not run the runner as its own child: it starts a small supervisor (grund's own
-//! binary, see [`supervise`]) that outlives grund. The supervisor records, durably, that it
-//! started the runner and how the runner ended, and holds a lock while it runs. So a grund
-//! killed at any moment finds out after a restart whether a runner ran, is still running, or
-//! never started, and never runs one twice (see [`crate::ledger`]).
+//! binary, see grund's `supervisor` module) that outlives grund and calls [`run`]; the client
+//! calls [`run`] directly for a dry run.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -26,6 +24,8 @@ use thiserror::Error;
 use crate::config::{self, ProjectConfig};
 use crate::fsutil;
 use crate::jobfile;
+use crate::layout::ProjectKey;
+use crate::protocol::vars;
 
 /// Variables passed through from grund's environment to a runner whose environment is
 /// cleared (`[runner] clean_env`): the basics, and what the batch systems' commands need to
@@ -53,12 +53,8 @@ pub const PASSTHROUGH: [&str; 20] = [
     "CONDOR_CONFIG",
 ];
 
-/// How long a grund waits, at most, for a runner call that a previous grund started and that
-/// has no time limit.
-const UNLIMITED_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
-
 /// How long a runner gets after SIGTERM before SIGKILL, when its time is up.
-const KILL_GRACE: Duration = Duration::from_secs(2);
+pub const KILL_GRACE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Error)]
 pub enum RunnerError {
@@ -72,9 +68,7 @@ pub enum RunnerError {
 #[derive(Debug, Clone)]
 pub struct JobContext {
     pub job_id: String,
-    pub project: String,
-    pub server: String,
-    pub user: String,
+    pub key: ProjectKey,
     pub job_dir: PathBuf,
 }
 
@@ -140,7 +134,7 @@ impl Invocation {
         } else {
             // grund's own environment, as the original passes it on (module load, conda,
             // venv…); its GRUNT_* variables are left out so the job's own are the only ones.
-            env.extend(std::env::vars().filter(|(k, _)| !k.starts_with("GRUNT_")));
+            env.extend(std::env::vars().filter(|(k, _)| !k.starts_with(vars::PREFIX)));
         }
         env.extend(config::flatten_env(&cfg.raw));
         let profile = fsutil::read_regular(&dir.join(jobfile::PROFILE))
@@ -149,17 +143,17 @@ impl Invocation {
             .filter(|p| !p.is_empty());
         env.extend(config::resources(&cfg.raw, profile.as_deref())?);
         if let Some(p) = profile {
-            env.insert("GRUNT_PROFILE".into(), p);
+            env.insert(vars::PROFILE.into(), p);
         }
         for (k, v) in [
-            ("GRUNT_JOBID", &ctx.job_id),
-            ("GRUNT_PROJECT", &ctx.project),
-            ("GRUNT_SERVER", &ctx.server),
-            ("GRUNT_USER", &ctx.user),
+            (vars::JOBID, &ctx.job_id),
+            (vars::PROJECT, &ctx.key.project),
+            (vars::SERVER, &ctx.key.server),
+            (vars::USER, &ctx.key.user),
         ] {
             env.insert(k.to_string(), v.clone());
         }
-        env.insert("GRUNT_JOB_DIR".into(), dir.display().to_string());
+        env.insert(vars::JOB_DIR.into(), dir.display().to_string());
         Ok(Invocation {
             program,
             args,
@@ -202,7 +196,8 @@ impl Outcome {
         }
     }
 
-    fn encode(&self) -> String {
+    /// The one-line record of the ending (grund's supervisor writes it durably).
+    pub fn encode(&self) -> String {
         match self {
             Outcome::Exited(c) => format!("exit {c}\n"),
             Outcome::Signaled(s) => format!("signal {s}\n"),
@@ -212,7 +207,8 @@ impl Outcome {
         }
     }
 
-    fn decode(text: &str) -> Option<Outcome> {
+    /// Reads back what [`Outcome::encode`] wrote.
+    pub fn decode(text: &str) -> Option<Outcome> {
         let (kind, rest) = text.trim().split_once(' ')?;
         Some(match kind {
             "exit" => Outcome::Exited(rest.parse().ok()?),
@@ -222,150 +218,6 @@ impl Outcome {
             "unknown" => Outcome::Unknown(rest.to_string()),
             _ => return None,
         })
-    }
-}
-
-/// The files of one supervised runner call, named after a command key (see
-/// [`crate::ledger`]): `.inv` (the invocation), `.lock` (held while the supervisor lives),
-/// `.started` (the runner may have run), `.exit` (how it ended).
-#[derive(Debug, Clone)]
-pub struct Slot {
-    pub base: PathBuf,
-}
-
-impl Slot {
-    fn file(&self, ext: &str) -> PathBuf {
-        let mut s = self.base.clone().into_os_string();
-        s.push(ext);
-        PathBuf::from(s)
-    }
-
-    /// Where a call whose stdout must outlive the job's `job.grunter.out` writes it.
-    pub fn stdout_file(&self) -> PathBuf {
-        self.file(".out")
-    }
-
-    pub fn exit_file(&self) -> PathBuf {
-        self.file(".exit")
-    }
-
-    pub fn read_exit(&self) -> crate::Result<Option<Outcome>> {
-        Ok(fsutil::read_line(&self.exit_file())?.and_then(|l| Outcome::decode(&l)))
-    }
-
-    /// Runs `inv` once, or finds out how the run that a previous grund started ended.
-    /// `supervisor` is the command (program and leading arguments) that runs [`supervise`]
-    /// for the slot path given as its last argument: grund's own binary.
-    pub fn run_once(
-        &self,
-        inv: &Invocation,
-        supervisor: &[std::ffi::OsString],
-    ) -> crate::Result<Outcome> {
-        let Some((program, lead)) = supervisor.split_first() else {
-            return Ok(Outcome::SpawnFailed("no supervisor command".into()));
-        };
-        let program = Path::new(program);
-        if let Some(o) = self.read_exit()? {
-            return Ok(o);
-        }
-        let lock_path = self.file(".lock");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(crate::Error::io("opening", &lock_path))?;
-        if lock.try_lock().is_err() {
-            // A supervisor from before our restart is still running the runner: wait for it.
-            let limit = inv.timeout_secs.map_or(UNLIMITED_WAIT, Duration::from_secs);
-            let deadline = Instant::now() + limit + KILL_GRACE * 4;
-            while Instant::now() < deadline {
-                if lock.try_lock().is_ok() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            return Ok(self.read_exit()?.unwrap_or_else(|| {
-                Outcome::Unknown("its supervisor did not record how it ended".into())
-            }));
-        }
-        if self.file(".started").exists() {
-            return Ok(Outcome::Unknown(
-                "grund was interrupted while it ran and its ending was not recorded; it was not run again".into(),
-            ));
-        }
-        let inv_path = self.file(".inv");
-        let json = serde_json::to_vec(inv).unwrap_or_default();
-        fsutil::atomic_write(&inv_path, &json)?;
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&lock);
-        let mut cmd = Command::new(program);
-        cmd.args(lead)
-            .arg(&self.base)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .process_group(0);
-        // SAFETY: only fcntl, which is async-signal-safe, runs between fork and exec. It lets
-        // the supervisor inherit the lock, so the lock is held from before it exists until it
-        // exits, whatever happens to grund.
-        unsafe {
-            cmd.pre_exec(move || {
-                let flags = libc::fcntl(fd, libc::F_GETFD);
-                if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let mut child = cmd
-            .spawn()
-            .map_err(crate::Error::io("starting the runner supervisor", program))?;
-        drop(lock);
-        let status = child.wait().map_err(crate::Error::io(
-            "waiting for the runner supervisor",
-            program,
-        ))?;
-        Ok(self.read_exit()?.unwrap_or_else(|| {
-            Outcome::Unknown(format!(
-                "its supervisor ended ({status}) without recording how"
-            ))
-        }))
-    }
-}
-
-/// The supervisor's work: runs the invocation saved in the slot, enforcing its time limit, and
-/// records how it ended. Called by grund's binary in a process of its own.
-pub fn supervise(slot_base: &Path) -> crate::Result<()> {
-    let slot = Slot {
-        base: slot_base.to_path_buf(),
-    };
-    let inv_path = slot.file(".inv");
-    let text = std::fs::read(&inv_path).map_err(crate::Error::io("reading", &inv_path))?;
-    // The slot's lock came to us without close-on-exec; the runner and the jobs it leaves
-    // running must not inherit it (nor anything else of ours), or the lock would outlive us.
-    close_on_exec_above_stderr();
-    let outcome = match serde_json::from_slice::<Invocation>(&text) {
-        Ok(inv) => {
-            fsutil::create_new_durable(&slot.file(".started"), b"")?;
-            run(&inv)
-        }
-        Err(e) => {
-            Outcome::SpawnFailed(format!("unreadable invocation {}: {e}", inv_path.display()))
-        }
-    };
-    fsutil::atomic_write(&slot.exit_file(), outcome.encode().as_bytes())
-}
-
-fn close_on_exec_above_stderr() {
-    // Bounded: descriptors above 4096 are not something grund ever hands down.
-    for fd in 3..4096 {
-        // SAFETY: fcntl on a descriptor number; invalid ones just fail with EBADF.
-        unsafe {
-            let flags = libc::fcntl(fd, libc::F_GETFD);
-            if flags >= 0 {
-                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
-            }
-        }
     }
 }
 
@@ -390,7 +242,8 @@ pub fn run(inv: &Invocation) -> Outcome {
         Ok(c) => c,
         Err(e) => return Outcome::SpawnFailed(format!("{}: {e}", inv.program.display())),
     };
-    let pgid = child.id() as libc::pid_t;
+    // A child's pid is never 0; if it were, there would be no group to kill.
+    let pgid = rustix::process::Pid::from_raw(child.id() as i32);
     let ended = |status: std::process::ExitStatus| {
         use std::os::unix::process::ExitStatusExt;
         match (status.code(), status.signal()) {
@@ -417,23 +270,25 @@ pub fn run(inv: &Invocation) -> Outcome {
     }
     // Time is up: TERM the whole group, give it a grace period, then KILL whatever is left
     // (members that ignore TERM outlive the leader).
-    // SAFETY: kill(2) on the process group of our own child.
-    unsafe { libc::kill(-pgid, libc::SIGTERM) };
+    let kill = |sig| {
+        if let Some(pgid) = pgid {
+            let _ = rustix::process::kill_process_group(pgid, sig);
+        }
+    };
+    kill(rustix::process::Signal::TERM);
     let grace_end = Instant::now() + KILL_GRACE;
     while Instant::now() < grace_end && group_alive(pgid) {
         let _ = child.try_wait();
         std::thread::sleep(Duration::from_millis(10));
     }
-    // SAFETY: as above.
-    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    kill(rustix::process::Signal::KILL);
     let _ = child.wait();
     Outcome::TimedOut(limit)
 }
 
 /// Is any process of the group still there (zombies of our own child count until reaped)?
-fn group_alive(pgid: libc::pid_t) -> bool {
-    // SAFETY: signal 0 only checks for existence.
-    unsafe { libc::kill(-pgid, 0) == 0 }
+fn group_alive(pgid: Option<rustix::process::Pid>) -> bool {
+    pgid.is_some_and(|p| rustix::process::test_kill_process_group(p).is_ok())
 }
 
 #[cfg(test)]
@@ -443,9 +298,7 @@ mod tests {
     fn ctx(dir: &Path) -> JobContext {
         JobContext {
             job_id: "ore000001".into(),
-            project: "sim".into(),
-            server: "clust".into(),
-            user: "ore".into(),
+            key: ProjectKey::new("clust", "ore", "sim"),
             job_dir: dir.to_path_buf(),
         }
     }
@@ -528,15 +381,12 @@ mod tests {
             .parse()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
-        // SAFETY: signal 0 only probes for existence.
-        while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
+        let pid = rustix::process::Pid::from_raw(pid).expect("a pid");
+        let alive = || rustix::process::test_kill_process(pid).is_ok();
+        while alive() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert_ne!(
-            unsafe { libc::kill(pid, 0) },
-            0,
-            "grandchild survived the timeout"
-        );
+        assert!(!alive(), "grandchild survived the timeout");
         assert!(matches!(
             run(&Invocation {
                 program: "/nonexistent".into(),

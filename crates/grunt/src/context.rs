@@ -12,7 +12,7 @@ use grunt_core::git::{self, sync, tree};
 use grunt_core::jobfile;
 use grunt_core::jobid::{self, JobId, JobSpec};
 use grunt_core::jobs::{self, JobRecord};
-use grunt_core::layout::{self, ClientLayout, Location, ProjectDirs};
+use grunt_core::layout::{self, ClientLayout, Location, ProjectDirs, ProjectKey};
 
 use crate::{error, ui};
 
@@ -35,11 +35,10 @@ pub const PUSH_TRIES: u32 = 80;
 pub struct Ctx {
     /// The project directory (where grunt runs).
     pub cwd: PathBuf,
-    pub user: String,
+    /// The project's server, user and name.
+    pub key: ProjectKey,
     /// Prefix of this user's job ids.
     pub prefix: String,
-    pub project: String,
-    pub server: String,
     pub dirs: ProjectDirs,
     pub jobs: Repository,
 }
@@ -47,15 +46,15 @@ pub struct Ctx {
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ctx")
-            .field("project", &self.project)
-            .field("server", &self.server)
+            .field("project", &self.key.project)
+            .field("server", &self.key.server)
             .field("jobs", &self.dirs.jobs())
             .finish()
     }
 }
 
 /// After every command: clones the original client checked out follow what ours moved, and
-/// the original's job lists are rewritten (see `worktree` and `joblists`). Here so that no
+/// the original's job lists are rewritten (see `worktree` and `jobs_csv`). Here so that no
 /// command, and no way a command ends, can skip it.
 impl Drop for Ctx {
     fn drop(&mut self) {
@@ -118,7 +117,8 @@ impl Ctx {
                 None => return Ok(None),
             },
         };
-        let dirs = cl.work(&server, user, &project);
+        let key = ProjectKey::new(server, user, project);
+        let dirs = cl.work(&key);
         if !dirs.jobs().exists() {
             return Ok(None);
         }
@@ -129,10 +129,8 @@ impl Ctx {
         }
         Ok(Some(Ctx {
             cwd: dir.to_path_buf(),
-            user: user.to_string(),
+            key,
             prefix: prefix.to_string(),
-            project,
-            server,
             dirs,
             jobs,
         }))
@@ -163,7 +161,7 @@ impl Ctx {
     /// Fetches the jobs repo.
     pub fn pull_jobs(&self) -> Result<Option<Oid>> {
         let head = sync::pull(&self.jobs, false)
-            .with_context(|| format!("pulling jobs of {}", self.project))?;
+            .with_context(|| format!("pulling jobs of {}", self.key.project))?;
         self.note_pulled();
         Ok(head)
     }
@@ -195,7 +193,7 @@ impl Ctx {
     pub fn pull_results(&self) -> Result<()> {
         let r = git::open(&self.dirs.results())?;
         move_results(&r, |whole| sync::pull(&r, whole).map(drop))
-            .with_context(|| format!("pulling results of {}", self.project))
+            .with_context(|| format!("pulling results of {}", self.key.project))
     }
 
     /// The top tree of the local copy of the jobs repo (`None` before its first commit).
@@ -211,7 +209,7 @@ impl Ctx {
         let Some(tree) = self.tip()? else {
             return Ok(Vec::new());
         };
-        Ok(jobs::list(&self.jobs, &tree, &self.project))
+        Ok(jobs::list(&self.jobs, &tree, &self.key.project))
     }
 
     /// The jobs that `args` name (ids, numbers, ranges, comma lists of them), in order. A job
@@ -235,7 +233,7 @@ impl Ctx {
             return Err(error::error(format!(
                 "no job {} in project {}",
                 r.missing.join(", "),
-                self.project
+                self.key.project
             ))
             .hint("`grunt jobs` lists the jobs; nothing was done")
             .into());
@@ -256,7 +254,7 @@ impl Ctx {
         content: &dyn Fn(&JobId) -> String,
     ) -> Result<Oid> {
         grunt_core::name::check_command(word)?;
-        let sig = git::signature(&self.jobs, &self.user)?;
+        let sig = git::signature(&self.jobs, &self.key.user)?;
         let runners = self.runner_files();
         let commit = sync::push_change_fresh(&self.jobs, &sig, PUSH_TRIES, |repo, parent| {
             let tip = parent.map(|p| p.tree()).transpose()?;
@@ -264,7 +262,7 @@ impl Ctx {
             for id in ids {
                 let rec = tip
                     .as_ref()
-                    .and_then(|t| jobs::find(repo, t, id, &self.project));
+                    .and_then(|t| jobs::find(repo, t, id, &self.key.project));
                 let Some(rec) = rec else {
                     ui::note(format!("note: job {id} is gone from the server; skipped"));
                     continue;

@@ -163,7 +163,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn is_disk_full(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.raw_os_error() == Some(libc::ENOSPC))
+            .is_some_and(grunt_core::fsutil::is_disk_full)
             || c.to_string().contains("No space left on device")
     })
 }

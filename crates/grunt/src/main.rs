@@ -4,15 +4,15 @@
 // not HTML.
 #![allow(rustdoc::invalid_html_tags)]
 
-mod cli;
 mod commands;
 mod context;
 mod error;
-mod files;
 mod grammar;
-mod joblists;
+mod jobs_csv;
 mod newjob;
+mod project_files;
 mod provenance;
+mod remote_server;
 mod side_by_side;
 mod table;
 mod ui;
@@ -31,14 +31,14 @@ fn main() {
 
 fn run() -> anyhow::Result<()> {
     // Before anything else touches git2: ssh URLs go through the system ssh.
-    grunt_core::transport::register()?;
+    grunt_ssh::register()?;
     let args = grammar::mark_end_of_options(std::env::args_os().collect());
-    let matches = cli::command().get_matches_from(args);
-    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let matches = commands::command().get_matches_from(args);
+    let cli = commands::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.color {
-        cli::ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
-        cli::ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
-        cli::ColorWhen::Auto => {}
+        commands::ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
+        commands::ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+        commands::ColorWhen::Auto => {}
     }
     if let Some(dir) = &cli.dir {
         std::env::set_current_dir(dir)

@@ -16,14 +16,14 @@ use crate::context::{Ctx, PUSH_TRIES};
 /// Pushes a job whose files are `job_tree`; returns its id and the pushed commit.
 pub fn publish(ctx: &Ctx, job_tree: Oid, message: &str) -> Result<(JobId, Oid)> {
     let (next_file, next) = recorded_next(ctx)?;
-    let sig = git::signature(&ctx.jobs, &ctx.user)?;
+    let sig = git::signature(&ctx.jobs, &ctx.key.user)?;
     let chosen: RefCell<Option<JobId>> = RefCell::new(None);
     let commit = sync::push_change(&ctx.jobs, &sig, PUSH_TRIES, |repo, parent| {
         let id = choose(ctx, next, repo, parent)?;
         *chosen.borrow_mut() = Some(id.clone());
         Ok(sync::Change {
             edits: vec![Edit::Put {
-                path: layout::job_dir(Location::Active, &id, &ctx.project),
+                path: layout::job_dir(Location::Active, &id, &ctx.key.project),
                 oid: job_tree,
                 mode: FileMode::Tree,
             }],
@@ -48,7 +48,7 @@ pub fn peek_id(ctx: &Ctx) -> Result<JobId> {
 
 /// `projs/<project>/nextjob.id` and the number it holds (1 when there is none).
 fn recorded_next(ctx: &Ctx) -> Result<(std::path::PathBuf, u64)> {
-    let file = ClientLayout::new()?.nextjob_file(&ctx.project);
+    let file = ClientLayout::new()?.nextjob_file(&ctx.key.project);
     let next = fsutil::read_line(&file)?
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(1);

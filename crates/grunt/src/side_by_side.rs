@@ -3,7 +3,7 @@
 //! as it expects them.
 
 use crate::context::Ctx;
-use crate::{error, joblists, ui, worktree};
+use crate::{error, jobs_csv, ui, worktree};
 
 /// What keeps a `~/gruntdat` shared with the original client whole after a command on `ctx`:
 /// checked-out clones follow their `master`, and the job lists are rewritten. Failures here
@@ -13,8 +13,8 @@ pub fn after_command(ctx: &Ctx) {
     for repo in std::iter::once(&ctx.jobs).chain(results.as_ref()) {
         worktree::follow_and_warn(repo);
     }
-    if joblists::enabled(&ctx.cwd) {
-        let written = joblists::write_if_changed(ctx);
+    if jobs_csv::enabled(&ctx.cwd) {
+        let written = jobs_csv::write_if_changed(ctx);
         if let Err(e) = written {
             ui::warn(format!(
                 "could not write the job lists (jobs.active, …): {}",

@@ -33,9 +33,9 @@ pub fn interactive() -> bool {
 }
 
 /// A state, coloured for a terminal (stripped when piped or with `NO_COLOR`).
-pub fn state_colored(state: grunt_core::status::State, text: &str) -> String {
+pub fn state_colored(state: grunt_core::state::State, text: &str) -> String {
     use anstyle::AnsiColor::*;
-    use grunt_core::status::State;
+    use grunt_core::state::State;
     let color = match state {
         State::Done => Green,
         State::Running => Cyan,
@@ -59,4 +59,24 @@ pub fn confirm(question: &str) -> std::io::Result<bool> {
         line.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"
     ))
+}
+
+/// `line` word-wrapped to `width` columns, continuation lines indented by `indent`.
+pub(crate) fn wrap(line: &str, indent: usize, width: usize) -> String {
+    let lead = line.len() - line.trim_start().len();
+    let mut out = String::new();
+    let mut cur = " ".repeat(lead);
+    for word in line.trim_start().split(' ') {
+        if !cur.trim().is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(cur.trim_end());
+            out.push('\n');
+            cur = " ".repeat(indent);
+        } else if !cur.trim().is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    out.push_str(cur.trim_end());
+    out.push('\n');
+    out
 }

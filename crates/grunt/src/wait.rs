@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
+use crate::remote_server;
 use anyhow::Result;
 use git2::Oid;
 use grunt_core::git::remote::{Remote, TRACKING_REF};
@@ -22,8 +23,7 @@ use grunt_core::git::{self, sync, tree};
 use grunt_core::heartbeat::Health;
 use grunt_core::protocol::answer::{self, Reply, Request};
 use grunt_core::protocol::status_file::{self, GrundStatus};
-use grunt_core::remote_server;
-use grunt_core::transport::ssh::Host;
+use grunt_ssh::Host;
 
 use crate::context::Ctx;
 use crate::error::{CommandError, Kind};
@@ -82,7 +82,10 @@ pub fn wait_for(ctx: &Ctx, commit: Oid, secs: u64) -> Result<()> {
 pub fn wait_for_what(ctx: &Ctx, commit: Oid, secs: u64, what: &str) -> Result<()> {
     catch_interrupt();
     let deadline = Instant::now() + Duration::from_secs(secs);
-    let pb = spinner(&format!("waiting for {what} from grund on {}", ctx.server));
+    let pb = spinner(&format!(
+        "waiting for {what} from grund on {}",
+        ctx.key.server
+    ));
     let result = match ask_server(ctx, commit, secs) {
         _ if INTERRUPTED.load(Ordering::SeqCst) => Err(interrupted(ctx, commit)),
         Ok(Some(true)) => Ok(()),
@@ -218,7 +221,7 @@ fn poll(
         }
         pb.set_message(format!(
             "waiting for {what} from grund on {} ({} s left)",
-            ctx.server,
+            ctx.key.server,
             (deadline - now).as_secs()
         ));
         // Sleep in short steps so that Ctrl-C is answered at once.
@@ -235,7 +238,7 @@ fn not_answered(ctx: &Ctx, commit: Oid, secs: u64) -> anyhow::Error {
         Kind::NotAnswered,
         format!(
             "grund on {} has not answered within {secs} s{}",
-            ctx.server,
+            ctx.key.server,
             liveness(ctx)
         ),
     )
@@ -250,7 +253,7 @@ fn interrupted(ctx: &Ctx, commit: Oid) -> anyhow::Error {
         Kind::Interrupted,
         format!(
             "interrupted: the request is already pushed (commit {commit:.10}); grund on {} will answer it",
-            ctx.server
+            ctx.key.server
         ),
     )
     .hint("check on it with `grunt jobs`, or `grunt wait JOBS` until the jobs end")

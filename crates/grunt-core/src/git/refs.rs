@@ -7,6 +7,7 @@ use std::time::Duration;
 use git2::{ErrorCode, Oid, Repository, Signature};
 
 use super::tree::{self, Edit};
+use crate::layout::BRANCH_REF;
 use crate::{Error, Result};
 
 /// Outcome of a compare-and-swap.
@@ -73,12 +74,11 @@ pub fn clear_stale_lock(repo: &Repository, name: &str) -> Result<bool> {
     clear_if_older(&repo.path().join(format!("{name}.lock")), STALE_LOCK_SECS)
 }
 
-/// Builds a commit on the current tip of `refname` from the edits `build` returns for that
+/// Builds a commit on the current tip of the branch (`master`, [`BRANCH_REF`]) from the edits `build` returns for that
 /// tip, and publishes it with [`cas`]. Retries from the new tip when the ref moved. Returns
 /// `None` when the edits change nothing (no empty commits).
 pub fn commit_edits<F>(
     repo: &Repository,
-    refname: &str,
     sig: &Signature<'_>,
     message: &str,
     tries: u32,
@@ -88,6 +88,7 @@ where
     F: FnMut(&Repository, Option<&git2::Commit<'_>>) -> Result<Vec<Edit>>,
 {
     let err = || Error::git("committing", repo.path());
+    let refname = BRANCH_REF;
     for _ in 0..tries {
         let tip = super::ref_target(repo, refname)?;
         let parent = tip
@@ -130,7 +131,6 @@ pub fn make_commit(
 mod tests {
     use super::*;
     use crate::git::testutil;
-    use crate::layout::BRANCH_REF;
 
     fn t3(repo: &Repository, c: Oid) -> Oid {
         repo.find_commit(c).unwrap().tree_id()
@@ -140,7 +140,7 @@ mod tests {
     fn a_stale_ref_lock_is_cleared_and_a_fresh_one_respected() {
         let (_d, repo) = testutil::repo(true);
         let sig = testutil::sig();
-        let c1 = commit_edits(&repo, BRANCH_REF, &sig, "one", 3, |r, _| {
+        let c1 = commit_edits(&repo, &sig, "one", 3, |r, _| {
             Ok(vec![tree::put_bytes(r, "a", b"1", false)?])
         })
         .unwrap()
@@ -185,13 +185,13 @@ mod tests {
     fn cas_detects_a_moved_ref_and_commit_edits_replays() {
         let (_d, repo) = testutil::repo(true);
         let sig = testutil::sig();
-        let c1 = commit_edits(&repo, BRANCH_REF, &sig, "one", 3, |r, _| {
+        let c1 = commit_edits(&repo, &sig, "one", 3, |r, _| {
             Ok(vec![tree::put_bytes(r, "a", b"1", false)?])
         })
         .unwrap()
         .unwrap();
         // Same content again: no commit.
-        let none = commit_edits(&repo, BRANCH_REF, &sig, "same", 3, |r, _| {
+        let none = commit_edits(&repo, &sig, "same", 3, |r, _| {
             Ok(vec![tree::put_bytes(r, "a", b"1", false)?])
         })
         .unwrap();
@@ -209,7 +209,7 @@ mod tests {
 
         // Someone moves the ref while we build: the edits are replayed on the new tip.
         let mut first = true;
-        let c2 = commit_edits(&repo, BRANCH_REF, &sig, "two", 3, |r, parent| {
+        let c2 = commit_edits(&repo, &sig, "two", 3, |r, parent| {
             if first {
                 first = false;
                 let p = parent.unwrap();

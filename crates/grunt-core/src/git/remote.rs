@@ -79,7 +79,7 @@ impl Remote {
                 Ok(Some(head))
             }
             Remote::Url(url) => {
-                crate::transport::register()?;
+                grunt_ssh::register().map_err(crate::Error::GitOther)?;
                 let mut remote = repo.remote_anonymous(url).map_err(|e| self.error(e))?;
                 let spec = format!("+{BRANCH_REF}:{TRACKING_REF}");
                 remote
@@ -106,7 +106,7 @@ impl Remote {
                 }
             }
             Remote::Url(url) => {
-                crate::transport::register()?;
+                grunt_ssh::register().map_err(crate::Error::GitOther)?;
                 const OUTGOING: &str = "refs/grunt/outgoing";
                 set_ref(repo, OUTGOING, new)?;
                 let mut remote = repo.remote_anonymous(url).map_err(|e| self.error(e))?;
@@ -204,7 +204,7 @@ mod tests {
     fn local_fetch_and_push_with_rejection() {
         let (_d, server) = testutil::repo(true);
         let sig = testutil::sig();
-        refs::commit_edits(&server, BRANCH_REF, &sig, "init", 1, |r, _| {
+        refs::commit_edits(&server, &sig, "init", 1, |r, _| {
             Ok(vec![tree::put_bytes(
                 r,
                 "active/placeholder",

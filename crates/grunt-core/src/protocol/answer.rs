@@ -16,8 +16,8 @@ use git2::{Oid, Repository};
 
 use super::status_file::{GrundStatus, FILE_NAME};
 use crate::git::{self, tree};
-use crate::transport::ssh::shell_quote;
 use crate::{Error, Result};
+use grunt_ssh::shell_quote;
 
 /// The subcommand of `grunt` that waits on the server.
 pub const SUBCOMMAND: &str = "await";

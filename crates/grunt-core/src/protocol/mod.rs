@@ -9,8 +9,9 @@
 //! - [`answer`]: `grunt await`, the server-side wait for grund's answer (`--wait`), and the
 //!   framed reply it sends back over ssh.
 //!
-//! Each format is versioned by [`crate::FORMAT_VERSION`] (the on-disk ones) or its own header
-//! (the reply of `grunt await`), and has samples in `tests/data/protocol/` that must keep loading.
+//! The on-disk formats are the original Python grunt's (PROTOCOL.md §1–3) plus the additions of
+//! §4, which the original ignores, so they carry no version; the reply of `grunt await` has its
+//! own versioned header. Each has samples in `tests/data/protocol/` that must keep loading.
 
 pub mod answer;
 pub mod batch;

@@ -46,9 +46,7 @@ mod tests {
         let cfg = ProjectConfig::load(d.path()).unwrap();
         let ctx = JobContext {
             job_id: "ore000001".into(),
-            project: "sim".into(),
-            server: "clust".into(),
-            user: "ore".into(),
+            key: crate::layout::ProjectKey::new("clust", "ore", "sim"),
             job_dir: d.path().to_path_buf(),
         };
         let inv = Invocation::new(&ctx, super::super::words::STATUS, &cfg).unwrap();

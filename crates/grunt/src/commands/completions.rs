@@ -24,14 +24,14 @@ pub struct ManArgs {
 }
 
 pub fn completions(a: Args) -> Result<()> {
-    let mut cmd = crate::cli::command();
+    let mut cmd = crate::commands::command();
     clap_complete::generate(a.shell, &mut cmd, "grunt", &mut std::io::stdout());
     Ok(())
 }
 
 pub fn man(a: ManArgs) -> Result<()> {
     std::fs::create_dir_all(&a.dir).with_context(|| format!("creating {}", a.dir.display()))?;
-    let cmd = crate::cli::command();
+    let cmd = crate::commands::command();
     clap_mangen::generate_to(cmd, &a.dir)
         .with_context(|| format!("writing man pages into {}", a.dir.display()))?;
     crate::ui::out(format!("man pages written to {}", a.dir.display()))?;

@@ -3,7 +3,7 @@
 //! started, a sample project submitted with the local runner, its results pulled into
 //! `gresults/` and shown, and `grund` stopped. It runs the real binaries, as a user would.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -40,9 +40,13 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let tmp = tempfile_dir()?;
-    let result = demo(&tmp);
+    let scratch = tempfile::Builder::new()
+        .prefix("grunt-demo-")
+        .tempdir()
+        .context("creating the demo directory")?;
+    let result = demo(scratch.path());
     if a.keep || result.is_err() {
+        let tmp = scratch.keep();
         ui::out(format!("\ndemo directory kept: {}", tmp.display()))?;
         if a.keep && result.is_ok() {
             // Its homes are the demo's own: say how to go on using it.
@@ -52,19 +56,8 @@ pub fn run(a: Args) -> Result<()> {
                  cd {t}/work/demo && export HOME={t}/client-home USER=demo LOGNAME=demo\n  grunt jobs"
             ))?;
         }
-    } else {
-        let _ = std::fs::remove_dir_all(&tmp);
     }
     result
-}
-
-fn tempfile_dir() -> Result<PathBuf> {
-    let base = std::env::temp_dir().join(format!("grunt-demo-{}", std::process::id()));
-    if base.exists() {
-        std::fs::remove_dir_all(&base)?;
-    }
-    std::fs::create_dir_all(&base)?;
-    Ok(base)
 }
 
 /// A process guard: the demo's grund is stopped however the demo ends.

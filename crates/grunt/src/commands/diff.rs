@@ -10,7 +10,7 @@ use grunt_core::git::tree;
 use grunt_core::jobfile;
 
 use crate::context::Ctx;
-use crate::{files, ui};
+use crate::{project_files, ui};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         }
         None => {
             let mut m = BTreeMap::new();
-            for f in files::project_files(&ctx.cwd)? {
+            for f in project_files::project_files(&ctx.cwd)? {
                 if keep(&f.rel) {
                     m.insert(f.rel.clone(), f.content()?);
                 }

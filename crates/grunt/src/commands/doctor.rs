@@ -6,11 +6,11 @@
 
 use std::time::{Duration, Instant};
 
+use crate::remote_server::{Probe, RepoState, ServerRef, Tool};
 use anyhow::{bail, Result};
 use grunt_core::git::{self, remote::Remote};
 use grunt_core::heartbeat::{Health, Heartbeat};
-use grunt_core::remote_server::{Probe, RepoState, ServerRef, Tool};
-use grunt_core::transport::ssh::{ControlMaster, Host};
+use grunt_ssh::{ControlMaster, Host};
 
 use crate::context::Ctx;
 use crate::ui;
@@ -71,7 +71,7 @@ impl Report {
         };
         // On a terminal, long lines wrap under the check, not under the status.
         let line = match crate::table::width() {
-            Some(w) => crate::cli::wrap(&line, 9, usize::from(w).max(40))
+            Some(w) => crate::ui::wrap(&line, 9, usize::from(w).max(40))
                 .trim_end()
                 .to_string(),
             None => line,
@@ -172,7 +172,7 @@ fn local_clones(r: &mut Report, ctx: &Ctx) -> Result<Option<Remote>> {
     let fix = format!(
         "remove {} and run `grunt newproj {} <server>` again",
         ctx.dirs.base.display(),
-        ctx.project
+        ctx.key.project
     );
     match (jobs, results) {
         (Ok(j), Ok(_)) => {
@@ -181,7 +181,7 @@ fn local_clones(r: &mut Report, ctx: &Ctx) -> Result<Option<Remote>> {
                 format!(
                     "{}/{{jobs,results}} (server {}, origin {})",
                     ctx.dirs.base.display(),
-                    ctx.server,
+                    ctx.key.server,
                     j.display()
                 ),
             )?;
@@ -320,7 +320,7 @@ fn server_checks(r: &mut Report, ctx: &Ctx, p: &Probe, server: &ServerRef) -> Re
             "create the project on the server: {}",
             server.hint(&format!(
                 "grunt newproj {} --server {}",
-                ctx.project, target.server
+                ctx.key.project, target.server
             ))
         ),
     )

@@ -29,9 +29,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     for job in &jobs {
         let jc = JobContext {
             job_id: job.id.to_string(),
-            project: ctx.project.clone(),
-            server: ctx.server.clone(),
-            user: ctx.user.clone(),
+            key: ctx.key.clone(),
             job_dir: ctx.cwd.clone(),
         };
         let inv = Invocation::new(&jc, "etcat", &cfg)?;

@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     };
     let mut rows = String::new();
     for j in jobs.iter().rev() {
-        let s = j.summary(&ctx.server);
+        let s = j.summary(&ctx.key.server);
         let files_dir = dir.join("files").join(j.id.to_string());
         let mut links = Vec::new();
         let mut plots = Vec::new();
@@ -106,9 +106,9 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     }
     let page = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{p}: runs</title>\n<style>\nbody{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}}tr.Failed,tr.Timeout,tr.OutOfMemory{{background:#fee}}tr.Done{{background:#efe}}.plots img{{max-width:240px;display:block;margin-top:.3em}}\n</style></head><body>\n<h1>{p}: {n} runs</h1>\n<p>Exported from server {server} by grunt.</p>\n<table>\n<tr><th>Job</th><th>State</th><th>Where</th><th>Submitted</th><th>Elapsed</th><th>Args</th><th>Message</th><th>Commit</th><th>Output and results</th></tr>\n{rows}</table>\n</body></html>\n",
-        p = esc(&ctx.project),
+        p = esc(&ctx.key.project),
         n = jobs.len(),
-        server = esc(&ctx.server),
+        server = esc(&ctx.key.server),
     );
     write(&dir.join("index.html"), page.as_bytes())?;
     ui::out(format!(

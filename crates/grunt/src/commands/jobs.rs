@@ -137,7 +137,10 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         } else {
             which.iter().flat_map(|w| pick(Some(*w))).collect()
         };
-        let sums: Vec<JobJson> = jobs.iter().map(|j| JobJson::of(j, &ctx.server)).collect();
+        let sums: Vec<JobJson> = jobs
+            .iter()
+            .map(|j| JobJson::of(j, &ctx.key.server))
+            .collect();
         return ui::json(&sums);
     }
     let tables = if which.is_empty() && named.is_some() {
@@ -207,7 +210,7 @@ pub fn rows(
     let rows = jobs
         .iter()
         .map(|j| {
-            let s = j.summary(&ctx.server);
+            let s = j.summary(&ctx.key.server);
             let status = match &s.reason {
                 Some(r) if !r.is_empty() => format!("{} ({r})", s.status),
                 _ => s.status.clone(),

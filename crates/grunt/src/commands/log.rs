@@ -74,7 +74,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if events.is_empty() {
         return Err(error::error(format!(
             "no job {} in project {}, now or in its history",
-            job.id, ctx.project
+            job.id, ctx.key.project
         ))
         .into());
     }
@@ -121,7 +121,7 @@ fn gone_job(ctx: &Ctx, arg: &str) -> Option<JobRecord> {
     Some(JobRecord {
         id,
         location: Location::Active,
-        project: ctx.project.clone(),
+        project: ctx.key.project.clone(),
         files: Default::default(),
     })
 }

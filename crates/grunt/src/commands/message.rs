@@ -24,12 +24,12 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let [job] = found.as_slice() else {
         bail!("message takes exactly one existing job, not {:?}", a.job);
     };
-    let sig = git::signature(&ctx.jobs, &ctx.user)?;
+    let sig = git::signature(&ctx.jobs, &ctx.key.user)?;
     sync::push_change_fresh(&ctx.jobs, &sig, PUSH_TRIES, |repo, parent| {
         let tip = parent.map(|p| p.tree()).transpose()?;
         let rec = tip
             .as_ref()
-            .and_then(|t| jobs::find(repo, t, &job.id, &ctx.project));
+            .and_then(|t| jobs::find(repo, t, &job.id, &ctx.key.project));
         let mut edits = Vec::new();
         if let Some(rec) = rec {
             let path = format!("{}/{}", rec.dir(), jobfile::MESSAGE);

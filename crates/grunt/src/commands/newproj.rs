@@ -2,19 +2,19 @@
 //! server (`~/gruntsrv`); with one, on the client (`~/gruntdat`), cloning the server's repos.
 //! The remote is the server account's home directory on this machine (`/home/ore`, or
 //! `ore@/home/ore`), or `[user@]host` reached over ssh, where the server side is created
-//! first when it is missing (see `grunt_core::remote_server`): the whole setup is one
+//! first when it is missing (see `crate::remote_server`): the whole setup is one
 //! command on the laptop. A failed command leaves nothing on the client.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use crate::remote_server::{self, Created, Target};
 use anyhow::{bail, Context, Result};
 use grunt_core::config::{self, DEFSERVER_FILE};
 use grunt_core::git::remote::Remote;
-use grunt_core::layout::{self, ClientLayout, ServerLayout};
-use grunt_core::remote_server::{self, Created, Target};
-use grunt_core::transport::ssh::{shell_quote, Host};
+use grunt_core::layout::{self, ClientLayout, ProjectKey, ServerLayout};
 use grunt_core::{fsutil, name, project};
+use grunt_ssh::{shell_quote, Host};
 
 use crate::ui;
 
@@ -40,9 +40,7 @@ pub fn run(a: Args) -> Result<()> {
         None => {
             let dirs = project::create_server(
                 &ServerLayout::from_home(&home),
-                &server.name,
-                &user,
-                &a.project,
+                &ProjectKey::new(&server.name, &user, &a.project),
             )?;
             server.save(&home)?;
             ui::out(format!(
@@ -58,14 +56,9 @@ pub fn run(a: Args) -> Result<()> {
                 let remote = Remote::Local(path);
                 let base = project::remote_base(&remote, &server.name, &server_user, &a.project);
                 let cl = ClientLayout::from_home(&home);
-                let dirs = with_cleanup(&cl.work(&server.name, &user, &a.project).base, || {
-                    Ok(project::create_client(
-                        &cl,
-                        &server.name,
-                        &user,
-                        &a.project,
-                        &base,
-                    )?)
+                let key = ProjectKey::new(&server.name, &user, &a.project);
+                let dirs = with_cleanup(&cl.work(&key).base, || {
+                    Ok(project::create_client(&cl, &key, &base)?)
                 })?;
                 server.save(&home)?;
                 ui::out(format!(
@@ -87,7 +80,8 @@ pub fn run(a: Args) -> Result<()> {
 /// reported, and running the same command again finishes the job.
 fn over_ssh(a: &Args, home: &Path, server: &Server, user: &str, host: &Host) -> Result<()> {
     let cl = ClientLayout::from_home(home);
-    let work = cl.work(&server.name, user, &a.project);
+    let key = ProjectKey::new(&server.name, user, &a.project);
+    let work = cl.work(&key);
     // Checked before anything happens on the server.
     if work.jobs().exists() {
         return Err(grunt_core::Error::ProjectExists {
@@ -111,13 +105,7 @@ fn over_ssh(a: &Args, home: &Path, server: &Server, user: &str, host: &Host) -> 
     ui::out(format!("project {} on {host}:{base} {how}", a.project))?;
     let url_base = host.url(&base);
     let dirs = with_cleanup(&work.base, || {
-        Ok(project::create_client(
-            &cl,
-            &server.name,
-            user,
-            &a.project,
-            &url_base,
-        )?)
+        Ok(project::create_client(&cl, &key, &url_base)?)
     })
     .with_context(|| {
         format!(

@@ -20,7 +20,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     ctx.pull_jobs()?;
     let all = ctx.list()?;
     let Some(job) = all.iter().max_by_key(|j| j.id.number()) else {
-        bail!("newproj-server sends its request through an existing job, and {} has none: submit one, or run `grunt newproj {}` on the server", ctx.project, a.project);
+        bail!("newproj-server sends its request through an existing job, and {} has none: submit one, or run `grunt newproj {}` on the server", ctx.key.project, a.project);
     };
     let content = format!("{}\n", a.project);
     let commit = ctx.push_command(std::slice::from_ref(&job.id), "newproj-server", &|_| {

@@ -2,13 +2,13 @@
 //! (the snapshot grund committed last, whose age `out` says), and `out --follow`, which
 //! streams the output live from the server until the job ends.
 
+use crate::remote_server::ServerRef;
 use anyhow::Result;
 use grunt_core::git::{remote::Remote, tree};
 use grunt_core::jobfile;
-use grunt_core::joblist;
+use grunt_core::jobfile::list as joblist;
 use grunt_core::jobs::JobRecord;
-use grunt_core::remote_server::ServerRef;
-use grunt_core::transport::ssh::shell_quote;
+use grunt_ssh::shell_quote;
 use serde::Serialize;
 
 use crate::context::Ctx;
@@ -135,7 +135,7 @@ fn follow(ctx: &Ctx, job: &JobRecord, lines: usize) -> Result<()> {
         return Ok(ui::out(tail(&String::from_utf8_lossy(&data), Some(lines)))?);
     }
     let server = ServerRef::of(&Remote::origin(&ctx.jobs)?)?;
-    let dir = server.job_dir_path(&ctx.user, &job.dir());
+    let dir = server.job_dir_path(&ctx.key.user, &job.dir());
     let script = follow_script(&dir, lines);
     ui::note(format!(
         "following {} of {} on {} until it ends (Ctrl-C stops following; the job goes on)",

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use clap::CommandFactory;
 
-use crate::cli::Cli;
+use crate::commands::Cli;
 use crate::ui;
 
 pub fn run() -> Result<()> {

@@ -50,7 +50,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
             .cwd
             .parent()
             .unwrap_or(&ctx.cwd)
-            .join(format!("{}-{}", ctx.project, job.id)),
+            .join(format!("{}-{}", ctx.key.project, job.id)),
     };
     let has_files = std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some());
     if has_files && (a.checkout || !a.force) {

@@ -83,7 +83,10 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         let new_tree = tree::apply(&ctx.jobs, Some(old.id()), &edits)?;
         let (id, commit) = newjob::publish(ctx, new_tree, &message)?;
         if !a.json {
-            ui::out(format!("submitted job {id} to {}: {message}", ctx.server))?;
+            ui::out(format!(
+                "submitted job {id} to {}: {message}",
+                ctx.key.server
+            ))?;
         }
         reruns.push(Rerun {
             id: id.to_string(),
@@ -118,8 +121,8 @@ fn print_json(ctx: &Ctx, json: bool, reruns: &[Rerun]) -> Result<()> {
     }
     ui::json(&serde_json::json!({
         "ids": reruns.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-        "server": ctx.server,
-        "project": ctx.project,
+        "server": ctx.key.server,
+        "project": ctx.key.project,
         "reruns": reruns,
     }))
 }

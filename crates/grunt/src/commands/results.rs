@@ -7,7 +7,7 @@ use grunt_core::git::tree;
 use grunt_core::jobfile;
 use grunt_core::jobs::JobRecord;
 use grunt_core::layout::Location;
-use grunt_core::status::State;
+use grunt_core::state::State;
 use grunt_core::time;
 
 use crate::context::Ctx;
@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     } else {
         ctx.resolve(&a.jobs, &all)?
     };
-    super::push::send(ctx, "results", &targets, a.wait.wait)?;
+    super::grcmd::send(ctx, "results", &targets, a.wait.wait)?;
     for j in &targets {
         super::link::make_link(ctx, j)?;
     }

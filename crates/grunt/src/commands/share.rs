@@ -112,7 +112,7 @@ pub fn share(ctx: &Ctx, a: ShareArgs) -> Result<()> {
     // First every check, then every push: a refusal pushes nothing.
     let mut plan = Vec::new();
     for (kind, repo) in [("jobs", &ctx.jobs), ("results", &results)] {
-        let b = branch(&ctx.project, kind);
+        let b = branch(&ctx.key.project, kind);
         let Some(tip) = git::head(repo)? else {
             continue;
         };
@@ -172,7 +172,7 @@ pub fn share(ctx: &Ctx, a: ShareArgs) -> Result<()> {
     };
     ui::out(format!(
         "shared {what} of {} to {} ({}): `grunt clone-shared {}` browses it",
-        ctx.project,
+        ctx.key.project,
         a.remote,
         if plan.is_empty() {
             "already up to date".to_string()
@@ -226,7 +226,7 @@ fn snapshot(
             return Ok(p);
         }
     }
-    let sig = git::signature(repo, &ctx.user)?;
+    let sig = git::signature(repo, &ctx.key.user)?;
     let parents: Vec<git2::Commit<'_>> = parent
         .map(|p| repo.find_commit(p))
         .transpose()?
@@ -238,7 +238,7 @@ fn snapshot(
         None,
         &sig,
         &sig,
-        &format!("{SNAPSHOT} {} of {}", ids.join(" "), ctx.project),
+        &format!("{SNAPSHOT} {} of {}", ids.join(" "), ctx.key.project),
         &t,
         &refs,
     )?)
@@ -335,7 +335,8 @@ pub fn clone_shared(a: CloneArgs) -> Result<()> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(dir.join(SERVER_FILE), format!("{}\n", a.server))?;
     std::fs::write(dir.join(PROJNAME_FILE), format!("{project}\n"))?;
-    let work = cl.work(&a.server, &user, &project);
+    let key = grunt_core::layout::ProjectKey::new(&a.server, &user, &project);
+    let work = cl.work(&key);
     if work.jobs().exists() {
         let jobs = git::open(&work.jobs())?;
         git::sync::pull(&jobs, false)?;
@@ -348,13 +349,7 @@ pub fn clone_shared(a: CloneArgs) -> Result<()> {
         ))?;
         return Ok(());
     }
-    project::create_client(
-        &cl,
-        &a.server,
-        &user,
-        &project,
-        &mirror.display().to_string(),
-    )?;
+    project::create_client(&cl, &key, &mirror.display().to_string())?;
     ui::out(format!(
         "cloned the shared record of {project} from {} into {}: `cd {}` and `grunt jobs`, `show`, `out`, `log`, `diff` (read-only: no server runs it; run this again to update)",
         a.remote,

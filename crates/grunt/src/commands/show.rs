@@ -5,7 +5,7 @@
 use anyhow::Result;
 use grunt_core::git::tree;
 use grunt_core::jobfile;
-use grunt_core::joblist;
+use grunt_core::jobfile::list as joblist;
 use grunt_core::provenance::{self, InputRecord, SourceRecord};
 use serde::Serialize;
 
@@ -70,7 +70,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
                 .map(|d| String::from_utf8_lossy(&d).into_owned()),
         )
     };
-    let s = job.summary(&ctx.server);
+    let s = job.summary(&ctx.key.server);
     let error_text = text(jobfile::ERROR)?.map(|t| t.trim_end().to_string());
     let stderr = text(jobfile::RUNNER_ERR)?
         .map(|t| super::out::tail(&t, Some(a.lines)))
@@ -124,9 +124,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let field = |label: &str, value: &str| -> String {
         let line = format!("  {label:<9} {value}");
         match width {
-            Some(w) => crate::cli::wrap(&line, 12, w.max(40))
-                .trim_end()
-                .to_string(),
+            Some(w) => crate::ui::wrap(&line, 12, w.max(40)).trim_end().to_string(),
             None => line,
         }
     };
@@ -135,7 +133,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if let Some(p) = &s.profile {
         o.push(format!("  profile   {p}"));
     }
-    o.push(format!("  where     {} on {}", job.dir(), ctx.server));
+    o.push(format!("  where     {} on {}", job.dir(), ctx.key.server));
     o.push(format!("  submit    {}", super::jobs::local(&s.submit)));
     if !s.start.is_empty() {
         o.push(format!("  start     {}", super::jobs::local(&s.start)));

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use grunt_core::config::{self, ProjectConfig};
+use grunt_core::protocol::{vars, words};
 use grunt_core::runner::{self, Invocation, JobContext, Outcome};
 use grunt_core::{command, jobfile, time};
 
@@ -16,7 +17,7 @@ use clap::{Args as _, FromArgMatches as _};
 
 use crate::error::{self, CommandError};
 use crate::wait;
-use crate::{files, grammar, newjob, table, ui};
+use crate::{grammar, newjob, project_files, table, ui};
 
 /// grunt's own options of `submit`: accepted before the job's arguments and after `-m MSG`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -137,7 +138,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         grunt_core::name::check("profile", p)?;
         config::resources(&cfg.raw, Some(p))?;
     }
-    let project_files = files::project_files(&ctx.cwd)?;
+    let project_files = project_files::project_files(&ctx.cwd)?;
     let mut extra = vec![
         (jobfile::MESSAGE, format!("{message}\n")),
         (jobfile::SUBMIT, format!("{}\n", time::now())),
@@ -163,7 +164,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     }
     let submit_cmd = format!("{}submit", command::PREFIX);
     extra.push((&submit_cmd, command::timestamp_content()));
-    let mut job_tree = files::job_tree(&ctx.jobs, &project_files, &extra)?;
+    let mut job_tree = project_files::job_tree(&ctx.jobs, &project_files, &extra)?;
     if let Some(patch) = patch {
         // Bytes as they are: a patch of a file that is not UTF-8 must still apply.
         let put = grunt_core::git::tree::put_bytes(&ctx.jobs, jobfile::PATCH, &patch, false)?;
@@ -173,7 +174,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if !a.json {
         ui::out(format!(
             "submitted job {id} to {} ({} files): {message}",
-            ctx.server,
+            ctx.key.server,
             project_files.len()
         ))?;
     }
@@ -187,15 +188,15 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
             Some(_) => Some(
                 mine(ctx)?
                     .iter()
-                    .map(|j| j.summary(&ctx.server))
+                    .map(|j| j.summary(&ctx.key.server))
                     .collect::<Vec<_>>(),
             ),
             None => None,
         };
         ui::json(&SubmitJson {
             ids: vec![id.to_string()],
-            server: &ctx.server,
-            project: &ctx.project,
+            server: &ctx.key.server,
+            project: &ctx.key.project,
             commit: commit.to_string(),
             files: project_files.len(),
             message: &message,
@@ -256,13 +257,16 @@ struct SubmitJson<'a> {
 fn dry_run(
     ctx: &Ctx,
     cfg: &ProjectConfig,
-    project_files: &[files::ProjectFile],
+    project_files: &[project_files::ProjectFile],
     extra: &[(&str, String)],
 ) -> Result<()> {
     let id = newjob::peek_id(ctx)?;
-    let scratch = std::env::temp_dir().join(format!("grunt-dry-run-{}", std::process::id()));
-    let dir = scratch.join(id.to_string()).join(&ctx.project);
-    let _ = std::fs::remove_dir_all(&scratch);
+    // Removed when dropped, however this ends.
+    let scratch = tempfile::Builder::new()
+        .prefix("grunt-dry-run-")
+        .tempdir()
+        .context("creating a scratch directory for the dry run")?;
+    let dir = scratch.path().join(id.to_string()).join(&ctx.key.project);
     std::fs::create_dir_all(&dir)?;
     let result = (|| -> Result<()> {
         for f in project_files {
@@ -282,7 +286,7 @@ fn dry_run(
         let before = listing(&dir)?;
         ui::out(format!(
             "job {id} (not submitted) would hold, in active/{id}/{}/:",
-            ctx.project
+            ctx.key.project
         ))?;
         let rows: Vec<Vec<String>> = before
             .iter()
@@ -295,13 +299,11 @@ fn dry_run(
         }
         let jctx = JobContext {
             job_id: id.to_string(),
-            project: ctx.project.clone(),
-            server: ctx.server.clone(),
-            user: ctx.user.clone(),
+            key: ctx.key.clone(),
             job_dir: dir.clone(),
         };
-        let mut inv = Invocation::new(&jctx, "submit", cfg)?;
-        inv.env.insert("GRUNT_DRY_RUN".into(), "1".into());
+        let mut inv = Invocation::new(&jctx, words::SUBMIT, cfg)?;
+        inv.env.insert(vars::DRY_RUN.into(), "1".into());
         let outcome = runner::run(&inv);
         let out = std::fs::read_to_string(&inv.stdout).unwrap_or_default();
         ui::out(format!(
@@ -330,7 +332,7 @@ fn dry_run(
         }
         Ok(())
     })();
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch);
     result
 }
 
@@ -338,7 +340,7 @@ fn supports_dry_run(dir: &Path) -> bool {
     [jobfile::RUNNER_EXE, jobfile::RUNNER_PY]
         .iter()
         .filter_map(|r| std::fs::read(dir.join(r)).ok())
-        .any(|text| String::from_utf8_lossy(&text).contains("GRUNT_DRY_RUN"))
+        .any(|text| String::from_utf8_lossy(&text).contains(vars::DRY_RUN))
 }
 
 /// Files of a directory tree (relative paths) and their sizes, sorted.

@@ -49,7 +49,7 @@ pub fn verify(ctx: &Ctx, pairs: &[(String, String)], timeout: Option<u64>) -> Re
         }
         ask.push(find(new)?);
     }
-    super::push::send(ctx, "results", &ask, Some(RESULTS_SECS))?;
+    super::grcmd::send(ctx, "results", &ask, Some(RESULTS_SECS))?;
     ctx.pull_results()?;
     let all = ctx.list()?;
     let mut differing = Vec::new();

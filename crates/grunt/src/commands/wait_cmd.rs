@@ -83,7 +83,10 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         ctx.pull_jobs()?;
     };
     pb.finish_and_clear();
-    let sums: Vec<_> = finished.iter().map(|j| j.summary(&ctx.server)).collect();
+    let sums: Vec<_> = finished
+        .iter()
+        .map(|j| j.summary(&ctx.key.server))
+        .collect();
     if a.json {
         ui::json(
             &sums

@@ -4,6 +4,7 @@
 use anyhow::Result;
 use grunt_core::jobs::JobRecord;
 use grunt_core::layout::Location;
+use grunt_core::protocol::words;
 use grunt_core::{command, jobfile};
 
 use crate::context::Ctx;
@@ -67,10 +68,10 @@ pub fn nuke(ctx: &Ctx, a: NukeArgs) -> Result<()> {
 /// Pushes `word` for the jobs `a` names (for `status`, all active jobs when none are named).
 pub fn run(ctx: &Ctx, word: &str, a: Args) -> Result<()> {
     let all = ctx.jobs_for(&a.jobs)?;
-    let targets: Vec<JobRecord> = if a.jobs.is_empty() && word == "status" {
+    let targets: Vec<JobRecord> = if a.jobs.is_empty() && word == words::STATUS {
         all.iter()
             .filter(|j| {
-                j.location == Location::Active && !j.summary(&ctx.server).state.is_finished()
+                j.location == Location::Active && !j.summary(&ctx.key.server).state.is_finished()
             })
             .cloned()
             .collect()
@@ -96,7 +97,7 @@ pub fn run(ctx: &Ctx, word: &str, a: Args) -> Result<()> {
                 ));
                 false
             }
-            ("cancel", _) => {
+            (words::CANCEL, _) => {
                 let state = j.summary("").state;
                 if state.is_finished() {
                     ui::note(format!(
@@ -109,7 +110,7 @@ pub fn run(ctx: &Ctx, word: &str, a: Args) -> Result<()> {
             _ => true,
         })
         .collect();
-    if word == "cancel" && named > 0 && targets.is_empty() {
+    if word == words::CANCEL && named > 0 && targets.is_empty() {
         return Err(error::error("nothing to cancel: every job named has already ended").into());
     }
     send(ctx, word, &targets, a.wait.wait)

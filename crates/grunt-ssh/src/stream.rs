@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream};
 
+use super::capture::{wait_deadline, Captured};
+use super::explain::explain;
 use super::launch::{spawn_ssh, ssh_args, Launcher, Side};
-use super::stderr::{explain, wait_deadline, Captured};
 use super::url::{parse_url, SshUrl};
 use super::SshError;
 

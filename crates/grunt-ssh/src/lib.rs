@@ -1,6 +1,7 @@
-//! Remote git operations over the system `ssh` binary.
+//! grunt's ssh transport: remote git operations over the system `ssh` binary, and commands
+//! run on a server. It depends on no other grunt crate.
 //!
-//! This module owns grunt's `ssh` transport for libgit2: git2 is built
+//! This crate owns grunt's `ssh` transport for libgit2: git2 is built
 //! without libssh2, and [`register`] installs a smart subtransport that spawns
 //! the user's own `ssh` (or `GIT_SSH_COMMAND` / `GIT_SSH`), exactly like the
 //! git CLI does. Everything in `~/.ssh/config` therefore applies: Host
@@ -23,14 +24,15 @@
 //! does.
 //!
 //! The pieces, one job each: `url` parses remote URLs, `launch` quotes and
-//! builds ssh's arguments and starts it, `stderr` captures ssh's stderr and
-//! explains failures, `error` holds [`SshError`], `host` runs commands on a
+//! builds ssh's arguments and starts it, `capture` keeps ssh's stderr and waits for ssh
+//! with a deadline, `explain` turns stderr into an error with a table of patterns, `error` holds [`SshError`], `host` runs commands on a
 //! server, and `stream` is the smart subtransport libgit2 talks to.
 
+mod capture;
 mod error;
+mod explain;
 mod host;
 mod launch;
-mod stderr;
 mod stream;
 mod url;
 

@@ -61,7 +61,7 @@ pub fn write_if_changed(ctx: &crate::context::Ctx) -> Result<()> {
         head.map(|h| h.to_string()).unwrap_or_default(),
         std::env::var("TZ").unwrap_or_default(),
         ctx.prefix,
-        ctx.server,
+        ctx.key.server,
         ctx.cwd.display()
     );
     let stamp_path = ctx.jobs.path().join(STAMP);
@@ -70,7 +70,7 @@ pub fn write_if_changed(ctx: &crate::context::Ctx) -> Result<()> {
     if current {
         return Ok(());
     }
-    write(&ctx.cwd, &ctx.list()?, &ctx.prefix, &ctx.server)?;
+    write(&ctx.cwd, &ctx.list()?, &ctx.prefix, &ctx.key.server)?;
     // Only an optimisation: when it cannot be written, the lists are written every time.
     let _ = std::fs::write(&stamp_path, stamp);
     Ok(())

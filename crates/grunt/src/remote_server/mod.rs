@@ -4,20 +4,21 @@
 //! server's own `grunt newproj` when it has one, else with plain `git` there plus a first
 //! commit built here and pushed through the ssh transport.
 //!
-//! Each remote command is one line run by `sh -c` (so the login shell may be csh or fish),
-//! every path and name in it quoted with [`shell_quote`], and every one bounded by a timeout.
-//! Paths are relative to the remote home, as in the repos' URLs (`host:gruntsrv/bb/…`).
+//! The shell side is `server.sh` (linted by shellcheck), sent as one line run by `sh -c` (so
+//! the login shell may be csh or fish) with the paths and names as positional arguments, each
+//! quoted with [`shell_quote`], and every run bounded by a timeout. Paths are relative to the
+//! remote home, as in the repos' URLs (`host:gruntsrv/bb/…`).
 
-use std::fs;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::config::DEFSERVER_FILE;
-use crate::git::{self, remote::Remote};
-use crate::layout::{BRANCH_REF, SERVER_ROOT};
-use crate::transport::ssh::{shell_quote, Host, RemoteOutput, SshError};
-use crate::{name, project};
+use grunt_core::config::DEFSERVER_FILE;
+use grunt_core::git::{self, remote::Remote};
+use grunt_core::layout::{BRANCH_REF, SERVER_ROOT};
+use grunt_core::{name, project};
+use grunt_ssh::{shell_quote, Host, RemoteOutput, SshError};
+
+/// The server-side script: `sh -c SCRIPT sh ACTION ROOT SERVER USER PROJECT [ARGS…]`.
+const SERVER_SH: &str = include_str!("server.sh");
 
 /// Longest time one remote command may take.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
@@ -28,7 +29,7 @@ pub enum RemoteError {
     #[error(transparent)]
     Ssh(#[from] SshError),
     #[error(transparent)]
-    Core(#[from] crate::Error),
+    Core(#[from] grunt_core::Error),
     #[error(
         "git is not installed on {host} (not on the PATH of non-interactive ssh sessions): \
          install it there, or set PATH in the server's ~/.bashrc before its \
@@ -105,27 +106,37 @@ impl Target {
         format!("{}/bb/{}/{user}/{}", self.root, self.server, self.project)
     }
 
-    /// Shell assignments every script starts with: `a` the account, `u` the user in the paths,
-    /// `b` the bare repos' base, `w` the working copies' base, `hb` grund's heartbeat.
-    fn script_vars(&self) -> String {
-        let user = match &self.user {
-            Some(u) => shell_quote(u),
-            None => "\"$a\"".to_string(),
-        };
-        let base = |kind: &str| {
-            format!(
-                "{}\"$u\"{}",
-                shell_quote(&format!("{}/{kind}/{}/", self.root, self.server)),
-                shell_quote(&format!("/{}", self.project))
-            )
-        };
-        format!(
-            "a=\"${{USER:-${{LOGNAME:-$(id -un)}}}}\"; u={user}; b={}; w={}; hb={}",
-            base("bb"),
-            base("wc"),
-            shell_quote(&format!("{}/grund.heartbeat", self.root))
-        )
+    /// The command line that runs [`SERVER_SH`]'s `action` for this target, with `extra`
+    /// arguments: `sh -c '<script>' sh ACTION ROOT SERVER USER PROJECT EXTRA…`, every word
+    /// quoted.
+    fn script(&self, action: &str, extra: &[&str]) -> String {
+        let mut words = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            shell_quote(&one_line(SERVER_SH)),
+            "sh".to_string(),
+        ];
+        let args = [
+            action,
+            &self.root,
+            &self.server,
+            self.user.as_deref().unwrap_or(""),
+            &self.project,
+        ];
+        words.extend(args.iter().chain(extra).map(|a| shell_quote(a)));
+        words.join(" ")
     }
+}
+
+/// A shell script as one line: comment and blank lines dropped, the others trimmed and joined
+/// with spaces (the script ends every command with `;`, see `server.sh`).
+fn one_line(script: &str) -> String {
+    script
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A project's server as its clones' origin names it: over ssh or on this machine.
@@ -283,7 +294,7 @@ const PROBE_WHAT: &str = "the grunt probe";
 
 /// Looks at the server in one ssh round trip.
 pub fn probe(host: &Host, target: &Target) -> Result<Probe, RemoteError> {
-    let out = run_sh(host, &probe_script(target))?;
+    let out = host.run(&target.script("probe", &[]), COMMAND_TIMEOUT)?;
     if !out.success() {
         return Err(failed(host, PROBE_WHAT, &out));
     }
@@ -300,10 +311,10 @@ pub fn probe_local(target: &Target) -> Result<Probe, RemoteError> {
     let here = "this machine";
     let out = std::process::Command::new("sh")
         .arg("-c")
-        .arg(probe_script(target))
+        .arg(target.script("probe", &[]))
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| crate::Error::io("running sh for", "the probe")(e))?;
+        .map_err(|e| grunt_core::Error::io("running sh for", "the probe")(e))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         return Err(RemoteError::Command {
@@ -318,26 +329,6 @@ pub fn probe_local(target: &Target) -> Result<Probe, RemoteError> {
         what: PROBE_WHAT.to_string(),
         detail,
     })
-}
-
-/// Prints `key=value` lines (and the heartbeat's lines prefixed `heartbeat.`) about the
-/// account, its tools, grund's heartbeat and whether its pid runs here, and the repos.
-fn probe_script(target: &Target) -> String {
-    format!(
-        "{}; echo \"account=$a\"; echo \"user=$u\"; \
-         if command -v git >/dev/null 2>&1; then echo \"git=$(git --version 2>&1 | head -n 1)\"; fi; \
-         for t in grunt grund; do if command -v \"$t\" >/dev/null 2>&1; then \
-         echo \"$t.path=$(command -v \"$t\")\"; echo \"$t.version=$(\"$t\" --version 2>&1 | head -n 1)\"; fi; done; \
-         if [ -r \"$hb\" ]; then sed 's/^/heartbeat./' \"$hb\"; \
-         p=$(sed -n 's/^pid: *//p' \"$hb\" | head -n 1); \
-         if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null; then \
-         set -- $(ps -o stat= -o comm= -p \"$p\" 2>/dev/null); case \"${{1:-}}\" in Z*) ;; \
-         '') echo grund.process=running ;; *) echo \"grund.process=${{2:-running}}\" ;; esac; fi; fi; \
-         for k in jobs results; do if [ ! -d \"$b/$k\" ]; then s=missing; \
-         elif [ -f \"$b/$k/refs/heads/master\" ] || grep -qs ' refs/heads/master$' \"$b/$k/packed-refs\"; \
-         then s=ready; else s=empty; fi; echo \"repo.$k=$s\"; done",
-        target.script_vars()
-    )
 }
 
 fn parse_probe(stdout: &str) -> Result<Probe, String> {
@@ -431,7 +422,7 @@ pub fn create(host: &Host, target: &Target, probe: &Probe) -> Result<Created, Re
             shell_quote(&target.project),
             shell_quote(&target.server)
         );
-        let out = run_sh(host, &cmd)?;
+        let out = host.run(&format!("sh -c {}", shell_quote(&cmd)), COMMAND_TIMEOUT)?;
         if !out.success() {
             return Err(failed(host, &cmd, &out));
         }
@@ -442,20 +433,8 @@ pub fn create(host: &Host, target: &Target, probe: &Probe) -> Result<Created, Re
             host: host.to_string(),
         });
     }
-    // `git init` on an existing repo only fills in what is missing; `files` refs because
-    // libgit2 (grund) cannot read reftable.
-    let script = format!(
-        "set -e; {}; for k in jobs results; do mkdir -p \"$b/$k\"; \
-         git -c init.defaultRefFormat=files init -q --bare \"$b/$k\"; \
-         git --git-dir=\"$b/$k\" symbolic-ref HEAD {BRANCH_REF}; \
-         git --git-dir=\"$b/$k\" config receive.denyNonFastForwards true; \
-         git --git-dir=\"$b/$k\" config receive.denyDeletes true; done; \
-         mkdir -p \"$w/jobs\" \"$w/results\"; \
-         [ -e {DEFSERVER_FILE} ] || printf '%s\\n' {} > {DEFSERVER_FILE}",
-        target.script_vars(),
-        shell_quote(&target.server)
-    );
-    let out = run_sh(host, &script)?;
+    let script = target.script("create", &[BRANCH_REF, DEFSERVER_FILE]);
+    let out = host.run(&script, COMMAND_TIMEOUT)?;
     if !out.success() {
         return Err(failed(host, "creating the bare repos with git", &out));
     }
@@ -476,11 +455,14 @@ pub fn create(host: &Host, target: &Target, probe: &Probe) -> Result<Created, Re
 /// `url`, building it in a throwaway local repo. A repo that got its first commit meanwhile
 /// is left as it is.
 fn seed(url: &str, user: &str, project: &str) -> Result<(), RemoteError> {
-    let dir = ScratchDir::new()?;
-    let repo = git::init(&dir.0, true)?;
+    let dir = tempfile::Builder::new()
+        .prefix("grunt-seed-")
+        .tempdir()
+        .map_err(|e| grunt_core::Error::io("creating scratch dir in", std::env::temp_dir())(e))?;
+    let repo = git::init(dir.path(), true)?;
     let head = project::initial_commit(&repo, user, project)?;
     let Some(head) = head.or(git::head(&repo)?) else {
-        return Err(crate::Error::Remote {
+        return Err(grunt_core::Error::Remote {
             remote: url.to_string(),
             message: "building the first commit produced nothing".into(),
         }
@@ -493,40 +475,6 @@ fn seed(url: &str, user: &str, project: &str) -> Result<(), RemoteError> {
         }
     }
     Ok(())
-}
-
-/// A fresh directory under the system's temp dir, removed on drop.
-#[derive(Debug)]
-struct ScratchDir(PathBuf);
-
-impl ScratchDir {
-    fn new() -> crate::Result<ScratchDir> {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let tmp = std::env::temp_dir();
-        let mut last = None;
-        // Bounded: a name is only taken by a leftover of a crashed run with our pid.
-        for _ in 0..100 {
-            let n = N.fetch_add(1, Ordering::Relaxed);
-            let p = tmp.join(format!("grunt-seed-{}-{n}", std::process::id()));
-            match fs::create_dir(&p) {
-                Ok(()) => return Ok(ScratchDir(p)),
-                Err(e) => last = Some((p, e)),
-            }
-        }
-        let (p, e) = last.unwrap_or_else(|| (tmp.clone(), std::io::ErrorKind::Other.into()));
-        Err(crate::Error::io("creating scratch dir", p)(e))
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Runs a one-line POSIX sh script through the login shell, whatever it is.
-fn run_sh(host: &Host, script: &str) -> Result<RemoteOutput, SshError> {
-    host.run(&format!("sh -c {}", shell_quote(script)), COMMAND_TIMEOUT)
 }
 
 fn failed(host: &Host, what: &str, out: &RemoteOutput) -> RemoteError {
@@ -566,28 +514,48 @@ mod tests {
         assert!(Target::from_repo_path("bb/c/u/p/jobs").is_none());
     }
 
-    /// The scripts run as written, with names that need quoting.
+    /// The server script, as one line, probes and creates a project whose names need quoting.
     #[test]
-    fn script_vars_quote_names() {
+    fn server_script_quotes_names() {
+        let home = tempfile::tempdir().expect("tempdir");
         let t = Target {
             root: "it's root".into(),
             server: "c l".into(),
             user: None,
             project: "p$x".into(),
         };
-        let script = format!(
-            "USER=ore; {}; printf '%s|%s|%s|%s' \"$u\" \"$b\" \"$w\" \"$hb\"",
-            t.script_vars()
-        );
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&script)
-            .output()
-            .expect("sh");
+        let run = |script: String| {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .current_dir(home.path())
+                .env("USER", "ore")
+                .output()
+                .expect("sh");
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let jobs = home.path().join("it's root/bb/c l/ore/p$x/jobs");
+        std::fs::create_dir_all(&jobs).expect("mkdir");
+        let probe = parse_probe(&run(t.script("probe", &[]))).expect("probe parses");
         assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
-            "ore|it's root/bb/c l/ore/p$x|it's root/wc/c l/ore/p$x|it's root/grund.heartbeat"
+            (probe.account.as_str(), probe.user.as_str()),
+            ("ore", "ore")
         );
+        assert_eq!(
+            (probe.jobs, probe.results),
+            (RepoState::Empty, RepoState::Missing)
+        );
+        run(t.script("create", &[BRANCH_REF, DEFSERVER_FILE]));
+        assert!(jobs.join("HEAD").is_file());
+        assert!(home
+            .path()
+            .join("it's root/wc/c l/ore/p$x/results")
+            .is_dir());
+        let defserver =
+            std::fs::read_to_string(home.path().join(DEFSERVER_FILE)).expect("defserver");
+        assert_eq!(defserver, "c l\n");
+        assert!(!one_line(SERVER_SH).contains('\n'));
     }
 
     #[test]

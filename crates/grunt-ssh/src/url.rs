@@ -209,12 +209,7 @@ fn finish(
 pub(super) mod tests {
     use super::*;
 
-    pub(in crate::transport::ssh) fn url(
-        user: Option<&str>,
-        host: &str,
-        port: Option<u16>,
-        path: &str,
-    ) -> SshUrl {
+    pub(crate) fn url(user: Option<&str>, host: &str, port: Option<u16>, path: &str) -> SshUrl {
         SshUrl {
             user: user.map(str::to_owned),
             host: host.to_owned(),

@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 
 use git2::{ObjectType, Oid};
 
-use crate::fsutil;
-use crate::runner::Slot;
-use crate::{Error, Result};
+use grunt_core::fsutil;
+use grunt_core::{Error, Result};
+
+use crate::supervisor::Slot;
 
 #[derive(Debug, Clone)]
 pub struct Ledger {

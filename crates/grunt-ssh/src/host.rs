@@ -7,8 +7,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::capture::wait_deadline;
+use super::explain::{explain, interesting_lines};
 use super::launch::{base_args, spawn_ssh, Launcher};
-use super::stderr::{explain, interesting_lines, wait_deadline};
 use super::url::{parse_scp_url, parse_url, SshUrl};
 use super::SshError;
 
@@ -270,7 +271,7 @@ mod tests {
     use std::ffi::OsString;
 
     use super::*;
-    use crate::transport::ssh::shell_quote;
+    use crate::shell_quote;
 
     #[test]
     fn parses_hosts() {

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::thread;
 
-use super::stderr::Captured;
+use super::capture::Captured;
 use super::url::SshUrl;
 use super::SshError;
 
@@ -164,7 +164,7 @@ pub(super) fn spawn_ssh(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::ssh::url::tests::url;
+    use crate::url::tests::url;
 
     #[test]
     fn quotes_paths() {

@@ -3,7 +3,9 @@
 //! Client: `job.message`, `job.submit`, `job.args`, `job.profile`. Runner (by convention, Slurm flavour):
 //! `job.sbatch`, `job.slurmid` (the batch id, whatever the scheduler), `job.start`, `job.end`,
 //! `job.exitcode`, `job.status`, `job.canceled`, `job.out`, `job.err*`, `job.queue`.
-//! grund: `job.list`, `job.error`, `job.grunter.out`, `job.grunter.err`.
+//! grund: `job.list` (its format in [`list`]), `job.error`, `job.grunter.out`, `job.grunter.err`.
+
+pub mod list;
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,15 @@
+//! The built `grunt` binary starts and names itself. Also why cargo builds it for
+//! `cargo test --workspace`: the end-to-end suite (tests/) runs this very binary.
+
+use std::process::Command;
+
+#[test]
+fn the_binary_runs() {
+    let out = Command::new(env!("CARGO_BIN_EXE_grunt"))
+        .arg("--version")
+        .output()
+        .expect("running grunt --version");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("grunt "), "{text}");
+}

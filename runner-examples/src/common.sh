@@ -1,0 +1,400 @@
+# ---- begin common part: the same in every runner-examples/*/grunter ----
+# (generated: edit runner-examples/src/common.sh, then run
+# runner-examples/src/generate.sh; tests/e2e/runners.rs checks it was.)
+
+# @include base.sh
+
+NL='
+'
+
+# A resource setting: the job's resolved profile (GRUNT_RES_KEY, from
+# [resources] merged with [profile.NAME]) or else [resources] of grunt.toml
+# (GRUNT_RESOURCES_KEY). $1 is one of this script's own upper-case names.
+res() {
+	eval "_rv=\${GRUNT_RES_$1-}"
+	[ -n "$_rv" ] || eval "_rv=\${GRUNT_RESOURCES_$1-}"
+	printf '%s' "$_rv"
+}
+
+# The shell text the job runs: the profile's command, else [run] command.
+job_command() {
+	_jc=$(res COMMAND)
+	[ -n "$_jc" ] || _jc=${GRUNT_RUN_COMMAND:-}
+	printf '%s' "$_jc"
+}
+
+has_text() {
+	case $1 in
+	*[![:space:]]*) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# $1 quoted for sh: it's -> 'it'\''s'.
+sq() {
+	printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
+}
+
+# A setting that goes into a scheduler directive must be one plain word.
+plain() {
+	case $2 in
+	*[[:space:]\"\'\\\#\;\`\$]*)
+		warn "resource setting $1 = \"$2\" must be one plain word (no spaces or quotes)"
+		return 1
+		;;
+	esac
+}
+
+# The time limit in seconds, from Slurm's forms: M (minutes), M:S, H:M:S,
+# D-H, D-H:M, D-H:M:S. Prints nothing for no limit; fails on anything else.
+seconds() {
+	[ -n "$1" ] || return 0
+	case $1 in *[!0-9:-]*) return 1 ;; esac
+	printf '%s\n' "$1" | awk '
+		function bad() { exit 1 }
+		{
+			d = 0; rest = $0
+			if (index(rest, "-")) {
+				split(rest, dp, "-")
+				if (dp[1] == "" || dp[2] == "") bad()
+				d = dp[1]; rest = dp[2]
+				n = split(rest, p, ":")
+				if (n == 1) s = p[1] * 3600
+				else if (n == 2) s = p[1] * 3600 + p[2] * 60
+				else if (n == 3) s = p[1] * 3600 + p[2] * 60 + p[3]
+				else bad()
+			} else {
+				n = split(rest, p, ":")
+				if (n == 1) s = p[1] * 60
+				else if (n == 2) s = p[1] * 60 + p[2]
+				else if (n == 3) s = p[1] * 3600 + p[2] * 60 + p[3]
+				else bad()
+			}
+			printf "%d\n", s + d * 86400
+		}'
+}
+
+# Memory in megabytes, from Slurm's forms: N (megabytes) or N with a K, M, G
+# or T suffix (an optional trailing B is ignored).
+megabytes() {
+	[ -n "$1" ] || return 0
+	printf '%s\n' "$1" | awk '
+		{
+			v = toupper($0); sub(/B$/, "", v)
+			u = substr(v, length(v)); n = v
+			if (u ~ /[KMGT]/) n = substr(v, 1, length(v) - 1); else u = "M"
+			if (n !~ /^[0-9]+(\.[0-9]+)?$/) exit 1
+			f = (u == "K") ? 1 / 1024 : (u == "M") ? 1 : (u == "G") ? 1024 : 1048576
+			printf "%d\n", int(n * f + 0.999)
+		}'
+}
+
+# Batch ids are plain numbers in every scheduler these runners drive.
+valid_id() {
+	case $1 in '' | *[!0-9]*) return 1 ;; esac
+	[ "${#1}" -le 20 ]
+}
+
+# The job's batch id from job.slurmid, if it holds a valid one.
+read_id() {
+	[ -s job.slurmid ] || return 1
+	_id=
+	IFS= read -r _id <job.slurmid || [ -n "$_id" ] || return 1
+	valid_id "$_id" || return 1
+	printf '%s' "$_id"
+}
+
+# The part of the batch script after the scheduler's directives: go to the
+# job directory, write job.start, run the command with job.args appended
+# (each line one argument) after the profile's env_script and env, write
+# job.exitcode and job.end, and exit with the command's status.
+#
+# When the scheduler stops the job (time limit, cancel, memory) it kills the
+# whole job, this script too, which then writes neither job.exitcode nor
+# job.end: the scheduler's word (TIMEOUT, CANCELLED, OUT_OF_MEMORY...), which
+# status and batch-status fetch, says what happened. (A job.end there would
+# make the job look Done to the original client's rule.)
+write_body() {
+	_cmd=$(job_command)
+	_es=$(res ENV_SCRIPT)
+	say "# grunt job ${GRUNT_JOBID:-?} of project ${GRUNT_PROJECT:-?}, written by grunter submit"
+	say "_dir=$(sq "$PWD")"
+	say "_cmd=$(sq "$_cmd")"
+	say '_run() {'
+	if has_text "$_es"; then
+		# shellcheck disable=SC2088 # a literal ~/ prefix, replaced by $HOME
+		case $_es in
+		'~/'*) say "	. \"\$HOME\"/$(sq "${_es#\~/}") || exit" ;;
+		/*) say "	. $(sq "$_es") || exit" ;;
+		*) say "	. ./$(sq "$_es") || exit" ;;
+		esac
+	fi
+	_envs=$(res ENV)
+	_ifs=$IFS
+	IFS=$NL
+	set -f
+	for _kv in $_envs; do
+		_kv=$(printf '%s' "$_kv" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+		[ -n "$_kv" ] || continue
+		_k=${_kv%%=*}
+		case $_k in
+		"$_kv" | '' | [0-9]* | *[!A-Za-z0-9_]*)
+			IFS=$_ifs
+			set +f
+			warn "env entry \"$_kv\" is not NAME=VALUE"
+			return 1
+			;;
+		esac
+		say "	export $_k=$(sq "${_kv#*=}")"
+	done
+	IFS=$_ifs
+	set +f
+	# shellcheck disable=SC2016 # text of the batch script
+	say '	eval "$_cmd \"\$@\""'
+	say '}'
+	cat <<'EOF'
+cd "$_dir" || exit 1
+_ts() { date -u '+%Y-%m-%d %H:%M:%S UTC'; }
+_put() { printf '%s\n' "$2" >".$1.tmp.$$" && mv -f ".$1.tmp.$$" "$1"; }
+# A requeued job starts afresh.
+rm -f job.exitcode job.end
+_put job.start "$(_ts)"
+set --
+if [ -f job.args ]; then
+	while IFS= read -r _a || [ -n "$_a" ]; do
+		set -- "$@" "$_a"
+	done <job.args
+fi
+(_run "$@")
+_rc=$?
+_put job.exitcode "$_rc"
+_put job.end "$(_ts)"
+exit "$_rc"
+EOF
+}
+
+# The whole batch script: #! line, the scheduler's directives, the body.
+write_script() {
+	say '#!/bin/sh'
+	directives || return 1
+	write_body
+}
+
+cmd_submit() {
+	if ! has_text "$(job_command)"; then
+		warn 'no command to run: set [run] command in grunt.toml, e.g.'
+		warn '  [run]'
+		warn '  command = "python3 sim.py"'
+		exit 2
+	fi
+	if [ -e job.canceled ]; then
+		warn 'this job was canceled; not submitting it'
+		exit 3
+	fi
+	if [ -e job.slurmid ]; then
+		warn "job already submitted (job.slurmid exists); not submitting it twice"
+		exit 3
+	fi
+	write_script >.job.sbatch.tmp.$$ || {
+		rm -f .job.sbatch.tmp.$$
+		exit 2
+	}
+	# `grunt submit --dry-run` (GRUNT_DRY_RUN=1): write the script, submit nothing.
+	if [ "${GRUNT_DRY_RUN:-}" = 1 ]; then
+		mv -f .job.sbatch.tmp.$$ job.sbatch
+		say "dry run: job.sbatch would be submitted to $SCHED; nothing was submitted"
+		return 0
+	fi
+	# Claiming job.slurmid with O_EXCL (noclobber) makes "already submitted"
+	# race-free: of two submits, exactly one creates it.
+	if ! (
+		set -C
+		: >job.slurmid
+	) 2>/dev/null; then
+		rm -f .job.sbatch.tmp.$$
+		warn "job already submitted (job.slurmid exists); not submitting it twice"
+		exit 3
+	fi
+	mv -f .job.sbatch.tmp.$$ job.sbatch
+	if ! _out=$(submit_script); then
+		# Nothing was queued: a later submit may try again.
+		rm -f job.slurmid
+		exit 1
+	fi
+	if ! valid_id "$_out"; then
+		# Something may have been queued: keep the claim so that it is not
+		# submitted twice, and say what came back.
+		warn "could not read a job id from the scheduler's answer: $_out"
+		exit 1
+	fi
+	put job.slurmid "$_out"
+	say "submitted: $SCHED job $_out"
+}
+
+# The lines of $GRUNT_BATCH_FILE that name a valid batch id, as
+# "<batch id> TAB <dir>", for the scheduler's states function.
+batch_lines() {
+	awk -F '\t' '
+		NF >= 2 && $1 !~ /[[:space:]]/ && $2 ~ /^[0-9]+$/ && length($2) <= 20 {
+			print $2 "\t" $3
+		}' "$1"
+}
+
+# stdin: "<batch id> <WORD> [<code>]" lines from states; $1: the batch file.
+# Prints "<jobid> <WORD> [<code>]" for each job of the batch file with a
+# state, in the batch file's order; the last word about a batch id wins.
+join_states() {
+	awk -v bf="$1" '
+		$1 != "" && $2 != "" { st[$1] = $2 ($3 != "" ? " " $3 : "") }
+		END {
+			while ((getline line < bf) > 0) {
+				split(line, f, "\t")
+				if (f[1] != "" && f[1] !~ /[[:space:]]/ && (f[2] in st)) print f[1] " " st[f[2]]
+			}
+		}'
+}
+
+cmd_batch_status() {
+	_bf=${GRUNT_BATCH_FILE:-}
+	if [ -z "$_bf" ] || [ ! -r "$_bf" ]; then
+		# shellcheck disable=SC2016 # the variable's name
+		warn 'batch-status reads the jobs from $GRUNT_BATCH_FILE (lines "<jobid> TAB <batch id> TAB <dir>")'
+		exit 2
+	fi
+	_lines=$(batch_lines "$_bf")
+	[ -n "$_lines" ] || return 0
+	printf '%s\n' "$_lines" | states | join_states "$_bf"
+}
+
+cmd_status() {
+	if [ ! -e job.slurmid ]; then
+		_w=UNKNOWN
+		[ ! -e job.canceled ] || _w=CANCELLED
+		[ -e job.status ] || put job.status "$_w"
+		say "$_w"
+		return 0
+	fi
+	if ! _id=$(read_id); then
+		if [ -s job.slurmid ]; then
+			warn "job.slurmid holds no valid $SCHED job id"
+			say UNKNOWN
+			return 0
+		fi
+		# Claimed by a submit that is still talking to the scheduler.
+		put job.status PENDING
+		say PENDING
+		return 0
+	fi
+	_st=$(printf '%s\t%s\n' "$_id" "$PWD" | states | awk -v id="$_id" '$1 == id { s = $2 " " $3 } END { print s }')
+	_w=${_st%% *}
+	_code=${_st#* }
+	if [ -z "$_w" ]; then
+		# The scheduler has forgotten the job: keep what we knew.
+		_w=UNKNOWN
+		[ ! -e job.canceled ] || _w=CANCELLED
+		if [ -s job.status ]; then
+			IFS= read -r _w <job.status
+		else
+			put job.status "$_w"
+		fi
+		warn "$SCHED no longer knows job $_id"
+		say "$_w"
+		return 0
+	fi
+	put job.status "$_w"
+	if [ -n "$_code" ] && [ ! -e job.exitcode ]; then
+		put job.exitcode "$_code"
+	fi
+	say "$_w"
+}
+
+cmd_cancel() {
+	if ! _id=$(read_id); then
+		[ -e job.canceled ] || put job.canceled "$(ts)"
+		say "canceled: the job was not submitted"
+		return 0
+	fi
+	cancel_job "$_id" || exit 1
+	# Keep the first time: cancel is idempotent.
+	[ -e job.canceled ] || put job.canceled "$(ts)"
+	say "canceled: $SCHED job $_id"
+}
+
+cmd_queue() {
+	queue_text >.job.queue.tmp.$$ 2>&1
+	_rc=$?
+	mv -f .job.queue.tmp.$$ job.queue
+	cat job.queue
+	return "$_rc"
+}
+
+# Is the (relative) path $1 inside the job directory, also physically?
+inside() {
+	case $1 in /* | .. | ../* | */.. | */../*) return 1 ;; esac
+	case $1 in
+	*/*)
+		_d=$(cd -P -- "${1%/*}" 2>/dev/null && pwd -P) || return 1
+		case $_d in "$top" | "$top"/*) return 0 ;; esac
+		return 1
+		;;
+	esac
+	return 0
+}
+
+cmd_results() {
+	[ -n "${GRUNT_RUN_RESULTS:-}" ] || return 0
+	top=$(pwd -P)
+	seen=$NL
+	# Patterns are one a line: split on newlines only, without globbing; then
+	# glob each pattern with no field splitting, so spaces survive.
+	set -f
+	IFS=$NL
+	for _pat in $GRUNT_RUN_RESULTS; do
+		has_text "$_pat" || continue
+		case $_pat in
+		/* | .. | ../* | */.. | */../*)
+			warn "results: ignoring pattern outside the job directory: $_pat"
+			continue
+			;;
+		esac
+		set +f
+		IFS=
+		for _f in $_pat; do
+			if [ ! -f "$_f" ] || [ -L "$_f" ]; then continue; fi
+			while :; do
+				case $_f in ./*) _f=${_f#./} ;; *) break ;; esac
+			done
+			case $_f in *"$NL"*) continue ;; esac
+			inside "$_f" || continue
+			case $seen in *"$NL$_f$NL"*) continue ;; esac
+			seen=$seen$_f$NL
+			say "$_f"
+		done
+		set -f
+		IFS=$NL
+	done
+	set +f
+	IFS=' 	
+'
+}
+
+main() {
+	cd "${GRUNT_JOB_DIR:-.}" || {
+		warn "cannot enter the job directory: ${GRUNT_JOB_DIR:-.}"
+		exit 1
+	}
+	case ${1:-help} in
+	submit) cmd_submit ;;
+	status) cmd_status ;;
+	batch-status) cmd_batch_status ;;
+	cancel) cmd_cancel ;;
+	results) cmd_results ;;
+	queue) cmd_queue ;;
+	help | -h | --help) usage ;;
+	*)
+		warn "unknown command: $1 (this runner knows submit, status, batch-status, cancel, results, queue)"
+		usage >&2
+		exit 1
+		;;
+	esac
+}

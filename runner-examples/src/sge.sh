@@ -1,0 +1,239 @@
+#!/bin/sh
+# grunter -- the Grid Engine runner for grunt: runs each job with qsub on Sun,
+# Son of or Univa/Altair Grid Engine.
+#
+# grund calls it in the job directory as `grunter COMMAND`; see
+# docs/runner-protocol.md for the contract and docs/schedulers.md for how to
+# use it. Plain POSIX sh, awk and sed, plus qsub, qstat, qacct and qdel.
+#
+# submit writes job.sbatch (a qsub script: the name is the protocol's) from
+# the job's resource profile (GRUNT_RES_*, falling back to [resources] of
+# grunt.toml), submits it with `qsub -terse` and records the job number in
+# job.slurmid. The script writes job.start when it starts and job.exitcode
+# and job.end when the command ends.
+#
+# A job's state comes from `qstat` while Grid Engine has it; after that from
+# the files the job wrote (job.exitcode) and, for a job that was killed
+# before it could write them, from `qacct -j`. qacct takes one job at a time,
+# so batch-status makes one qstat call and one qacct call per job that has
+# just ended without an exit code; once it has an answer grund stops asking.
+#
+# Settings of the [sge] table in grunt.toml (GRUNT_SGE_*):
+#   pe            parallel environment for cpus > 1 (default "smp")
+#   mem_resource  the memory complex (default "h_vmem"; per slot)
+#   gpu_resource  the GPU complex (default "gpu")
+
+set -u
+
+SCHED=sge
+
+usage() {
+	cat <<'EOF'
+usage: grunter COMMAND
+
+Grid Engine runner for grunt: runs the job with qsub.
+
+commands:
+  submit        write job.sbatch (a qsub script) from the job's resource
+                profile and submit it; writes job.slurmid (the job number).
+                The job writes job.start, job.exitcode and job.end, and its
+                output goes to job.out and job.err
+  status        ask Grid Engine for the job's state, write it to job.status
+                and print it (PENDING, RUNNING, SUSPENDED, COMPLETED, FAILED,
+                TIMEOUT, OUT_OF_MEMORY, CANCELLED)
+  batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
+                $GRUNT_BATCH_FILE ("<jobid> TAB <job number> TAB <dir>" lines)
+  cancel        qdel the job and write job.canceled
+  results       print the files matching [run] results, one per line
+  queue         write your jobs (qstat) and the queues' summary (qstat -g c)
+                to job.queue and print them
+  help          print this text
+EOF
+}
+
+# @include common.sh
+# ---- end common part ----
+
+# The #$ lines of job.sbatch, from the profile.
+directives() {
+	_t=$(res TIME)
+	_m=$(res MEM)
+	_c=$(res CPUS)
+	_g=$(res GPUS)
+	_p=$(res PARTITION)
+	_q=$(res QOS)
+	_a=$(res ACCOUNT)
+	_pe=${GRUNT_SGE_PE:-smp}
+	_mr=${GRUNT_SGE_MEM_RESOURCE:-h_vmem}
+	_gr=${GRUNT_SGE_GPU_RESOURCE:-gpu}
+	for _kv in "time=$_t" "mem=$_m" "cpus=$_c" "gpus=$_g" "partition=$_p" "account=$_a" \
+		"sge.pe=$_pe" "sge.mem_resource=$_mr" "sge.gpu_resource=$_gr"; do
+		plain "${_kv%%=*}" "${_kv#*=}" || return 1
+	done
+	say "#\$ -N ${GRUNT_JOBID:-grunt}"
+	say '#$ -S /bin/sh'
+	say '#$ -cwd'
+	say '#$ -V'
+	say '#$ -o job.out'
+	say '#$ -e job.err'
+	if [ -n "$_t" ]; then
+		_s=$(seconds "$_t") || {
+			warn "time = \"$_t\" is not a time (minutes, H:M:S or D-H:M:S)"
+			return 1
+		}
+		say "#\$ -l h_rt=$((_s / 3600)):$(printf '%02d:%02d' $((_s / 60 % 60)) $((_s % 60)))"
+	fi
+	_slots=1
+	if [ -n "$_c" ]; then
+		case $_c in *[!0-9]* | 0)
+			warn "cpus = \"$_c\" is not a positive number"
+			return 1
+			;;
+		esac
+		_slots=$_c
+		[ "$_c" = 1 ] || say "#\$ -pe $_pe $_c"
+	fi
+	if [ -n "$_m" ]; then
+		_mb=$(megabytes "$_m") || {
+			warn "mem = \"$_m\" is not a memory size (e.g. 4G, 500M)"
+			return 1
+		}
+		# Grid Engine counts memory per slot; the profile means the whole job.
+		say "#\$ -l $_mr=$(((_mb + _slots - 1) / _slots))M"
+	fi
+	[ -z "$_g" ] || say "#\$ -l $_gr=$_g"
+	[ -z "$_p" ] || say "#\$ -q $_p"
+	[ -z "$_a" ] || say "#\$ -A $_a"
+	[ -z "$_q" ] || warn "qos = \"$_q\" means nothing to Grid Engine; ignored"
+	# Extra lines last, so that they can override the ones above.
+	res SBATCH | while IFS= read -r _l || [ -n "$_l" ]; do
+		_l=$(printf '%s' "$_l" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+		case $_l in
+		'') ;;
+		'#$'*) say "$_l" ;;
+		*) say "#\$ $_l" ;;
+		esac
+	done
+}
+
+# `qsub -terse` prints the job number; without -terse (old versions) it says
+# 'Your job 42 ("name") has been submitted'.
+submit_script() {
+	_so=$(qsub -terse job.sbatch </dev/null) || return 1
+	printf '%s\n' "$_so" | awk '
+		/^[0-9]+(\.[-0-9:]+)?$/ { sub(/\..*/, ""); id = $0 }
+		/^Your job [0-9]+/ { id = $3 }
+		END { printf "%s", id }'
+}
+
+# Grid Engine's state letters, in Slurm's words: d deleting, E error (held
+# until cleared: still queued), s/S/T suspended, r/t/R running, q/w/h queued.
+# `qstat` output -> "<id> <WORD>".
+parse_qstat() {
+	awk '
+		$1 ~ /^[0-9]+$/ && NF >= 5 {
+			s = $5
+			if (s ~ /d/) w = "CANCELLED"
+			else if (s ~ /E/) w = "PENDING"
+			else if (s ~ /[sST]/) w = "SUSPENDED"
+			else if (s ~ /[rtR]/) w = "RUNNING"
+			else w = "PENDING"
+			print $1 " " w
+		}'
+}
+
+# The last record of `qacct -j N` -> "<id> <WORD> [<code>]":
+#   failed 0                               COMPLETED / FAILED <exit_status>
+#   failed 37 (qmaster enforced h_rt...)   TIMEOUT, or OUT_OF_MEMORY when the
+#                                          job asked for memory and ran less
+#                                          than its h_rt
+#   failed 100 with a signal (>= 128)      TIMEOUT past h_rt, else CANCELLED
+#                                          (qdel)
+#   any other failure                      FAILED
+parse_qacct() {
+	awk '
+		function secs(t,   p, n) {
+			n = split(t, p, ":")
+			if (n == 3) return p[1] * 3600 + p[2] * 60 + p[3]
+			if (n == 2) return p[1] * 60 + p[2]
+			return t + 0
+		}
+		/^====/ { id = ""; failed = ""; ftext = ""; code = ""; cat = ""; wall = 0; next }
+		$1 == "jobnumber" { id = $2 }
+		$1 == "failed" { failed = $2; ftext = $0 }
+		$1 == "exit_status" { code = $2 }
+		$1 == "category" { cat = $0 }
+		$1 == "ru_wallclock" { w = $2; sub(/s$/, "", w); wall = w + 0 }
+		END {
+			if (id !~ /^[0-9]+$/ || failed == "") exit
+			hrt = -1
+			if (match(cat, /h_rt=[0-9:]+/)) hrt = secs(substr(cat, RSTART + 5, RLENGTH - 5))
+			overtime = hrt >= 0 && wall >= hrt - 1
+			if (failed == "0") {
+				if (code == "0") print id " COMPLETED 0"
+				else print id " FAILED " code
+			} else if (failed == "37" || ftext ~ /h_rt|h_cpu|h_vmem/) {
+				if (!overtime && cat ~ /(h_vmem|mem_free|m_mem_free|h_rss)=/) print id " OUT_OF_MEMORY"
+				else print id " TIMEOUT"
+			} else if (failed == "100" && code + 0 >= 128) {
+				if (overtime) print id " TIMEOUT"
+				else print id " CANCELLED"
+			} else print id " FAILED"
+		}'
+}
+
+# A job that left qstat: its own job.exitcode, else job.canceled, else qacct.
+ended_state() {
+	if [ -s "$2/job.exitcode" ]; then
+		_c=
+		IFS= read -r _c <"$2/job.exitcode"
+		case $_c in
+		0) say "$1 COMPLETED 0" ;;
+		'' | *[!0-9]*) ;;
+		*) say "$1 FAILED $_c" ;;
+		esac
+	elif [ -e "$2/job.canceled" ]; then
+		say "$1 CANCELLED"
+	else
+		qacct -j "$1" 2>/dev/null | parse_qacct | awk -v id="$1" '{ $1 = id; print }'
+	fi
+}
+
+# stdin: "<job number> TAB <dir>" lines. Prints "<id> <WORD> [<code>]".
+states() {
+	_in=$(awk -F '\t' 'NF && !seen[$1]++')
+	[ -n "$_in" ] || return 0
+	# Without qstat's answer nothing can be told apart: say nothing.
+	_q=$(qstat 2>/dev/null) || return 0
+	_live=$(printf '%s\n' "$_q" | parse_qstat)
+	printf '%s\n' "$_in" | while IFS='	' read -r _id _dir; do
+		_w=$(printf '%s\n' "$_live" | awk -v id="$_id" '$1 == id { print; exit }')
+		if [ -n "$_w" ]; then
+			say "$_w"
+		else
+			ended_state "$_id" "${_dir:-.}"
+		fi
+	done
+}
+
+# qdel of a job that has ended says 'job "42" does not exist', which is fine.
+cancel_job() {
+	if _err=$(qdel "$1" 2>&1); then
+		return 0
+	fi
+	case $_err in
+	*'does not exist'*) return 0 ;;
+	esac
+	warn "qdel $1 failed: $_err"
+	return 1
+}
+
+queue_text() {
+	qstat
+	_rc=$?
+	say
+	qstat -g c
+	return "$_rc"
+}
+
+main "$@"

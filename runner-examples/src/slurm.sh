@@ -1,0 +1,220 @@
+#!/bin/sh
+# grunter -- the Slurm runner for grunt: runs each job as a Slurm batch job.
+#
+# grund calls it in the job directory as `grunter COMMAND`; see
+# docs/runner-protocol.md for the contract and docs/schedulers.md for how to
+# use it. Plain POSIX sh, awk and sed, plus the Slurm commands sbatch,
+# squeue, sacct, scontrol, scancel and sinfo.
+#
+# submit writes job.sbatch from the job's resource profile (GRUNT_RES_*,
+# falling back to [resources] of grunt.toml), submits it with
+# `sbatch --parsable` and records the Slurm job id in job.slurmid. The batch
+# script writes job.start when it starts and job.exitcode and job.end when the
+# command ends, and exits with the command's status, so Slurm says FAILED for
+# a failed command.
+#
+# A job's state comes from `squeue` while Slurm has it queued or running, then
+# from `sacct` and, where accounting is off or has not caught up yet, from
+# `scontrol show job` (which remembers a finished job for MinJobAge).
+# `batch-status` asks about all of a project's active jobs with one call of
+# each, at most.
+
+set -u
+
+SCHED=slurm
+
+usage() {
+	cat <<'EOF'
+usage: grunter COMMAND
+
+Slurm runner for grunt: runs the job with sbatch.
+
+commands:
+  submit        write job.sbatch from the job's resource profile and submit it
+                with sbatch; writes job.slurmid (the Slurm job id). The job
+                writes job.start, job.exitcode and job.end, and its output
+                goes to job.out and job.err
+  status        ask Slurm for the job's state, write it to job.status and
+                print it (PENDING, RUNNING, COMPLETED, FAILED, TIMEOUT,
+                OUT_OF_MEMORY, CANCELLED, NODE_FAIL, ...)
+  batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
+                $GRUNT_BATCH_FILE ("<jobid> TAB <slurm id> TAB <dir>" lines),
+                asking Slurm once
+  cancel        scancel the job and write job.canceled
+  results       print the files matching [run] results, one per line
+  queue         write your Slurm queue and a partition summary to job.queue
+                and print them
+  help          print this text
+EOF
+}
+
+# @include common.sh
+# ---- end common part ----
+
+# The #SBATCH lines of job.sbatch, from the profile.
+directives() {
+	_t=$(res TIME)
+	_m=$(res MEM)
+	_c=$(res CPUS)
+	_g=$(res GPUS)
+	_p=$(res PARTITION)
+	_q=$(res QOS)
+	_a=$(res ACCOUNT)
+	for _kv in "time=$_t" "mem=$_m" "cpus=$_c" "gpus=$_g" "partition=$_p" "qos=$_q" "account=$_a"; do
+		plain "${_kv%%=*}" "${_kv#*=}" || return 1
+	done
+	say "#SBATCH --job-name=${GRUNT_JOBID:-grunt}"
+	say '#SBATCH --output=job.out'
+	say '#SBATCH --error=job.err'
+	# Slurm reads the time itself; seconds() only checks it here.
+	case $_t in
+	'' | UNLIMITED | INFINITE | unlimited | infinite) ;;
+	*)
+		seconds "$_t" >/dev/null || {
+			warn "time = \"$_t\" is not a Slurm time (minutes, H:M:S or D-H:M:S)"
+			return 1
+		}
+		;;
+	esac
+	[ -z "$_t" ] || say "#SBATCH --time=$_t"
+	[ -z "$_m" ] || say "#SBATCH --mem=$_m"
+	[ -z "$_c" ] || say "#SBATCH --cpus-per-task=$_c"
+	[ -z "$_g" ] || say "#SBATCH --gres=gpu:$_g"
+	[ -z "$_p" ] || say "#SBATCH --partition=$_p"
+	[ -z "$_q" ] || say "#SBATCH --qos=$_q"
+	[ -z "$_a" ] || say "#SBATCH --account=$_a"
+	# Extra lines last, so that they can override the ones above.
+	res SBATCH | while IFS= read -r _l || [ -n "$_l" ]; do
+		_l=$(printf '%s' "$_l" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+		case $_l in
+		'') ;;
+		'#SBATCH'*) say "$_l" ;;
+		*) say "#SBATCH $_l" ;;
+		esac
+	done
+}
+
+# sbatch's answer to --parsable is "<id>" or "<id>;<cluster>".
+submit_script() {
+	_so=$(sbatch --parsable job.sbatch </dev/null) || return 1
+	_so=$(printf '%s' "$_so" | tail -n 1)
+	printf '%s' "${_so%%;*}"
+}
+
+# Slurm's words, normalised to the ones grunt knows (see
+# crates/grunt-core/src/status.rs); "CANCELLED by 0" is CANCELLED.
+SLURM_AWK='
+function word(s) {
+	sub(/^[[:space:]]+/, "", s); sub(/[[:space:]].*$/, "", s); sub(/\+$/, "", s)
+	s = toupper(s)
+	if (s == "RESV_DEL_HOLD" || s == "REQUEUE_HOLD" || s == "REQUEUE_FED" || s == "SPECIAL_EXIT") return "PENDING"
+	if (s == "SIGNALING" || s == "STAGE_OUT" || s == "RESIZING") return "RUNNING"
+	if (s == "STOPPED") return "SUSPENDED"
+	return s
+}
+function live(w) {
+	return w == "PENDING" || w == "RUNNING" || w == "CONFIGURING" || w == "COMPLETING" || w == "SUSPENDED" || w == "REQUEUED"
+}
+# Slurm exit codes are "<status>:<signal>"; a signal N counts as 128+N. Only
+# COMPLETED and FAILED carry the job'"'"'s own exit status; for the other ends the
+# word says it all.
+function code(w, x,   p) {
+	if (w != "COMPLETED" && w != "FAILED") return ""
+	if (split(x, p, ":") < 1 || p[1] !~ /^[0-9]+$/) return ""
+	if (p[2] ~ /^[0-9]+$/ && p[2] > 0) return 128 + p[2]
+	return p[1] + 0
+}
+function emit(id, w, x,   c) {
+	c = code(w, x)
+	print id " " w (c != "" ? " " c : "")
+}
+'
+
+# `squeue -h -o "%i %T"` output -> "<id> <WORD>" for live jobs only.
+parse_squeue() {
+	awk "$SLURM_AWK"'
+		$1 ~ /^[0-9]+$/ { w = word($2); if (live(w)) print $1 " " w }'
+}
+
+# `sacct -P -n -X -o JobID,State,ExitCode` output -> "<id> <WORD> [<code>]".
+parse_sacct() {
+	awk -F '|' "$SLURM_AWK"'
+		$1 ~ /^[0-9]+$/ && $2 != "" { emit($1, word($2), $3) }'
+}
+
+# `scontrol -o show job` output (one job a line of KEY=VALUE words) ->
+# "<id> <WORD> [<code>]".
+parse_scontrol() {
+	awk "$SLURM_AWK"'
+		{
+			id = ""; st = ""; ex = ""
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /^JobId=/) id = substr($i, 7)
+				else if ($i ~ /^JobState=/) st = substr($i, 10)
+				else if ($i ~ /^ExitCode=/) ex = substr($i, 10)
+			}
+			if (id ~ /^[0-9]+$/ && st != "") emit(id, word(st), ex)
+		}'
+}
+
+# Ids of $1 (one a line) that are not first words of $2's lines.
+ids_without() {
+	printf '%s\n' "$2" | awk -v want="$1" '
+		BEGIN { n = split(want, w, "\n") }
+		{ got[$1] = 1 }
+		END { for (i = 1; i <= n; i++) if (w[i] != "" && !(w[i] in got)) print w[i] }'
+}
+
+# stdin: "<batch id> TAB <dir>" lines. Prints "<id> <WORD> [<code>]" for the
+# jobs Slurm knows: one squeue for the live ones, then one sacct for the
+# rest, then one scontrol for what sacct could not tell (accounting off, or
+# not caught up yet).
+states() {
+	_ids=$(cut -f 1 | awk 'NF && !seen[$1]++')
+	[ -n "$_ids" ] || return 0
+	_list=$(printf '%s\n' "$_ids" | paste -s -d , -)
+	# Older squeue fails with "Invalid job id specified" when none of the ids
+	# is queued any more; that just means none is live.
+	_live=$(squeue -h -j "$_list" -o '%i %T' 2>/dev/null | parse_squeue)
+	[ -z "$_live" ] || printf '%s\n' "$_live"
+	_rest=$(ids_without "$_ids" "$_live")
+	[ -n "$_rest" ] || return 0
+	_done=
+	if _out=$(sacct -j "$(printf '%s\n' "$_rest" | paste -s -d , -)" -P -n -X -o JobID,State,ExitCode 2>/dev/null); then
+		_done=$(printf '%s\n' "$_out" | parse_sacct)
+		[ -z "$_done" ] || printf '%s\n' "$_done"
+		_rest=$(ids_without "$_rest" "$_done")
+		[ -n "$_rest" ] || return 0
+	fi
+	case $_rest in
+	*"$NL"*) scontrol -o show job 2>/dev/null | parse_scontrol | awk -v want="$_rest" '
+		BEGIN { n = split(want, w, "\n"); for (i = 1; i <= n; i++) ok[w[i]] = 1 }
+		$1 in ok' ;;
+	*) scontrol -o show job "$_rest" 2>/dev/null | parse_scontrol ;;
+	esac
+}
+
+# scancel is quiet about jobs that have ended; older versions complain with
+# "Invalid job id" or "already completing or completed", which is fine too.
+cancel_job() {
+	if _err=$(scancel "$1" 2>&1); then
+		return 0
+	fi
+	case $_err in
+	*'Invalid job id'* | *'already completing or completed'*) return 0 ;;
+	esac
+	warn "scancel $1 failed: $_err"
+	return 1
+}
+
+queue_text() {
+	# `id -un`, not $USER: grund passes USER through, but the scheduler knows
+	# the account by the uid it runs as.
+	squeue -u "$(id -un)"
+	_rc=$?
+	say
+	sinfo -s
+	return "$_rc"
+}
+
+main "$@"
