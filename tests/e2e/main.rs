@@ -20,6 +20,7 @@ mod handback;
 mod holds;
 mod local_runner;
 mod original_verbs;
+mod provenance;
 mod reference;
 mod roundtrip;
 mod runners;

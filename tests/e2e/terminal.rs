@@ -191,11 +191,11 @@ fn completions_and_man_pages_are_real() {
     for cmd in ["submit", "show", "wait", "dir", "etcat"] {
         assert!(r.stdout.contains(cmd), "{cmd} missing from bash completion");
     }
-    // bash itself accepts it and then completes `grunt sh` to show.
+    // bash itself accepts it and then completes `grunt sho` to show (`sh` is also `share`).
     let script = w.tmp.path().join("grunt.bash");
     std::fs::write(&script, &r.stdout).expect("script");
     let probe = format!(
-        "source {}; COMP_WORDS=(grunt sh); COMP_CWORD=1; COMP_LINE='grunt sh'; COMP_POINT=8; _grunt grunt sh grunt; echo \"${{COMPREPLY[@]}}\"",
+        "source {}; COMP_WORDS=(grunt sho); COMP_CWORD=1; COMP_LINE='grunt sho'; COMP_POINT=9; _grunt grunt sho grunt; echo \"${{COMPREPLY[@]}}\"",
         quote(&script.display().to_string())
     );
     let b = grunt_tests::run("bash", &["-c", &probe], &w.project, &[]);

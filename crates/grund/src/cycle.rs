@@ -90,6 +90,7 @@ pub fn process(p: &Project) -> Result<Report> {
     }
     if commands > 0 {
         commit_batch(p, &jobs_repo, &bare.results(), &batch, last, head)?;
+        crate::notify::after_commit(p, &batch.touched);
     }
     p.ledger.set_last_done(head, &keys)?;
     // Keep the working copy's idea of the server current, for people who look at it.

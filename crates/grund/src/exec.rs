@@ -117,6 +117,7 @@ impl Project {
         match Core::from_word(&c.word) {
             Some(Core::Delete) => self.relocate(c, Location::Delete, batch),
             Some(Core::Archive) => self.relocate(c, Location::Archive, batch),
+            Some(Core::Undelete) => self.undelete(c, batch),
             Some(Core::Nuke) => self.nuke(c, batch),
             Some(Core::NewprojServer) => self.newproj(repo, tree, p),
             Some(Core::Results) => self.results(repo, tree, p, batch),
@@ -179,6 +180,23 @@ impl Project {
             self.work.move_job(&c.job, from, to)?;
         }
         batch.touched.insert((c.job.clone(), c.project.clone()));
+        Ok(())
+    }
+
+    /// Moves the job back to `active/` and puts back the results it last had (in `active/`
+    /// or `archive/`), as the results repo's history holds them: `delete` removed them from
+    /// the tip only. Idempotent like the moves: a replay puts the same tree again.
+    fn undelete(&self, c: &CommandPath, batch: &mut Batch) -> Result<()> {
+        self.relocate(c, Location::Active, batch)?;
+        let results = grunt_core::git::open(&self.layout.bare(&self.key).results())?;
+        let dest = layout::job_root(Location::Active, &c.job);
+        if let Some(oid) = results_in_history(&results, &c.job, &dest)? {
+            batch.results_edits.push(Edit::Put {
+                path: dest,
+                oid,
+                mode: git2::FileMode::Tree,
+            });
+        }
         Ok(())
     }
 
@@ -322,6 +340,12 @@ impl Project {
                 "the job was submitted already; not submitting it again (use a new job)",
             );
         }
+        // The data as it is when the job starts; a failure is the record's, not the job's.
+        self.activity
+            .set(&self.key.project, format!("hashing the inputs of {job}"));
+        if let Err(e) = crate::inputs::record(&self.layout.root, &self.key.project, dir) {
+            log::warn!("{}: inputs of {job}: {e}", self.key.project);
+        }
         self.run_word(job, dir, words::SUBMIT, key)
     }
 
@@ -388,6 +412,42 @@ impl Project {
 }
 
 use std::os::unix::fs::PermissionsExt;
+
+/// How far back `undelete` looks for a job's results.
+const UNDELETE_LOOKBACK: usize = 100_000;
+
+/// The tree of `job`'s results in the newest commit of `results` that has them in `active/`
+/// or `archive/`; `None` when the tip has them at `dest` already (nothing to restore) or no
+/// commit had any.
+fn results_in_history(results: &Repository, job: &JobId, dest: &str) -> Result<Option<git2::Oid>> {
+    let err = || Error::git("reading results history", results.path());
+    let Some(head) = grunt_core::git::head(results)? else {
+        return Ok(None);
+    };
+    let tip = results
+        .find_commit(head)
+        .and_then(|c| c.tree())
+        .map_err(err())?;
+    if tree::exists(&tip, dest) {
+        return Ok(None);
+    }
+    let mut walk = results.revwalk().map_err(err())?;
+    walk.push(head).map_err(err())?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)
+        .map_err(err())?;
+    for oid in walk.take(UNDELETE_LOOKBACK) {
+        let t = results
+            .find_commit(oid.map_err(err())?)
+            .and_then(|c| c.tree())
+            .map_err(err())?;
+        for loc in [Location::Active, Location::Archive] {
+            if let Some(sub) = tree::subtree(results, &t, &layout::job_root(loc, job)) {
+                return Ok(Some(sub.id()));
+            }
+        }
+    }
+    Ok(None)
+}
 
 /// A result file must be a relative path to a regular file inside the job directory, reached
 /// without leaving it through `..` or a link.

@@ -12,7 +12,9 @@
 //! - [`hold`]: jobs held back by a cap on jobs in flight or by dependencies, and their release.
 //! - [`retry`]: retries by cause, each a new job naming its parent.
 //! - [`workdir`]: the job directories on disk, written from git only for jobs grund touches.
+//! - [`inputs`]: `job.inputs`, the content hashes of a job's `[inputs] paths` at submit.
 //! - [`nofollow`]: writing into a job directory without following a link or `..` out of it.
+//! - [`notify`]: the `[notify] command` run when a job reaches a final state, once per state.
 //! - [`refresh`]: status without asking, one runner call per project per interval.
 //! - [`handback`]: `grund handback`, going back to the original `grund.py`.
 //! - [`heartbeat`]: the file that tells clients grund is alive.
@@ -23,9 +25,11 @@ pub mod exec;
 pub mod handback;
 pub mod heartbeat;
 pub mod hold;
+pub mod inputs;
 pub mod ledger;
 pub mod lock;
 pub mod nofollow;
+pub mod notify;
 pub mod pool;
 pub mod refresh;
 pub mod retry;

@@ -81,6 +81,7 @@ pub fn refresh(p: &Project) -> Result<Refreshed> {
         cycle::job_file_edits(p, r, &tree, &keys)
     })?;
     out.committed = c.is_some();
+    crate::notify::after_commit(p, &keys);
     Ok(out)
 }
 

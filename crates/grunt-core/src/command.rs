@@ -17,6 +17,8 @@ pub enum Core {
     Results,
     Delete,
     Archive,
+    /// Back from `delete/` to `active/`, its results taken back from the results history.
+    Undelete,
     Nuke,
     NewprojServer,
 }
@@ -27,6 +29,7 @@ impl Core {
             "results" => Core::Results,
             "delete" => Core::Delete,
             "archive" => Core::Archive,
+            "undelete" => Core::Undelete,
             "nuke" => Core::Nuke,
             "newproj-server" => Core::NewprojServer,
             _ => return None,

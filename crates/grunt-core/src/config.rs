@@ -90,7 +90,13 @@ impl ProjectConfig {
 
     /// Loads `dir/grunt.toml`; a missing file is the default configuration.
     pub fn load(dir: &Path) -> crate::Result<Self> {
-        let path = dir.join(PROJECT_CONFIG);
+        Self::load_named(dir, PROJECT_CONFIG)
+    }
+
+    /// Loads `dir/name` (a file in `grunt.toml`'s format, such as grund's `grund.toml`); a
+    /// missing file is the default configuration.
+    pub fn load_named(dir: &Path, name: &str) -> crate::Result<Self> {
+        let path = dir.join(name);
         // A job's copy may have been replaced by the runner: never block on a FIFO.
         match fsutil::read_regular(&path) {
             Ok(bytes) => Ok(Self::parse(&String::from_utf8_lossy(&bytes), &path)?),

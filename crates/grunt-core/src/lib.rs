@@ -15,6 +15,7 @@
 //! - [`heartbeat`]: grund's heartbeat file, how clients tell whether it lives.
 //! - [`protocol`]: the wire between client, grund and runner: `grund_status.txt`, `batch-status`,
 //!   the `GRUNT_*` variables, the runner's command words, `grunt await`.
+//! - [`provenance`]: `job.commit` and `job.inputs`, where a job's code and data came from.
 //! - [`fsutil`]: atomic and durable writes, reading files a runner could have replaced, a
 //!   full disk; [`time`]: the original's timestamps; [`error`]: [`Error`].
 //! - [`sweep`], [`jobkey`], [`hold`], [`retry`]: research workflows (docs/sweeps.md): sweep
@@ -35,6 +36,7 @@ pub mod layout;
 pub mod name;
 pub mod project;
 pub mod protocol;
+pub mod provenance;
 pub mod retry;
 pub mod runner;
 pub mod state;

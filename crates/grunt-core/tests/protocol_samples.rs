@@ -88,3 +88,23 @@ fn await_reply_loads_and_its_pack_is_taken_in() {
     assert!(sync::adopt(&repo, other, &[], false).is_err());
     assert_eq!(git::head(&repo).unwrap(), Some(jobs.tip));
 }
+
+#[test]
+fn provenance_files_load() {
+    use grunt_core::provenance::{parse_inputs, render_inputs, InputKind, SourceRecord};
+    let text = String::from_utf8(sample("job.commit")).unwrap();
+    let s = SourceRecord::parse(&text).unwrap();
+    assert_eq!(s.commit, "3f1c2e9a4b7d0c6e8f1a2b3c4d5e6f708192a3b4");
+    assert_eq!(s.branch.as_deref(), Some("main"));
+    assert_eq!(s.remote.as_deref(), Some("git@github.com:me/sim.git"));
+    assert_eq!(s.subdir, "models/sim");
+    assert_eq!(s.changed_files, 1);
+    assert_eq!(s.render(), text, "written again, byte for byte");
+    let text = String::from_utf8(sample("job.inputs")).unwrap();
+    let inputs = parse_inputs(&text);
+    let kinds: Vec<InputKind> = inputs.iter().map(|i| i.kind).collect();
+    assert_eq!(kinds, [InputKind::Dir, InputKind::File, InputKind::Missing]);
+    assert_eq!(inputs[0].path, "/shared/datasets/mnist v2");
+    assert_eq!(inputs[0].size, 52428800);
+    assert_eq!(render_inputs(&inputs), text);
+}

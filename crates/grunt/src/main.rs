@@ -11,6 +11,7 @@ mod grammar;
 mod jobs_csv;
 mod newjob;
 mod project_files;
+mod provenance;
 mod remote_server;
 mod side_by_side;
 mod table;

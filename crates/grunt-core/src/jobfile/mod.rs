@@ -28,6 +28,12 @@ pub const RUNNER_OUT: &str = "job.grunter.out";
 pub const RUNNER_ERR: &str = "job.grunter.err";
 /// The resource profile chosen at submit (`grunt submit --profile NAME`).
 pub const PROFILE: &str = "job.profile";
+/// The project's commit, branch and remote at submit (see [`crate::provenance`]).
+pub const COMMIT: &str = "job.commit";
+/// Uncommitted changes to tracked files at submit, as a diff against `job.commit`.
+pub const PATCH: &str = "job.patch";
+/// Content hashes of the job's data inputs, written by grund at submit.
+pub const INPUTS: &str = "job.inputs";
 /// A sweep point's parameters, `NAME=VALUE` lines (see [`crate::sweep`]).
 pub const PARAMS: &str = "job.params";
 /// The sweep a job belongs to: the id of the sweep's first job.
@@ -51,8 +57,8 @@ pub const RETRIED: &str = "job.retried";
 
 /// Files only the client writes. grund never commits them back from disk, so a message the
 /// client changes while a command runs is not overwritten by the stale copy on the server.
-pub const CLIENT_OWNED: [&str; 9] = [
-    MESSAGE, SUBMIT, ARGS, PROFILE, PARAMS, SWEEP, KEY, AFTER, AFTER_ANY,
+pub const CLIENT_OWNED: [&str; 11] = [
+    MESSAGE, SUBMIT, ARGS, PROFILE, PARAMS, SWEEP, KEY, AFTER, AFTER_ANY, COMMIT, PATCH,
 ];
 
 /// Runner scripts, in the order they are looked for; copied into every job even if untracked.

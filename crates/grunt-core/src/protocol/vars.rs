@@ -17,6 +17,14 @@ pub const PROFILE: &str = "GRUNT_PROFILE";
 pub const BATCH_FILE: &str = "GRUNT_BATCH_FILE";
 /// `1` for a dry run of `submit`: write the script, submit nothing.
 pub const DRY_RUN: &str = "GRUNT_DRY_RUN";
+/// For a notification command: the job's final state (`Done`, `Failed`, `Timeout`, ...).
+pub const STATE: &str = "GRUNT_STATE";
+/// For a notification command: the job's message (`job.message`).
+pub const MESSAGE: &str = "GRUNT_MESSAGE";
+/// For a notification command: seconds from the job's start to its end (empty if unknown).
+pub const ELAPSED: &str = "GRUNT_ELAPSED";
+/// For a notification command: the job's exit code, when known.
+pub const EXIT_CODE: &str = "GRUNT_EXIT_CODE";
 /// Prefix of every variable grunt sets; `grunt.toml` values are `GRUNT_<TABLE>_<KEY>`.
 pub const PREFIX: &str = "GRUNT_";
 /// Prefix of the job's resolved resources, `GRUNT_RES_<KEY>`.

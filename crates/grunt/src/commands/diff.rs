@@ -17,6 +17,10 @@ pub struct Args {
     pub job: String,
     /// A second job to compare with, instead of the project directory.
     pub other: Option<String>,
+    /// Compare the two jobs' data inputs (job.inputs: path, size, sha256) instead of their
+    /// files.
+    #[arg(long, requires = "other")]
+    pub inputs: bool,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
@@ -29,6 +33,11 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         }
     };
     let job = one(&a.job)?;
+    if a.inputs {
+        if let Some(o) = &a.other {
+            return diff_inputs(&job, &one(o)?);
+        }
+    }
     let old = job_files(ctx, &job.dir())?;
     let (new, new_name) = match &a.other {
         Some(o) => {
@@ -71,6 +80,60 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if differs == 0 {
         ui::out(format!("no differences between {} and {new_name}", job.id))?;
     }
+    Ok(())
+}
+
+/// `--inputs`: each input path of either job, and whether it changed between them.
+fn diff_inputs(a: &grunt_core::jobs::JobRecord, b: &grunt_core::jobs::JobRecord) -> Result<()> {
+    use grunt_core::provenance::{parse_inputs, InputRecord};
+    let read = |j: &grunt_core::jobs::JobRecord| -> Vec<InputRecord> {
+        j.files
+            .text(jobfile::INPUTS)
+            .map(parse_inputs)
+            .unwrap_or_default()
+    };
+    let (x, y) = (read(a), read(b));
+    if x.is_empty() && y.is_empty() {
+        ui::out(format!(
+            "neither {} nor {} recorded inputs ([inputs] paths in grunt.toml)",
+            a.id, b.id
+        ))?;
+        return Ok(());
+    }
+    let mut paths: Vec<&String> = x.iter().chain(y.iter()).map(|i| &i.path).collect();
+    paths.sort();
+    paths.dedup();
+    let mut changed = 0;
+    for p in paths {
+        let (i, j) = (
+            x.iter().find(|i| &i.path == p),
+            y.iter().find(|i| &i.path == p),
+        );
+        let line = match (i, j) {
+            (Some(i), Some(j)) if i == j => format!("  same     {}", super::show::input_line(i)),
+            (Some(i), Some(j)) => {
+                changed += 1;
+                format!(
+                    "  changed  {p}: {} -> {}",
+                    super::show::input_brief(i),
+                    super::show::input_brief(j)
+                )
+            }
+            (Some(_), None) => {
+                changed += 1;
+                format!("  only in {}: {p}", a.id)
+            }
+            (None, _) => {
+                changed += 1;
+                format!("  only in {}: {p}", b.id)
+            }
+        };
+        ui::out(line)?;
+    }
+    ui::out(match changed {
+        0 => format!("the inputs of {} and {} are identical", a.id, b.id),
+        n => format!("{n} input(s) differ between {} and {}", a.id, b.id),
+    })?;
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 //! Commands that ask grund for work on jobs by pushing `grcmd.<word>`: status, cancel, nuke,
-//! delete, archive, and any user word for the runner.
+//! delete, archive, undelete, and any user word for the runner.
 
 use anyhow::Result;
 use grunt_core::jobs::JobRecord;
@@ -83,6 +83,13 @@ pub fn run(ctx: &Ctx, word: &str, a: Args) -> Result<()> {
     let targets: Vec<JobRecord> = targets
         .into_iter()
         .filter(|j| match (word, j.location) {
+            ("undelete", loc) if loc != Location::Delete => {
+                ui::note(format!(
+                    "note: {} is in {loc}, not in delete; skipped",
+                    j.id
+                ));
+                false
+            }
             ("archive", Location::Archive) | ("delete", Location::Delete) => {
                 ui::note(format!(
                     "note: {} is in {} already; skipped",

@@ -4,6 +4,7 @@
 use anyhow::Result;
 use grunt_core::jobs::{JobRecord, JobSummary};
 use grunt_core::layout::Location;
+use grunt_core::provenance::SourceRecord;
 
 use crate::context::Ctx;
 use crate::error;
@@ -145,7 +146,10 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         } else {
             which.iter().flat_map(|w| pick(Some(*w))).collect()
         };
-        let sums: Vec<JobSummary> = jobs.iter().map(|j| j.summary(&ctx.key.server)).collect();
+        let sums: Vec<JobJson> = jobs
+            .iter()
+            .map(|j| JobJson::of(j, &ctx.key.server))
+            .collect();
         return ui::json(&sums);
     }
     let tables = if which.is_empty() && named.is_some() {
@@ -160,6 +164,27 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         print_rows(ctx, w.title(), &pick(Some(w)), a.wide)?;
     }
     Ok(())
+}
+
+/// One job of `jobs --json`: its summary and where its code came from (`job.commit`).
+#[derive(Debug, serde::Serialize)]
+pub struct JobJson {
+    #[serde(flatten)]
+    summary: JobSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<SourceRecord>,
+}
+
+impl JobJson {
+    pub fn of(j: &JobRecord, server: &str) -> JobJson {
+        JobJson {
+            summary: j.summary(server),
+            source: j
+                .files
+                .text(grunt_core::jobfile::COMMIT)
+                .and_then(SourceRecord::parse),
+        }
+    }
 }
 
 /// Prints jobs as a table fitted to the terminal (see [`rows`]).

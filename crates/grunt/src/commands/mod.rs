@@ -10,24 +10,29 @@ pub mod diff;
 pub mod dir;
 pub mod doctor;
 pub mod etcat;
+pub mod export;
 pub mod files;
 pub mod grcmd;
 pub mod jobs;
 pub mod link;
+pub mod log;
 pub mod message;
 pub mod newproj;
 pub mod newproj_server;
 pub mod out;
 pub mod queue;
 pub mod reference;
+pub mod reproduce;
 pub mod rerun;
 pub mod results;
 pub mod runner;
 pub mod server;
+pub mod share;
 pub mod show;
 pub mod submit;
 pub mod sweep;
 pub mod ui_cmd;
+pub mod verify;
 pub mod wait_cmd;
 
 use std::path::PathBuf;
@@ -95,6 +100,10 @@ pub enum Command {
     Ls(out::LsArgs),
     /// Replace a job's message: message <job> "new message".
     Message(message::Args),
+    /// A job's history from git: every commit that touched it (submitted, started, ended, results, moves), with times.
+    Log(log::Args),
+    /// Write a job's exact files into a directory, or (--checkout) a git worktree at its commit with its patch.
+    Reproduce(reproduce::Args),
     /// Show what differs between a job and the project directory, or between two jobs.
     Diff(diff::Args),
     /// Open jobs' directories (their files, from the local jobs clone), or print their paths.
@@ -115,6 +124,8 @@ pub enum Command {
     Delete(grcmd::Args),
     /// Move jobs to archive/, with their results.
     Archive(grcmd::Args),
+    /// Move deleted jobs back to active/, with the results they had (from the results history).
+    Undelete(grcmd::Args),
     /// Remove stray files from the jobs working directory.
     Clean,
     /// Ask the runner for the scheduler's queue and show it (waits for the answer).
@@ -131,6 +142,12 @@ pub enum Command {
     Runner(runner::Args),
     /// Print a shell completion script: completions bash|zsh|fish|elvish|powershell.
     Completions(completions::Args),
+    /// Push a read-only mirror of the project's jobs and results (or of some jobs) to any git remote.
+    Share(share::ShareArgs),
+    /// Browse what `grunt share` pushed to a remote, without a server: clone-shared REMOTE.
+    CloneShared(share::CloneArgs),
+    /// Write a static HTML page of the runs table with links to outputs and plots: export --html DIR.
+    Export(export::Args),
     /// Write man pages (grunt.1 and one per command) into a directory.
     Man(completions::ManArgs),
     /// Print the Markdown reference of all commands (docs/cli.md).
@@ -146,23 +163,31 @@ pub enum Command {
 }
 
 /// The commands in the groups the top-level help shows them in.
-const GROUPS: [(&str, &[&str]); 5] = [
+const GROUPS: [(&str, &[&str]); 6] = [
     (
         "Run jobs",
         &[
-            "submit", "rerun", "status", "results", "files", "cancel", "run",
+            "submit",
+            "rerun",
+            "reproduce",
+            "status",
+            "results",
+            "files",
+            "cancel",
+            "run",
         ],
     ),
     (
         "Look at jobs",
         &[
-            "jobs", "show", "sweep", "wait", "out", "ls", "diff", "dir", "queue", "etcat", "ui",
+            "jobs", "show", "log", "sweep", "wait", "out", "ls", "diff", "dir", "queue", "etcat",
+            "ui",
         ],
     ),
     (
         "Keep the record tidy",
         &[
-            "message", "archive", "delete", "nuke", "link", "unlink", "pull", "clean",
+            "message", "archive", "delete", "undelete", "nuke", "link", "unlink", "pull", "clean",
         ],
     ),
     (
@@ -176,6 +201,7 @@ const GROUPS: [(&str, &[&str]); 5] = [
             "demo",
         ],
     ),
+    ("Share", &["share", "clone-shared", "export"]),
     ("Shell", &["completions", "man", "help"]),
 ];
 
@@ -282,6 +308,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Nuke(a) => grcmd::nuke(&Ctx::open()?, a),
         Command::Delete(a) => grcmd::run(&Ctx::open()?, "delete", a),
         Command::Archive(a) => grcmd::run(&Ctx::open()?, "archive", a),
+        Command::Undelete(a) => grcmd::run(&Ctx::open()?, "undelete", a),
+        Command::Log(a) => log::run(&Ctx::open()?, a),
+        Command::Reproduce(a) => reproduce::run(&Ctx::open()?, a),
+        Command::Share(a) => share::share(&Ctx::open()?, a),
+        Command::CloneShared(a) => share::clone_shared(a),
+        Command::Export(a) => export::run(&Ctx::open()?, a),
         Command::Clean => clean::run(&Ctx::open()?),
         Command::Queue(a) => queue::run(&Ctx::open()?, a),
         Command::Run(a) => grcmd::run(&Ctx::open()?, &a.word, a.args),

@@ -15,6 +15,13 @@ pub struct Args {
     pub jobs: Vec<String>,
     #[command(flatten)]
     pub wait: WaitArg,
+    /// When the new jobs have ended, copy their results and compare each result file's hash
+    /// with the original's: says identical, or which files differ (exit 4).
+    #[arg(long)]
+    pub verify: bool,
+    /// With --verify: give up waiting for the new jobs after SECS seconds (exit 3).
+    #[arg(long, value_name = "SECS", requires = "verify")]
+    pub timeout: Option<u64>,
     /// Print the new jobs as JSON (`{"ids": [...], "server", "project", "reruns": [{"id",
     /// "of", "commit"}]}`) instead of a line each.
     #[arg(long)]
@@ -47,7 +54,9 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         let mut edits = Vec::new();
         for f in tree::walk_files(&ctx.jobs, &old)? {
             let name = f.path.rsplit('/').next().unwrap_or(&f.path);
-            if jobfile::is_job_file(name) || name.starts_with(command::PREFIX) {
+            // The code's provenance is the original's: its commit and patch stay.
+            let source = [jobfile::COMMIT, jobfile::PATCH].contains(&f.path.as_str());
+            if (jobfile::is_job_file(name) && !source) || name.starts_with(command::PREFIX) {
                 edits.push(tree::Edit::Remove {
                     path: f.path.clone(),
                 });
@@ -100,7 +109,18 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
             }
         }
     }
-    print_json(ctx, a.json, &reruns)
+    print_json(ctx, a.json, &reruns)?;
+    if a.verify {
+        super::verify::verify(ctx, &reruns_pairs(&reruns), a.timeout)?;
+    }
+    Ok(())
+}
+
+fn reruns_pairs(reruns: &[Rerun]) -> Vec<(String, String)> {
+    reruns
+        .iter()
+        .map(|r| (r.of.clone(), r.id.clone()))
+        .collect()
 }
 
 fn print_json(ctx: &Ctx, json: bool, reruns: &[Rerun]) -> Result<()> {

@@ -6,6 +6,7 @@ use anyhow::Result;
 use grunt_core::git::tree;
 use grunt_core::jobfile;
 use grunt_core::jobfile::list as joblist;
+use grunt_core::provenance::{self, InputRecord, SourceRecord};
 use serde::Serialize;
 
 use crate::context::Ctx;
@@ -38,6 +39,10 @@ struct ShowJson {
     output: Option<String>,
     files: Vec<String>,
     history: Vec<HistoryJson>,
+    /// Where the code came from (`job.commit`).
+    source: Option<SourceRecord>,
+    /// The data inputs' hashes (`job.inputs`).
+    inputs: Vec<InputRecord>,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,6 +80,15 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         .map(|t| joblist::parse(&t).into_iter().map(|e| e.name).collect())
         .unwrap_or_default();
     let history = ctx.job_history(job, 20)?;
+    let source = job
+        .files
+        .text(jobfile::COMMIT)
+        .and_then(SourceRecord::parse);
+    let inputs = job
+        .files
+        .text(jobfile::INPUTS)
+        .map(provenance::parse_inputs)
+        .unwrap_or_default();
     if a.json {
         return ui::json(&ShowJson {
             summary: s,
@@ -91,6 +105,8 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
                     summary: h.summary.clone(),
                 })
                 .collect(),
+            source,
+            inputs,
         });
     }
     let mut o = Vec::new();
@@ -154,6 +170,12 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if let Some(code) = s.exit_code {
         o.push(format!("  exit code {code}"));
     }
+    if let Some(src) = &source {
+        o.push(field("commit", &source_line(src)));
+    }
+    for i in &inputs {
+        o.push(field("input", &input_line(i)));
+    }
     if let Some(e) = &error_text {
         o.push(format!("\njob.error:\n{}", indent(e)));
     }
@@ -202,6 +224,51 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     }
     ui::out(o.join("\n"))?;
     Ok(())
+}
+
+/// `job.commit` in one line: sha, branch, remote, and whether there was a patch.
+fn source_line(s: &SourceRecord) -> String {
+    let mut line = format!("{:.12}", s.commit);
+    if let Some(b) = &s.branch {
+        line.push_str(&format!(" on {b}"));
+    }
+    if let Some(r) = &s.remote {
+        line.push_str(&format!(" ({r})"));
+    }
+    if s.dirty() {
+        line.push_str(&format!(
+            ", plus uncommitted changes to {} file(s) ({})",
+            s.changed_files,
+            jobfile::PATCH
+        ));
+    }
+    line
+}
+
+/// One `job.inputs` entry in one line.
+pub fn input_line(i: &InputRecord) -> String {
+    match i.kind {
+        provenance::InputKind::Missing => format!("{} (missing at submit)", i.path),
+        k => format!(
+            "{} ({}, {} bytes, sha256 {:.16})",
+            i.path,
+            if k == provenance::InputKind::Dir {
+                "directory"
+            } else {
+                "file"
+            },
+            i.size,
+            i.sha256
+        ),
+    }
+}
+
+/// An input's size and hash, short, or that it was missing.
+pub fn input_brief(i: &InputRecord) -> String {
+    match i.kind {
+        provenance::InputKind::Missing => "missing".into(),
+        _ => format!("{} bytes, sha256 {:.16}", i.size, i.sha256),
+    }
 }
 
 fn indent(text: &str) -> String {

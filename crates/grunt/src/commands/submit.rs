@@ -182,6 +182,18 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if a.dry_run && is_sweep {
         return list_points(ctx, &args, &points);
     }
+    let (source, patch) = source_record(ctx);
+    if let Some(s) = &source {
+        if s.dirty() && !a.json {
+            ui::note(format!(
+                "note: {} tracked file(s) have uncommitted changes: the job records them as {} on top of {:.12}",
+                s.changed_files,
+                jobfile::PATCH,
+                s.commit
+            ));
+        }
+    }
+    let source_text = source.map(|s| s.render());
     let submit_time = format!("{}\n", time::now());
     let base_extra = |point: &sweep::Point| -> Result<Vec<(&'static str, String)>> {
         let mut extra = vec![
@@ -200,6 +212,9 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         }
         if !after_any.is_empty() {
             extra.push((jobfile::AFTER_ANY, ids_text(&after_any)));
+        }
+        if let Some(text) = &source_text {
+            extra.push((jobfile::COMMIT, text.clone()));
         }
         Ok(extra)
     };
@@ -220,6 +235,10 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         let mut edits = Vec::new();
         for (name, text) in base_extra(point)? {
             edits.push(tree::put_bytes(&ctx.jobs, name, text.as_bytes(), false)?);
+        }
+        if let Some(patch) = &patch {
+            // Bytes as they are: a patch of a file that is not UTF-8 must still apply.
+            edits.push(tree::put_bytes(&ctx.jobs, jobfile::PATCH, patch, false)?);
         }
         edits.push(tree::put_bytes(
             &ctx.jobs,
@@ -450,6 +469,30 @@ fn ago(t: &str) -> String {
         s => (s / 86400, "day"),
     };
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
+/// `job.commit` and `job.patch` for a new job (see `provenance`). A project whose source
+/// cannot be read this way (no commit yet) is still submitted, with a warning.
+fn source_record(
+    ctx: &Ctx,
+) -> (
+    Option<grunt_core::provenance::SourceRecord>,
+    Option<Vec<u8>>,
+) {
+    match crate::provenance::capture(&ctx.cwd) {
+        Ok(Some((s, patch))) => (Some(s), patch),
+        Ok(None) => {
+            ui::warn("the project's repository has no commit yet: job.commit is not recorded");
+            (None, None)
+        }
+        Err(e) => {
+            ui::warn(format!(
+                "job.commit is not recorded: {}",
+                error::one_line(&e)
+            ));
+            (None, None)
+        }
+    }
 }
 
 /// What `submit --json` prints.

@@ -158,6 +158,8 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
             super::rerun::Args {
                 jobs: ids,
                 wait: WaitArg { wait: None },
+                verify: false,
+                timeout: None,
                 json: a.json,
             },
         );
