@@ -423,3 +423,60 @@ fn shot(b: &Browser, name: &str) {
         std::fs::write(Path::new(&dir).join(name), b.screenshot()).unwrap();
     }
 }
+
+#[test]
+fn browser_sweeps_page_shows_the_points_and_a_parameter_against_a_metric() {
+    let w = World::new(&local_runner_text(), TOML);
+    fill_jobs(&w, 10); // jobs 1..=8: one sweep over lr and seed
+    for i in 1..=8u32 {
+        let dir = w.project.join(format!("gresults/ore{i:06}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lr = f64::from(i % 4) / 10.0;
+        std::fs::write(
+            dir.join("out.csv"),
+            format!("epoch,loss\n1,0.9\n2,{}\n", 1.0 - lr),
+        )
+        .unwrap();
+    }
+    let ui = UiServer::start(&w.client, &w.project, &["--refresh", "60"]);
+    ui.wait_jobs(60, "10 jobs pulled", |j| j.len() == 10);
+    let (_, body) = ui.get("/api/jobs");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let swept = v["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["sweep"] == "ore000001")
+        .count();
+    assert_eq!(swept, 8, "{body}");
+    let Some((chromium, driver)) = browser_or_skip("ui::browser_sweeps_page") else {
+        return;
+    };
+    let b = Browser::start(&chromium, &driver, 1280, 800);
+    b.block(
+        b.client
+            .goto(&format!("{}/sweeps?token={}", ui.base, ui.token)),
+    )
+    .unwrap();
+    b.wait_js(
+        30,
+        "the sweep's 8 points",
+        "return document.querySelectorAll('section.sweep[data-sweep=ore000001] tr.point').length === 8",
+    );
+    let heads = b.eval(
+        "return [...document.querySelectorAll('section.sweep thead th')].map(t => t.textContent)",
+    );
+    assert_eq!(
+        heads,
+        serde_json::json!(["job", "lr", "seed", "state", "message"])
+    );
+    b.eval("document.querySelector('section.sweep button.metric').click(); return 1");
+    b.wait_js(
+        30,
+        "the parameter-vs-metric plot",
+        "return document.querySelector('.metricbox .uplot canvas') !== null",
+    );
+    let legend = b.eval("return [...document.querySelectorAll('.metricbox .u-legend .u-series th')].map(t => t.textContent.trim())");
+    assert_eq!(legend, serde_json::json!(["lr", "loss"]));
+    shot(&b, "ui-sweeps.png");
+}
