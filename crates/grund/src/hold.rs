@@ -7,7 +7,7 @@
 //!
 //! - [`gate`]: when a `submit` comes, decides whether the job goes to the runner now, waits
 //!   (`Queued`, `Waiting`: written into `job.held`), or is canceled (a dependency failed).
-//! - [`release`]: after every pass, submits the held jobs whose turn has come, oldest first,
+//! - `release`: after every pass, submits the held jobs whose turn has come, oldest first,
 //!   and commits what changed. The queue is the `job.held` files, in the repo and on disk, so
 //!   a restart of grund keeps it. A release runs its runner call through a ledger slot keyed
 //!   by the job (`release-<id>`) and the job's submitted mark, so nothing is submitted twice,
