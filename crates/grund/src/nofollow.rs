@@ -64,19 +64,22 @@ fn enter(dir: &OwnedFd, name: &str) -> Result<OwnedFd, WriteError> {
     Err(WriteError::Refused(format!("{name:?} keeps changing")))
 }
 
-/// Writes `data` at `rel` (a `/`-separated path) below the directory `base`, with permissions
-/// `perm`. `base` itself must not be a link. A link at `rel` is replaced by the file, never
-/// written through.
-pub fn write_below(base: &Path, rel: &str, data: &[u8], perm: u32) -> Result<(), WriteError> {
-    let parts: Vec<&str> = rel.split('/').collect();
+/// `rel` split into its file name and the directories above it, every component plain.
+fn split_plain(rel: &str) -> Result<(&str, Vec<&str>), WriteError> {
+    let mut parts: Vec<&str> = rel.split('/').collect();
     if let Some(bad) = parts.iter().find(|p| !plain(p)) {
         return Err(WriteError::Refused(format!(
             "component {bad:?} leaves the directory or is empty"
         )));
     }
-    let Some((file, dirs)) = parts.split_last() else {
-        return Err(WriteError::Refused("empty path".into()));
-    };
+    let file = parts
+        .pop()
+        .ok_or_else(|| WriteError::Refused("empty path".into()))?;
+    Ok((file, parts))
+}
+
+/// Opens `base` (not a link) and then `dirs` below it, one at a time, never following a link.
+fn open_below(base: &Path, dirs: &[&str]) -> Result<OwnedFd, WriteError> {
     let mut dir = match rfs::openat(CWD, base, DIR_FLAGS, Mode::empty()) {
         Ok(d) => d,
         Err(Errno::LOOP | Errno::NOTDIR) => {
@@ -90,9 +93,18 @@ pub fn write_below(base: &Path, rel: &str, data: &[u8], perm: u32) -> Result<(),
     for d in dirs {
         dir = enter(&dir, d)?;
     }
+    Ok(dir)
+}
+
+/// Writes `data` at `rel` (a `/`-separated path) below the directory `base`, with permissions
+/// `perm`. `base` itself must not be a link. A link at `rel` is replaced by the file, never
+/// written through.
+pub fn write_below(base: &Path, rel: &str, data: &[u8], perm: u32) -> Result<(), WriteError> {
+    let (file, dirs) = split_plain(rel)?;
+    let dir = open_below(base, &dirs)?;
     // Replace a link rather than follow it, and a FIFO or device rather than block on it;
     // leave a directory in the way alone.
-    if let Ok(st) = rfs::statat(&dir, *file, AtFlags::SYMLINK_NOFOLLOW) {
+    if let Ok(st) = rfs::statat(&dir, file, AtFlags::SYMLINK_NOFOLLOW) {
         match rfs::FileType::from_raw_mode(st.st_mode) {
             rfs::FileType::RegularFile => {}
             rfs::FileType::Directory => {
@@ -100,12 +112,12 @@ pub fn write_below(base: &Path, rel: &str, data: &[u8], perm: u32) -> Result<(),
                     "{file:?} is there and is a directory"
                 )))
             }
-            _ => rfs::unlinkat(&dir, *file, AtFlags::empty())?,
+            _ => rfs::unlinkat(&dir, file, AtFlags::empty())?,
         }
     }
     let fd = match rfs::openat(
         &dir,
-        *file,
+        file,
         OFlags::WRONLY
             | OFlags::CREATE
             | OFlags::TRUNC
@@ -134,15 +146,7 @@ pub fn write_below(base: &Path, rel: &str, data: &[u8], perm: u32) -> Result<(),
 pub fn link_below(base: &Path, rel: &str, target: &[u8]) -> Result<(), WriteError> {
     let target = std::str::from_utf8(target)
         .map_err(|_| WriteError::Refused("the link's target is not UTF-8".into()))?;
-    let parts: Vec<&str> = rel.split('/').collect();
-    if let Some(bad) = parts.iter().find(|p| !plain(p)) {
-        return Err(WriteError::Refused(format!(
-            "component {bad:?} leaves the directory or is empty"
-        )));
-    }
-    let Some((file, dirs)) = parts.split_last() else {
-        return Err(WriteError::Refused("empty path".into()));
-    };
+    let (file, dirs) = split_plain(rel)?;
     if target.is_empty() || target.starts_with('/') || target.contains('\0') {
         return Err(WriteError::Refused(format!(
             "the link points at {target:?}, outside the job"
@@ -161,23 +165,11 @@ pub fn link_below(base: &Path, rel: &str, target: &[u8]) -> Result<(), WriteErro
             )));
         }
     }
-    let mut dir = match rfs::openat(CWD, base, DIR_FLAGS, Mode::empty()) {
-        Ok(d) => d,
-        Err(Errno::LOOP | Errno::NOTDIR) => {
-            return Err(WriteError::Refused(format!(
-                "{} is not a plain directory",
-                base.display()
-            )))
-        }
-        Err(e) => return Err(e.into()),
-    };
-    for d in dirs {
-        dir = enter(&dir, d)?;
-    }
-    if let Ok(st) = rfs::statat(&dir, *file, AtFlags::SYMLINK_NOFOLLOW) {
+    let dir = open_below(base, &dirs)?;
+    if let Ok(st) = rfs::statat(&dir, file, AtFlags::SYMLINK_NOFOLLOW) {
         match rfs::FileType::from_raw_mode(st.st_mode) {
             rfs::FileType::Symlink | rfs::FileType::RegularFile => {
-                rfs::unlinkat(&dir, *file, AtFlags::empty())?
+                rfs::unlinkat(&dir, file, AtFlags::empty())?
             }
             _ => {
                 return Err(WriteError::Refused(format!(
@@ -186,7 +178,7 @@ pub fn link_below(base: &Path, rel: &str, target: &[u8]) -> Result<(), WriteErro
             }
         }
     }
-    rfs::symlinkat(target, &dir, *file)?;
+    rfs::symlinkat(target, &dir, file)?;
     Ok(())
 }
 

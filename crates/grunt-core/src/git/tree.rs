@@ -22,6 +22,20 @@ pub enum Edit {
     Move { from: String, to: String },
 }
 
+/// The edit that puts the blob `oid` at `path`.
+fn put(path: &str, oid: Oid, executable: bool) -> Edit {
+    let mode = if executable {
+        FileMode::BlobExecutable
+    } else {
+        FileMode::Blob
+    };
+    Edit::Put {
+        path: path.to_string(),
+        oid,
+        mode,
+    }
+}
+
 /// Writes a blob and returns the edit that puts it at `path`.
 pub fn put_bytes(repo: &Repository, path: &str, data: &[u8], executable: bool) -> Result<Edit> {
     // Not `repo.blob()`: libgit2 streams that into a compressed temp file even when the
@@ -31,16 +45,7 @@ pub fn put_bytes(repo: &Repository, path: &str, data: &[u8], executable: bool) -
         .odb()
         .and_then(|odb| odb.write(git2::ObjectType::Blob, data))
         .map_err(Error::git("writing blob", repo.path()))?;
-    let mode = if executable {
-        FileMode::BlobExecutable
-    } else {
-        FileMode::Blob
-    };
-    Ok(Edit::Put {
-        path: path.to_string(),
-        oid,
-        mode,
-    })
+    Ok(put(path, oid, executable))
 }
 
 /// Streams the file at `file` into the object database as a blob (never whole in memory: a
@@ -72,16 +77,7 @@ pub fn put_file(
     let oid = w
         .finalize()
         .map_err(Error::git("writing blob", repo.path()))?;
-    let mode = if executable {
-        FileMode::BlobExecutable
-    } else {
-        FileMode::Blob
-    };
-    Ok(Edit::Put {
-        path: path.to_string(),
-        oid,
-        mode,
-    })
+    Ok(put(path, oid, executable))
 }
 
 /// The empty tree.
