@@ -2,28 +2,7 @@
 //! does (built here with the git CLI, following PROTOCOL.md §1–3), run by its `grunter.py`
 //! contract, are processed and listed by grund and grunt.
 
-use std::path::Path;
-
-use grunt_tests::{run, Account, World};
-
-fn git(dir: &Path, args: &[&str]) {
-    let env = [
-        ("GIT_CONFIG_GLOBAL", "/dev/null".into()),
-        ("GIT_CONFIG_NOSYSTEM", "1".into()),
-        ("GIT_AUTHOR_NAME", "orig".into()),
-        ("GIT_AUTHOR_EMAIL", "o@x".into()),
-        ("GIT_COMMITTER_NAME", "orig".into()),
-        ("GIT_COMMITTER_EMAIL", "o@x".into()),
-    ];
-    let r = run("git", args, dir, &env);
-    assert!(
-        r.ok,
-        "git {args:?} in {}: {}{}",
-        dir.display(),
-        r.stdout,
-        r.stderr
-    );
-}
+use grunt_tests::{original_git as git, run, Account, World};
 
 const GRUNTER_PY: &str = r#"import sys, datetime
 def ts():

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use grunt_tests::{run, World};
+use grunt_tests::{original_git as git, World};
 
 /// Submit starts and ends the job at once; grund itself archives.
 const RUNNER: &str = r#"#!/bin/sh
@@ -14,27 +14,6 @@ case "$1" in
   submit) echo 7 > job.slurmid; ts > job.start; echo 0 > job.exitcode; ts > job.end ;;
 esac
 "#;
-
-/// The git CLI as the original's GitPython runs it, as user `orig`.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let env = [
-        ("GIT_CONFIG_GLOBAL", "/dev/null".into()),
-        ("GIT_CONFIG_NOSYSTEM", "1".into()),
-        ("GIT_AUTHOR_NAME", "orig".into()),
-        ("GIT_AUTHOR_EMAIL", "o@x".into()),
-        ("GIT_COMMITTER_NAME", "orig".into()),
-        ("GIT_COMMITTER_EMAIL", "o@x".into()),
-    ];
-    let r = run("git", args, dir, &env);
-    assert!(
-        r.ok,
-        "git {args:?} in {}: {}{}",
-        dir.display(),
-        r.stdout,
-        r.stderr
-    );
-    r.stdout
-}
 
 /// Replaces the client's clones with checked-out ones, as `grunt.py newproj sim ore@host`
 /// makes them (`git clone`).

@@ -421,3 +421,25 @@ pub fn run(program: &str, args: &[&str], cwd: &Path, env: &[(&str, OsString)]) -
     }
     c.output().expect("running command").into()
 }
+
+/// The git CLI as the original's GitPython runs it, as user `orig`: hermetic, and failing the
+/// test when git fails. Returns its standard output.
+pub fn original_git(dir: &Path, args: &[&str]) -> String {
+    let env = [
+        ("GIT_CONFIG_GLOBAL", "/dev/null".into()),
+        ("GIT_CONFIG_NOSYSTEM", "1".into()),
+        ("GIT_AUTHOR_NAME", "orig".into()),
+        ("GIT_AUTHOR_EMAIL", "o@x".into()),
+        ("GIT_COMMITTER_NAME", "orig".into()),
+        ("GIT_COMMITTER_EMAIL", "o@x".into()),
+    ];
+    let r = run("git", args, dir, &env);
+    assert!(
+        r.ok,
+        "git {args:?} in {}: {}{}",
+        dir.display(),
+        r.stdout,
+        r.stderr
+    );
+    r.stdout
+}
