@@ -19,7 +19,7 @@ use crate::exec::{Batch, Pending, Project};
 use crate::workdir;
 
 /// How many times a commit is rebuilt when clients keep pushing while grund commits.
-const COMMIT_TRIES: u32 = 50;
+pub(crate) const COMMIT_TRIES: u32 = 50;
 
 /// What one pass did.
 #[derive(Debug, Default, PartialEq, Eq)]

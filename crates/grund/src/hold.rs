@@ -337,23 +337,29 @@ pub(crate) fn release(p: &Project, on_disk: &[OnDisk]) -> Result<usize> {
         released.len(),
         changed.len()
     );
-    refs::commit_edits(&repo, &sig, &message, 50, |r, parent| {
-        let Some(parent) = parent else {
-            return Ok(Vec::new());
-        };
-        let t = parent
-            .tree()
-            .map_err(Error::git("reading tree", r.path()))?;
-        let mut edits = cycle::job_file_edits(p, r, &t, &changed)?;
-        for (id, project) in &released {
-            if let Some(rec) = jobs::find(r, &t, id, project) {
-                edits.push(tree::Edit::Remove {
-                    path: format!("{}/{}", rec.dir(), jobfile::HELD),
-                });
+    refs::commit_edits(
+        &repo,
+        &sig,
+        &message,
+        crate::cycle::COMMIT_TRIES,
+        |r, parent| {
+            let Some(parent) = parent else {
+                return Ok(Vec::new());
+            };
+            let t = parent
+                .tree()
+                .map_err(Error::git("reading tree", r.path()))?;
+            let mut edits = cycle::job_file_edits(p, r, &t, &changed)?;
+            for (id, project) in &released {
+                if let Some(rec) = jobs::find(r, &t, id, project) {
+                    edits.push(tree::Edit::Remove {
+                        path: format!("{}/{}", rec.dir(), jobfile::HELD),
+                    });
+                }
             }
-        }
-        Ok(edits)
-    })?;
+            Ok(edits)
+        },
+    )?;
     Ok(released.len())
 }
 

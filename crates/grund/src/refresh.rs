@@ -71,15 +71,21 @@ pub fn refresh(p: &Project) -> Result<Refreshed> {
         "{GRUND_COMMIT_PREFIX} status refresh of {} job(s)",
         live.len()
     );
-    let c = refs::commit_edits(&repo, &sig, &message, 50, |r, parent| {
-        let Some(parent) = parent else {
-            return Ok(Vec::new());
-        };
-        let tree = parent
-            .tree()
-            .map_err(Error::git("reading tree", r.path()))?;
-        cycle::job_file_edits(p, r, &tree, &keys)
-    })?;
+    let c = refs::commit_edits(
+        &repo,
+        &sig,
+        &message,
+        crate::cycle::COMMIT_TRIES,
+        |r, parent| {
+            let Some(parent) = parent else {
+                return Ok(Vec::new());
+            };
+            let tree = parent
+                .tree()
+                .map_err(Error::git("reading tree", r.path()))?;
+            cycle::job_file_edits(p, r, &tree, &keys)
+        },
+    )?;
     out.committed = c.is_some();
     crate::notify::after_commit(p, &keys);
     Ok(out)

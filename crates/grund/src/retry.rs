@@ -119,94 +119,100 @@ fn reserve(p: &Project, repo: &git2::Repository, candidates: &[Candidate<'_>]) -
     // (candidate, its retry's id), as the last build of the commit chose them.
     let chosen: RefCell<Vec<(usize, JobId)>> = RefCell::new(Vec::new());
     let message = format!("{GRUND_COMMIT_PREFIX} retry of {} job(s)", candidates.len());
-    refs::commit_edits(repo, &sig, &message, 50, |r, parent| {
-        let Some(parent) = parent else {
-            return Ok(Vec::new());
-        };
-        let t = parent
-            .tree()
-            .map_err(Error::git("reading tree", r.path()))?;
-        let mut next = jobs::high_water(r, parent) + 1;
-        let mut ids = Vec::new();
-        let mut edits = Vec::new();
-        for (i, c) in candidates.iter().enumerate() {
-            let Some(rec) = jobs::find(r, &t, &c.job.id, &c.job.project) else {
-                continue;
+    refs::commit_edits(
+        repo,
+        &sig,
+        &message,
+        crate::cycle::COMMIT_TRIES,
+        |r, parent| {
+            let Some(parent) = parent else {
+                return Ok(Vec::new());
             };
-            let submitted = submitted_tree(r, parent, &rec.dir());
-            let as_submitted = submitted.is_some();
-            let Some(old) = submitted.or_else(|| tree::subtree(r, &t, &rec.dir())) else {
-                continue;
-            };
-            let id = JobId::new(c.job.id.prefix(), next)?;
-            next += 1;
-            let mut job_edits = Vec::new();
-            for f in tree::walk_files(r, &old)? {
-                let name = f.path.rsplit('/').next().unwrap_or(&f.path);
-                // As submitted, its job.* files are the client's (or project files named so);
-                // else every job.* file may be the runner's.
-                let drop = match as_submitted {
-                    true => [jobfile::AFTER, jobfile::AFTER_ANY].contains(&name),
-                    false => jobfile::is_job_file(name),
+            let t = parent
+                .tree()
+                .map_err(Error::git("reading tree", r.path()))?;
+            let mut next = jobs::high_water(r, parent) + 1;
+            let mut ids = Vec::new();
+            let mut edits = Vec::new();
+            for (i, c) in candidates.iter().enumerate() {
+                let Some(rec) = jobs::find(r, &t, &c.job.id, &c.job.project) else {
+                    continue;
                 };
-                if drop || name.starts_with(command::PREFIX) {
-                    job_edits.push(tree::Edit::Remove {
-                        path: f.path.clone(),
-                    });
+                let submitted = submitted_tree(r, parent, &rec.dir());
+                let as_submitted = submitted.is_some();
+                let Some(old) = submitted.or_else(|| tree::subtree(r, &t, &rec.dir())) else {
+                    continue;
+                };
+                let id = JobId::new(c.job.id.prefix(), next)?;
+                next += 1;
+                let mut job_edits = Vec::new();
+                for f in tree::walk_files(r, &old)? {
+                    let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+                    // As submitted, its job.* files are the client's (or project files named so);
+                    // else every job.* file may be the runner's.
+                    let drop = match as_submitted {
+                        true => [jobfile::AFTER, jobfile::AFTER_ANY].contains(&name),
+                        false => jobfile::is_job_file(name),
+                    };
+                    if drop || name.starts_with(command::PREFIX) {
+                        job_edits.push(tree::Edit::Remove {
+                            path: f.path.clone(),
+                        });
+                    }
                 }
-            }
-            let f = &rec.files;
-            let mut put = |name: &str, text: String| -> Result<()> {
-                job_edits.push(tree::put_bytes(r, name, text.as_bytes(), false)?);
-                Ok(())
-            };
-            put(
-                jobfile::MESSAGE,
-                format!(
-                    "retry {} of {} after {}: {}\n",
-                    c.attempt + 1,
-                    rec.id,
-                    c.cause,
-                    f.line(jobfile::MESSAGE)
-                ),
-            )?;
-            put(jobfile::SUBMIT, format!("{}\n", time::now()))?;
-            put(jobfile::PARENT, format!("{}\n", rec.id))?;
-            put(jobfile::ATTEMPT, format!("{}\n", c.attempt + 1))?;
-            for name in [
-                jobfile::ARGS,
-                jobfile::PROFILE,
-                jobfile::PARAMS,
-                jobfile::SWEEP,
-                jobfile::KEY,
-            ] {
-                if let Some(text) = f.text(name) {
-                    put(name, text.to_string())?;
+                let f = &rec.files;
+                let mut put = |name: &str, text: String| -> Result<()> {
+                    job_edits.push(tree::put_bytes(r, name, text.as_bytes(), false)?);
+                    Ok(())
+                };
+                put(
+                    jobfile::MESSAGE,
+                    format!(
+                        "retry {} of {} after {}: {}\n",
+                        c.attempt + 1,
+                        rec.id,
+                        c.cause,
+                        f.line(jobfile::MESSAGE)
+                    ),
+                )?;
+                put(jobfile::SUBMIT, format!("{}\n", time::now()))?;
+                put(jobfile::PARENT, format!("{}\n", rec.id))?;
+                put(jobfile::ATTEMPT, format!("{}\n", c.attempt + 1))?;
+                for name in [
+                    jobfile::ARGS,
+                    jobfile::PROFILE,
+                    jobfile::PARAMS,
+                    jobfile::SWEEP,
+                    jobfile::KEY,
+                ] {
+                    if let Some(text) = f.text(name) {
+                        put(name, text.to_string())?;
+                    }
                 }
+                let profile = Some(f.line(jobfile::PROFILE)).filter(|p| !p.is_empty());
+                if let Some(toml) = tree::read_file(r, &old, PROJECT_CONFIG) {
+                    let toml = String::from_utf8_lossy(&toml);
+                    let grown = retry::grown_toml(&toml, &c.rule, c.cause, profile.as_deref());
+                    put(PROJECT_CONFIG, grown)?;
+                }
+                let new_tree = tree::apply(r, Some(old.id()), &job_edits)?;
+                edits.push(tree::Edit::Put {
+                    path: layout::job_dir(Location::Active, &id, &rec.project),
+                    oid: new_tree,
+                    mode: FileMode::Tree,
+                });
+                edits.push(tree::put_bytes(
+                    r,
+                    &format!("{}/{}", rec.dir(), jobfile::RETRIED),
+                    format!("{id}\n").as_bytes(),
+                    false,
+                )?);
+                ids.push((i, id));
             }
-            let profile = Some(f.line(jobfile::PROFILE)).filter(|p| !p.is_empty());
-            if let Some(toml) = tree::read_file(r, &old, PROJECT_CONFIG) {
-                let toml = String::from_utf8_lossy(&toml);
-                let grown = retry::grown_toml(&toml, &c.rule, c.cause, profile.as_deref());
-                put(PROJECT_CONFIG, grown)?;
-            }
-            let new_tree = tree::apply(r, Some(old.id()), &job_edits)?;
-            edits.push(tree::Edit::Put {
-                path: layout::job_dir(Location::Active, &id, &rec.project),
-                oid: new_tree,
-                mode: FileMode::Tree,
-            });
-            edits.push(tree::put_bytes(
-                r,
-                &format!("{}/{}", rec.dir(), jobfile::RETRIED),
-                format!("{id}\n").as_bytes(),
-                false,
-            )?);
-            ids.push((i, id));
-        }
-        *chosen.borrow_mut() = ids;
-        Ok(edits)
-    })?;
+            *chosen.borrow_mut() = ids;
+            Ok(edits)
+        },
+    )?;
     for (i, id) in chosen.into_inner() {
         let Some(c) = candidates.get(i) else {
             continue;
@@ -314,14 +320,20 @@ fn submit_reserved(p: &Project, repo: &git2::Repository, on_disk: &[OnDisk]) -> 
         "{GRUND_COMMIT_PREFIX} submitted {} retry job(s)",
         touched.len()
     );
-    refs::commit_edits(repo, &sig, &message, 50, |r, parent| {
-        let Some(parent) = parent else {
-            return Ok(Vec::new());
-        };
-        let t = parent
-            .tree()
-            .map_err(Error::git("reading tree", r.path()))?;
-        cycle::job_file_edits(p, r, &t, &touched)
-    })?;
+    refs::commit_edits(
+        repo,
+        &sig,
+        &message,
+        crate::cycle::COMMIT_TRIES,
+        |r, parent| {
+            let Some(parent) = parent else {
+                return Ok(Vec::new());
+            };
+            let t = parent
+                .tree()
+                .map_err(Error::git("reading tree", r.path()))?;
+            cycle::job_file_edits(p, r, &t, &touched)
+        },
+    )?;
     Ok(submitted)
 }
