@@ -14,7 +14,7 @@ fn one_grund_per_user_and_a_killed_holders_lock_is_free_at_once() {
     let hb = w.server.home.join("gruntsrv/grund.heartbeat");
     wait_until(10, "heartbeat", || hb.is_file());
     let pid = first.child.id().to_string();
-    let r = w.grund_once();
+    let r = w.grund_once_bin();
     assert!(!r.ok);
     assert!(
         r.stderr.contains("already running") && r.stderr.contains(&pid),
@@ -70,7 +70,7 @@ fn reset_skips_pending_commands() {
         .output()
         .unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let r = w.grund_once().success();
+    let r = w.grund_once_bin().success();
     assert!(!r.stderr.contains("ran "), "{}", r.stderr);
     assert!(!w.server_jobs_dir().join("active/ore000001").exists());
 }

@@ -124,7 +124,7 @@ fn a_lost_last_commit_done_file_does_not_replay_history() {
     // The server's working copies are lost (a quota clean-up, a new disk).
     std::fs::remove_dir_all(w.server.home.join("gruntsrv/wc")).unwrap();
     w.grunt(&["submit", "-m", "three"]).success();
-    let r = w.grund_once().success();
+    let r = w.grund_once_bin().success();
     assert!(r.stderr.contains("resuming after"), "{}", r.stderr);
     let c = calls(&w);
     assert_eq!(c.get("ore000001 submit"), Some(&1), "{c:#?}");

@@ -318,7 +318,7 @@ fn deleting_grund_lock_does_not_let_a_second_grund_in() {
         std::fs::read_to_string(&lock).is_ok_and(|t| !t.trim().is_empty())
     });
     std::fs::remove_file(&lock).unwrap();
-    let second = w.grund_once();
+    let second = w.grund_once_bin();
     assert!(
         !second.ok && second.stderr.contains("already running"),
         "a second grund ran: {}",

@@ -360,7 +360,7 @@ fn notify_runs_once_per_job_and_final_state_across_restarts() {
     .unwrap();
     std::fs::write(w.project.join("grunt.toml"), "").unwrap();
     w.grunt(&["submit", "-m", "third"]).success();
-    let r = w.grund_once().success();
+    let r = w.grund_once_bin().success();
     assert_eq!(lines(&global), ["global ore000003 Done"]);
     assert!(
         format!("{}{}", r.stdout, r.stderr).contains("not retried"),
@@ -379,7 +379,7 @@ fn notify_runs_once_per_job_and_final_state_across_restarts() {
     )
     .unwrap();
     w.grunt(&["submit", "-m", "fourth"]).success();
-    let r = w.grund_once().success();
+    let r = w.grund_once_bin().success();
     assert!(
         format!("{}{}", r.stdout, r.stderr).contains("TimedOut(1)"),
         "{}",
@@ -399,7 +399,7 @@ fn inputs_are_hashed_at_submit_cached_and_diffed() {
     std::fs::write(data.join("set/sub/b.csv"), "3,4\n").unwrap();
     std::fs::write(data.join("one.csv"), "abc").unwrap();
     w.grunt(&["submit", "-m", "first"]).success();
-    let r = w.grund_once().success();
+    let r = w.grund_once_bin().success();
     assert!(
         format!("{}{}", r.stdout, r.stderr).contains("\"data/gone\""),
         "a missing input is a warning: {}",

@@ -136,7 +136,7 @@ fn grund_once_processes_what_is_pending_and_exits() {
     let w = World::new(&local_runner_text(), TOML);
     w.grunt(&["submit", "7", "-m", "cron style"]).success();
     w.grunt(&["submit", "8", "-m", "cron style 2"]).success();
-    let r = w.grund_once().success();
+    let r = w.grund_once_bin().success();
     assert!(r.stderr.contains("ran 2 command(s)"), "{}", r.stderr);
     let last = std::fs::read_to_string(
         w.server
@@ -146,7 +146,7 @@ fn grund_once_processes_what_is_pending_and_exits() {
     .unwrap();
     assert_eq!(last.len(), 40, "{last:?}");
     // Nothing pending: a second run does nothing.
-    let r = w.grund_once().success();
+    let r = w.grund_once_bin().success();
     assert!(!r.stderr.contains("ran "), "{}", r.stderr);
     let status = World::file_in(&w.bare_jobs(), "grund_status.txt").unwrap();
     assert!(

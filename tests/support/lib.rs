@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // a test harness: failing loudly is its job
 
+pub mod inproc;
 pub mod sshd;
 pub mod sshworld;
 pub mod ui;
@@ -135,26 +136,36 @@ impl Account {
         }
     }
 
+    /// This account's clean environment: what its commands (and an in-process grund's
+    /// runners) get.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let s = |v: &str| v.to_string();
+        let mut env = vec![
+            (s("HOME"), self.home.display().to_string()),
+            (s("USER"), self.user.clone()),
+            (s("LOGNAME"), self.user.clone()),
+            (s("PATH"), std::env::var("PATH").unwrap_or_default()),
+            (s("GIT_CONFIG_GLOBAL"), s("/dev/null")),
+            (s("GIT_CONFIG_NOSYSTEM"), s("1")),
+            (s("LANG"), s("C")),
+            (s("TZ"), s("UTC")),
+            // Tests submit the same job again and again, as the original allowed; the refusal
+            // of duplicates is tested on its own (e2e `sweeps`), without this.
+            (s("GRUNT_ALLOW_DUPLICATES"), s("1")),
+        ];
+        if let Ok(v) = std::env::var("RUST_LOG") {
+            env.push((s("RUST_LOG"), v));
+        }
+        env
+    }
+
     /// A command with this account's clean environment.
     pub fn command(&self, program: &Path, cwd: &Path) -> Command {
         let mut c = Command::new(program);
         c.current_dir(cwd)
             .env_clear()
-            .env("HOME", &self.home)
-            .env("USER", &self.user)
-            .env("LOGNAME", &self.user)
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("LANG", "C")
-            .env("TZ", "UTC")
-            // Tests submit the same job again and again, as the original allowed; the refusal
-            // of duplicates is tested on its own (e2e `sweeps`), without this.
-            .env("GRUNT_ALLOW_DUPLICATES", "1")
+            .envs(self.env())
             .stdin(Stdio::null());
-        if let Some(v) = std::env::var_os("RUST_LOG") {
-            c.env("RUST_LOG", v);
-        }
         c
     }
 }
@@ -294,8 +305,35 @@ impl World {
         self.grunt_as(&self.client, &self.project, args)
     }
 
-    /// `grund --once` as the server.
+    /// `grund --once` as the server, in-process (see [`inproc`]).
     pub fn grund_once(&self) -> Run {
+        inproc::once(&self.grund_options())
+    }
+
+    /// grund's options as the server (see [`inproc::options`]): `--once`, polling every
+    /// second when run as a daemon.
+    pub fn grund_options(&self) -> grund::Options {
+        inproc::options(
+            &self.server,
+            &self.server_name,
+            true,
+            Duration::from_secs(1),
+        )
+    }
+
+    /// grund's loop as the server, in-process, polling every `poll` and refreshing states
+    /// every `refresh`; stopped when dropped.
+    pub fn inproc_grund(&self, poll: Duration, refresh: Duration) -> inproc::InProcGrund {
+        inproc::InProcGrund::spawn(grund::Options {
+            once: false,
+            poll,
+            refresh,
+            ..self.grund_options()
+        })
+    }
+
+    /// `grund --once` as the server: the binary.
+    pub fn grund_once_bin(&self) -> Run {
         self.server
             .command(&grund_bin(), &self.server.home)
             .args(["--once", "--server", &self.server_name])

@@ -4,9 +4,11 @@
 //! project's error is logged and retried with backoff while the others go on; only failing to
 //! take the lock (or to start at all) is fatal. `--once` exits non-zero when a project failed.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -37,6 +39,10 @@ pub struct Options {
     pub supervisor: Vec<OsString>,
     /// Worker threads: how many projects are processed at the same time.
     pub workers: usize,
+    /// The environment runners and notify commands inherit (before `[runner] clean_env` and
+    /// the `GRUNT_*` variables): the `grund` binary passes its own; the library reads no
+    /// process-wide state, so tests run grund in-process with a hermetic one.
+    pub env: Arc<BTreeMap<String, String>>,
 }
 
 impl Options {
@@ -48,6 +54,12 @@ impl Options {
 
 /// Runs the daemon until killed (or, with `once`, until nothing is pending).
 pub fn run(opts: &Options) -> Result<()> {
+    run_until(opts, &AtomicBool::new(false))
+}
+
+/// [`run`], which also returns (releasing the lock, after the workers' current passes) once
+/// `stop` is set: seen at the next wake-up, within one [`Options::poll`].
+pub fn run_until(opts: &Options, stop: &AtomicBool) -> Result<()> {
     let lock = lock::acquire(&opts.layout.lock_file())?;
     let user_dir = opts.layout.bare_user_dir(&opts.server, &opts.user);
     log::info!(
@@ -78,8 +90,8 @@ pub fn run(opts: &Options) -> Result<()> {
     let mut scan = Scan::default();
     let mut last_refresh: Option<Instant> = None;
     let mut wake = Wake::Timeout;
-    // Bounded by the process's life: a daemon runs until it is stopped.
-    loop {
+    // Bounded by the process's life or `stop`: a daemon runs until it is stopped.
+    while !stop.load(Ordering::Relaxed) {
         lock.check()?;
         beat.write(opts, &pool);
         let unknown = match &wake {
@@ -130,6 +142,7 @@ pub fn run(opts: &Options) -> Result<()> {
             .max(Duration::from_millis(100));
         wake = watcher.wait(timeout);
     }
+    Ok(())
 }
 
 /// The workers, each running [`pass`] on the projects it is handed.
@@ -325,6 +338,7 @@ fn project(opts: &Options, name: &str, activity: &Activity) -> Result<Project> {
         )?,
         supervisor: opts.supervisor.clone(),
         activity: activity.clone(),
+        env: Arc::clone(&opts.env),
     })
 }
 
@@ -361,6 +375,7 @@ mod tests {
             refresh: Duration::from_secs(60),
             supervisor: Vec::new(),
             workers: 1,
+            env: Arc::default(),
         };
         let jobs = layout
             .bare(&grunt_core::layout::ProjectKey::new("clust", "ore", "sim"))

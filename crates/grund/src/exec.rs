@@ -33,6 +33,8 @@ pub struct Project {
     pub supervisor: Vec<OsString>,
     /// Where this project's worker says what it waits on.
     pub activity: crate::pool::Activity,
+    /// The environment runners and notify commands inherit (see [`crate::Options::env`]).
+    pub env: std::sync::Arc<std::collections::BTreeMap<String, String>>,
 }
 
 /// A command found in a client commit.
@@ -402,7 +404,7 @@ impl Project {
 
     fn invocation(&self, id: &JobId, dir: &Path, word: &str) -> Result<Invocation> {
         let cfg = ProjectConfig::load(dir)?;
-        Ok(Invocation::new(&self.ctx(id, dir), word, &cfg)?)
+        Ok(Invocation::new(&self.ctx(id, dir), word, &cfg, &self.env)?)
     }
 
     fn job_error(&self, dir: &Path, word: &str, text: &str) -> Result<()> {

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use grunt_core::config::ProjectConfig;
 use grunt_core::provenance::{self, InputKind, InputRecord};
@@ -23,8 +22,24 @@ pub const CACHE_FILE: &str = "grund-inputs.cache";
 /// At most this many files are hashed below one input directory.
 const MAX_FILES: usize = 1_000_000;
 
-/// One grund writes the cache at a time (projects are processed side by side).
-static CACHE_LOCK: Mutex<()> = Mutex::new(());
+/// Locked while the cache is read, extended and written back: projects are processed side by
+/// side. A file lock, not a static mutex, so it belongs to one `~/gruntsrv` (grunds run
+/// in-process in tests share no state).
+pub const CACHE_LOCK_FILE: &str = "grund-inputs.cache.lock";
+
+/// Takes the cache's lock; `None` (logged) when it cannot be had: the cache is then read and
+/// written without it, which at worst loses an entry (it is written atomically).
+fn lock_cache(root: &Path) -> Option<std::fs::File> {
+    let path = root.join(CACHE_LOCK_FILE);
+    let f = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.lock().map(|()| f));
+    f.map_err(|e| log::warn!("inputs cache: locking {}: {e}", path.display()))
+        .ok()
+}
 
 /// `[inputs] paths` of a job's configuration.
 pub fn paths(cfg: &ProjectConfig) -> Vec<String> {
@@ -53,7 +68,7 @@ pub fn record(root: &Path, project: &str, dir: &Path) -> Result<()> {
         return Ok(());
     }
     let home = root.parent().unwrap_or(root).to_path_buf();
-    let _guard = CACHE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = lock_cache(root);
     let cache_path = root.join(CACHE_FILE);
     let mut cache = Cache::load(&cache_path);
     let mut out = Vec::new();

@@ -1,7 +1,9 @@
 //! grund, the grunt daemon: one per user on the server, it notices new commits in every
 //! project's bare jobs repo and runs the `grcmd.*` commands they carry.
 //!
-//! - [`daemon`]: the loop ([`daemon::run`]) and one pass over one project ([`daemon::pass`]).
+//! - [`daemon`]: the loop ([`daemon::run`], or [`daemon::run_until`] with a stop flag) and one pass over
+//!   one project ([`daemon::pass`]). The library reads no process-wide state (environment,
+//!   working directory, signals): what it needs is in [`Options`], so tests run it in-process.
 //! - [`lock`]: one instance per user, through `flock` on `~/gruntsrv/grund.lock`.
 //! - [`watch`]: waking up when a ref changes (inotify through `notify`) or on a poll timer.
 //! - [`pool`]: the worker threads; projects are processed side by side, each by one worker.
@@ -37,4 +39,4 @@ pub mod supervisor;
 pub mod watch;
 pub mod workdir;
 
-pub use daemon::{pass, run, Options};
+pub use daemon::{pass, run, run_until, Options};

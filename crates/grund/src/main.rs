@@ -78,6 +78,7 @@ fn real_main() -> Result<()> {
         refresh: Duration::from_secs(cli.refresh.max(10)),
         supervisor: vec![exe.into(), "supervise-runner".into()],
         workers: cli.workers.clamp(1, 256),
+        env: std::sync::Arc::new(grunt_core::runner::process_env()),
     };
     match cli.command {
         Some(Cmd::Reset) => grund::daemon::reset(&opts),

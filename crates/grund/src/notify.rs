@@ -126,8 +126,11 @@ fn one(p: &Project, id: &JobId, project: &str) -> grunt_core::Result<()> {
         (Some(s), Some(e)) => (e - s).num_seconds().max(0).to_string(),
         _ => String::new(),
     };
-    let mut env: BTreeMap<String, String> = std::env::vars()
+    let mut env: BTreeMap<String, String> = p
+        .env
+        .iter()
         .filter(|(k, _)| !k.starts_with(vars::PREFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     for (k, v) in [
         (vars::JOBID, id.to_string()),

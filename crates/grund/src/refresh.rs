@@ -211,7 +211,7 @@ fn request(
         key: p.key.clone(),
         job_dir: dir.to_path_buf(),
     };
-    let mut inv = match Invocation::new(&ctx, batch::WORD, &cfg) {
+    let mut inv = match Invocation::new(&ctx, batch::WORD, &cfg, &p.env) {
         Ok(i) => i,
         Err(e) => {
             log::warn!("{}: batch-status: {e}", p.key.project);

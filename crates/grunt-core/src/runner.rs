@@ -5,7 +5,9 @@
 //! with `sh -c`. It gets grund's environment (as with the original; `[runner] clean_env` clears
 //! it) plus the documented `GRUNT_*` variables, its own process group, and a time limit after
 //! which the whole group is killed (none for `grunter.py` unless `[runner] timeout` sets one). Its stdout and stderr go to
-//! `job.grunter.out` and `job.grunter.err` in the job.
+//! `job.grunter.out` and `job.grunter.err` in the job. "grund's environment" is whatever the
+//! caller passes to [`Invocation::new`] (the `grund` binary passes its own, [`process_env`]):
+//! nothing here reads the process's environment, so grund runs in-process in tests.
 //!
 //! grund does not run the runner as its own child: it starts a small supervisor (grund's own
 //! binary, see grund's `supervisor` module) that outlives grund and calls [`run`]; the client
@@ -86,8 +88,14 @@ pub struct Invocation {
 }
 
 impl Invocation {
-    /// The runner call for command `word` in the job at `ctx.job_dir`.
-    pub fn new(ctx: &JobContext, word: &str, cfg: &ProjectConfig) -> Result<Self, RunnerError> {
+    /// The runner call for command `word` in the job at `ctx.job_dir`; `inherited` is the
+    /// environment it inherits (grund's own, see [`process_env`]).
+    pub fn new(
+        ctx: &JobContext,
+        word: &str,
+        cfg: &ProjectConfig,
+        inherited: &BTreeMap<String, String>,
+    ) -> Result<Self, RunnerError> {
         let dir = &ctx.job_dir;
         let exe = dir.join(jobfile::RUNNER_EXE);
         let py = dir.join(jobfile::RUNNER_PY);
@@ -127,14 +135,19 @@ impl Invocation {
                 .map(|s| s.to_string())
                 .chain(cfg.runner.env.iter().cloned());
             for name in passthrough {
-                if let Ok(v) = std::env::var(&name) {
-                    env.insert(name, v);
+                if let Some(v) = inherited.get(&name) {
+                    env.insert(name, v.clone());
                 }
             }
         } else {
             // grund's own environment, as the original passes it on (module load, conda,
             // venv…); its GRUNT_* variables are left out so the job's own are the only ones.
-            env.extend(std::env::vars().filter(|(k, _)| !k.starts_with(vars::PREFIX)));
+            env.extend(
+                inherited
+                    .iter()
+                    .filter(|(k, _)| !k.starts_with(vars::PREFIX))
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
         }
         env.extend(config::flatten_env(&cfg.raw));
         let profile = fsutil::read_regular(&dir.join(jobfile::PROFILE))
@@ -164,6 +177,14 @@ impl Invocation {
             stderr: dir.join(jobfile::RUNNER_ERR),
         })
     }
+}
+
+/// This process's environment, as a runner inherits it from grund; variables whose name or
+/// value is not UTF-8 are left out (the original could not pass them either).
+pub fn process_env() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
 }
 
 /// How a runner call ended.
@@ -311,19 +332,24 @@ mod tests {
             Path::new("g"),
         )
         .unwrap();
-        let inv = Invocation::new(&ctx(d.path()), "submit", &cfg).unwrap();
+        let inv = Invocation::new(&ctx(d.path()), "submit", &cfg, &process_env()).unwrap();
         assert_eq!(inv.program, Path::new("sh"));
         assert_eq!(inv.env["GRUNT_RUN_COMMAND"], "x");
         assert_eq!(inv.env["GRUNT_JOBID"], "ore000001");
         std::fs::write(d.path().join("grunter.py"), "").unwrap();
-        let inv = Invocation::new(&ctx(d.path()), "submit", &cfg).unwrap();
+        let inv = Invocation::new(&ctx(d.path()), "submit", &cfg, &process_env()).unwrap();
         assert_eq!(inv.args, ["grunter.py", "submit"]);
         std::fs::write(d.path().join("grunter"), "").unwrap();
-        let inv = Invocation::new(&ctx(d.path()), "status", &cfg).unwrap();
+        let inv = Invocation::new(&ctx(d.path()), "status", &cfg, &process_env()).unwrap();
         assert_eq!(inv.program, d.path().join("grunter"));
         let none = tempfile::tempdir().unwrap();
-        let e =
-            Invocation::new(&ctx(none.path()), "submit", &ProjectConfig::default()).unwrap_err();
+        let e = Invocation::new(
+            &ctx(none.path()),
+            "submit",
+            &ProjectConfig::default(),
+            &process_env(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("grunter"), "{e}");
     }
 
@@ -331,21 +357,33 @@ mod tests {
     fn grunter_py_has_no_time_limit_unless_set_and_env_is_inherited_unless_clean() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("grunter.py"), "").unwrap();
-        let inv = Invocation::new(&ctx(d.path()), "submit", &ProjectConfig::default()).unwrap();
+        let inv = Invocation::new(
+            &ctx(d.path()),
+            "submit",
+            &ProjectConfig::default(),
+            &process_env(),
+        )
+        .unwrap();
         assert_eq!(inv.timeout_secs, None);
         // The test's own environment has PATH; grund's is inherited whole.
         assert!(inv.env.contains_key("PATH"));
         let cfg =
             ProjectConfig::parse("[runner]\ntimeout = 40\nclean_env = true\n", Path::new("g"))
                 .unwrap();
-        let inv = Invocation::new(&ctx(d.path()), "submit", &cfg).unwrap();
+        let inv = Invocation::new(&ctx(d.path()), "submit", &cfg, &process_env()).unwrap();
         assert_eq!(inv.timeout_secs, Some(40));
         assert!(inv
             .env
             .keys()
             .all(|k| PASSTHROUGH.contains(&k.as_str()) || k.starts_with("GRUNT_")));
         std::fs::write(d.path().join("grunter"), "").unwrap();
-        let inv = Invocation::new(&ctx(d.path()), "submit", &ProjectConfig::default()).unwrap();
+        let inv = Invocation::new(
+            &ctx(d.path()),
+            "submit",
+            &ProjectConfig::default(),
+            &process_env(),
+        )
+        .unwrap();
         assert_eq!(inv.timeout_secs, Some(config::DEFAULT_RUNNER_TIMEOUT_SECS));
     }
 

@@ -49,7 +49,13 @@ mod tests {
             key: crate::layout::ProjectKey::new("clust", "ore", "sim"),
             job_dir: d.path().to_path_buf(),
         };
-        let inv = Invocation::new(&ctx, super::super::words::STATUS, &cfg).unwrap();
+        let inv = Invocation::new(
+            &ctx,
+            super::super::words::STATUS,
+            &cfg,
+            &crate::runner::process_env(),
+        )
+        .unwrap();
         for (name, value) in [
             (JOBID, "ore000001"),
             (PROJECT, "sim"),

@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
             key: ctx.key.clone(),
             job_dir: ctx.cwd.clone(),
         };
-        let inv = Invocation::new(&jc, "etcat", &cfg)?;
+        let inv = Invocation::new(&jc, "etcat", &cfg, &grunt_core::runner::process_env())?;
         // The user's own environment (it is their machine), plus the runner's variables.
         let status = std::process::Command::new(&inv.program)
             .args(&inv.args)

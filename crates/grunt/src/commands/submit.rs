@@ -565,7 +565,7 @@ fn dry_run(
             key: ctx.key.clone(),
             job_dir: dir.clone(),
         };
-        let mut inv = Invocation::new(&jctx, words::SUBMIT, cfg)?;
+        let mut inv = Invocation::new(&jctx, words::SUBMIT, cfg, &runner::process_env())?;
         inv.env.insert(vars::DRY_RUN.into(), "1".into());
         let outcome = runner::run(&inv);
         let out = std::fs::read_to_string(&inv.stdout).unwrap_or_default();
