@@ -121,6 +121,7 @@ case "$1" in
   submit)
     printf '%s\n' "${MY_MODULE_PATH-unset}" > job.envcheck
     printf '%s\n' "$GRUNT_JOBID" > job.idcheck
+    printf '%s\n' "$HOME" "${CARGO_MANIFEST_DIR-unset}" > job.homecheck
     echo 1 > job.slurmid ;;
 esac
 "#;
@@ -160,6 +161,24 @@ fn the_runner_inherits_grunds_environment_unless_clean_env_is_set() {
     assert_eq!(
         job_file(&w, "sim", "active/ore000002/sim/job.envcheck").as_deref(),
         Some("unset\n")
+    );
+}
+
+#[test]
+fn in_process_the_runner_gets_the_environment_grund_is_given_not_the_tests_own() {
+    let w = World::new(ENV_RUNNER, TOML);
+    w.grunt(&["submit", "-m", "env"]).success();
+    let mut opts = w.grund_options();
+    std::sync::Arc::make_mut(&mut opts.env).insert("MY_MODULE_PATH".into(), "/opt/m".into());
+    grunt_tests::inproc::once(&opts).success();
+    assert_eq!(
+        job_file(&w, "sim", "active/ore000001/sim/job.envcheck").as_deref(),
+        Some("/opt/m\n")
+    );
+    // HOME is the server account's, not the test's; what cargo set for the test is not there.
+    assert_eq!(
+        job_file(&w, "sim", "active/ore000001/sim/job.homecheck"),
+        Some(format!("{}\nunset\n", w.server.home.display()))
     );
 }
 
