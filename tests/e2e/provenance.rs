@@ -387,6 +387,72 @@ fn notify_runs_once_per_job_and_final_state_across_restarts() {
     );
 }
 
+/// Starts each job; `status` ends it once `$HOME/end-<jobid>` exists (failing with 3 when its
+/// point is `x=2`).
+const HELD_END_RUNNER: &str = r#"#!/bin/sh
+ts() { date -u '+%Y-%m-%d %H:%M:%S UTC'; }
+case "$1" in
+  submit) echo 7 > job.slurmid; ts > job.start ;;
+  status) if [ -e "$HOME/end-$GRUNT_JOBID" ]; then
+            if grep -q -- --x=2 job.args; then echo 3 > job.exitcode; else echo 0 > job.exitcode; fi
+            ts > job.end; echo COMPLETED > job.status
+          fi ;;
+esac
+"#;
+
+#[test]
+fn a_sweep_notifies_once_when_its_last_point_ends_across_restarts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("notified.log");
+    let script = tmp.path().join("notify.sh");
+    grunt_tests::write_exec(
+        &script,
+        &format!(
+            "#!/bin/sh\nif [ -n \"$GRUNT_SWEEP\" ]; then\n  echo \"sweep $GRUNT_SWEEP ${{GRUNT_JOBID-}}${{GRUNT_STATE-}}points=$GRUNT_SWEEP_POINTS done=$GRUNT_SWEEP_DONE failed=$GRUNT_SWEEP_FAILED timeout=$GRUNT_SWEEP_TIMEOUT $GRUNT_MESSAGE\"\nelse\n  echo \"job $GRUNT_JOBID $GRUNT_STATE\"\nfi >> {}\n",
+            log.display()
+        ),
+    );
+    let w = World::new(
+        HELD_END_RUNNER,
+        &format!("[notify]\ncommand = \"{}\"\n", script.display()),
+    );
+    w.grunt(&["submit", "--sweep", "x=1..3", "-m", "grid"])
+        .success();
+    w.grund_once().success();
+    let end = |n: u32| std::fs::write(w.server.home.join(format!("end-ore00000{n}")), "").unwrap();
+    // Two of three points end: their jobs notify, the sweep does not.
+    end(1);
+    end(2);
+    w.grunt(&["status", "1", "2"]).success();
+    w.grund_once().success();
+    assert_eq!(
+        lines(&log),
+        ["job ore000001 Done", "job ore000002 Failed"],
+        "{:?}",
+        lines(&log)
+    );
+    // The last one ends (seen by another grund, the binary): the sweep notifies, once.
+    end(3);
+    w.grunt(&["status", "3"]).success();
+    w.grund_once_bin().success();
+    assert_eq!(
+        lines(&log),
+        [
+            "job ore000001 Done",
+            "job ore000002 Failed",
+            "job ore000003 Done",
+            "sweep ore000001 points=3 done=2 failed=1 timeout=0 grid",
+        ],
+        "{:?}",
+        lines(&log)
+    );
+    // Touched again after restarts: nothing more.
+    w.grunt(&["status", "1..3"]).success();
+    w.grund_once().success();
+    w.grund_once_bin().success();
+    assert_eq!(lines(&log).len(), 4, "{:?}", lines(&log));
+}
+
 #[test]
 fn inputs_are_hashed_at_submit_cached_and_diffed() {
     let w = World::new(

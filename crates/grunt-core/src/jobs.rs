@@ -186,6 +186,72 @@ pub fn find(repo: &Repository, root: &Tree<'_>, id: &JobId, project: &str) -> Op
     })
 }
 
+/// The jobs of sweep `sweep` (their `job.sweep` names it) in `active/` and `archive/` of
+/// `root`, in id order; a deleted point is no longer part of its sweep. Only jobs with that
+/// `job.sweep` have all their files read.
+pub fn sweep_members(
+    repo: &Repository,
+    root: &Tree<'_>,
+    sweep: &JobId,
+    project: &str,
+) -> Vec<JobRecord> {
+    let name = sweep.to_string();
+    let mut out = Vec::new();
+    for loc in [Location::Active, Location::Archive] {
+        let Some(dir) = tree::subtree(repo, root, loc.dir()) else {
+            continue;
+        };
+        for entry in dir.iter() {
+            let Some(id) = entry.name().ok().and_then(|n| n.parse::<JobId>().ok()) else {
+                continue;
+            };
+            let Ok(job_tree) = repo.find_tree(entry.id()) else {
+                continue;
+            };
+            let Some(sub) = project_subtree(repo, &job_tree, project) else {
+                continue;
+            };
+            let named = tree::read_file(repo, &sub, jobfile::SWEEP)
+                .is_some_and(|b| crate::fsutil::first_line(&b).trim() == name);
+            if named {
+                out.extend(read_job(repo, &job_tree, id, loc, project));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+/// The latest job of each point of a sweep (its `job.params`; a point run again by `rerun`
+/// is spoken for by its newest job), `jobs` being in id order.
+pub fn latest_per_point(jobs: &[JobRecord]) -> Vec<&JobRecord> {
+    let mut latest: std::collections::BTreeMap<&str, &JobRecord> = Default::default();
+    for j in jobs {
+        latest.insert(j.files.text(jobfile::PARAMS).unwrap_or(""), j);
+    }
+    latest.into_values().collect()
+}
+
+/// The project subdirectory of a job's tree, or its only subdirectory when the project was
+/// renamed.
+fn project_subtree<'r>(
+    repo: &'r Repository,
+    job_tree: &Tree<'_>,
+    project: &str,
+) -> Option<Tree<'r>> {
+    let sub = job_tree
+        .get_name(project)
+        .filter(|e| e.kind() == Some(ObjectType::Tree))
+        .or_else(|| {
+            let mut dirs = job_tree
+                .iter()
+                .filter(|e| e.kind() == Some(ObjectType::Tree));
+            let first = dirs.next()?;
+            dirs.next().is_none().then_some(first)
+        })?;
+    repo.find_tree(sub.id()).ok()
+}
+
 fn read_job(
     repo: &Repository,
     job_tree: &Tree<'_>,

@@ -25,6 +25,14 @@ pub const MESSAGE: &str = "GRUNT_MESSAGE";
 pub const ELAPSED: &str = "GRUNT_ELAPSED";
 /// For a notification command: the job's exit code, when known.
 pub const EXIT_CODE: &str = "GRUNT_EXIT_CODE";
+/// For a sweep's notification: the sweep (the id of its first job); unset for a job's.
+pub const SWEEP: &str = "GRUNT_SWEEP";
+/// For a sweep's notification: how many points it has (a point run again counts once).
+pub const SWEEP_POINTS: &str = "GRUNT_SWEEP_POINTS";
+/// For a sweep's notification: how many points ended in each final state,
+/// `GRUNT_SWEEP_DONE`, `GRUNT_SWEEP_FAILED`, ... (the state's name in capitals; every final
+/// state is set, `0` when none).
+pub const SWEEP_COUNT_PREFIX: &str = "GRUNT_SWEEP_";
 /// Prefix of every variable grunt sets; `grunt.toml` values are `GRUNT_<TABLE>_<KEY>`.
 pub const PREFIX: &str = "GRUNT_";
 /// Prefix of the job's resolved resources, `GRUNT_RES_<KEY>`.

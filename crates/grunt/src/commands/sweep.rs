@@ -79,14 +79,11 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     ctx.pull_for_reading()?;
     let all = ctx.list()?;
     let (id, jobs) = members(ctx, &a.sweep, &all)?;
-    // The latest job of each point (jobs are in id order, so later ones replace earlier).
-    let mut latest: BTreeMap<String, &JobRecord> = BTreeMap::new();
-    for j in &jobs {
-        latest.insert(j.files.text(jobfile::PARAMS).unwrap_or("").to_string(), j);
-    }
+    // The latest job of each point (as grund counts them for the sweep's notification).
+    let latest = grunt_core::jobs::latest_per_point(&jobs);
     let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut failed = Vec::new();
-    for j in latest.values() {
+    for j in &latest {
         let s = j.summary(&ctx.key.server);
         *states.entry(s.state.kind()).or_default() += 1;
         if s.state.is_finished() && !s.state.is_success() {
