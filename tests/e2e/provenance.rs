@@ -525,6 +525,48 @@ fn branches(w: &World, bare: &Path) -> String {
 }
 
 #[test]
+fn a_clone_shared_project_takes_numbers_ranges_and_lists_as_its_owner_does() {
+    let w = World::new(RUNNER, "");
+    for (arg, msg) in [("0.1", "one"), ("0.2", "two"), ("0.3", "three")] {
+        w.grunt(&["submit", arg, "-m", msg]).success();
+    }
+    w.grund_once().success();
+    w.grunt(&["results", "1..3"]).success();
+    w.grunt(&["nuke", "3", "--yes"]).success();
+    w.grund_once().success();
+    let remote = w.tmp.path().join("runs.git");
+    git(
+        &w,
+        w.tmp.path(),
+        &["init", "-q", "--bare", remote.to_str().unwrap()],
+    );
+    let url = remote.to_str().unwrap();
+    w.grunt(&["share", url]).success();
+    // A colleague whose user name makes no job prefix of their own (digits only).
+    let bob = grunt_tests::Account::new(w.tmp.path(), "bobhome", "42");
+    w.grunt_as(&bob, &bob.home, &["clone-shared", url])
+        .success();
+    let proj = bob.home.join("sim");
+    let g = |args: &[&str]| w.grunt_as(&bob, &proj, args).success().stdout;
+    assert!(g(&["show", "2"]).contains("two"));
+    assert!(g(&["out", "1"]).contains("ran with: 0.1"));
+    assert!(g(&["diff", "1", "2"]).contains("ore000001"));
+    for spec in ["1..2", "1,2", "ore000001..2"] {
+        let v: serde_json::Value = serde_json::from_str(&g(&["jobs", spec, "--json"])).unwrap();
+        let ids: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["ore000001", "ore000002"], "{spec}");
+    }
+    // A number means the owner's job even when it is gone from the tip, as `log` has it.
+    let log = g(&["log", "3"]);
+    assert!(log.contains("ore000003") && log.contains("nuke"), "{log}");
+}
+
+#[test]
 fn share_pushes_a_mirror_that_clone_shared_browses_and_export_writes_a_page() {
     let w = World::new(RUNNER, "");
     w.grunt(&["submit", "0.1", "-m", "one"]).success();

@@ -37,7 +37,8 @@ pub struct Ctx {
     pub cwd: PathBuf,
     /// The project's server, user and name.
     pub key: ProjectKey,
-    /// Prefix of this user's job ids.
+    /// Prefix of this user's job ids; in a `clone-shared` project, of the jobs' owner (see
+    /// [`shared_prefix`]).
     pub prefix: String,
     pub dirs: ProjectDirs,
     pub jobs: Repository,
@@ -69,11 +70,10 @@ impl Ctx {
         let start = std::env::current_dir().context("finding the current directory")?;
         let home = layout::home()?;
         let user = config::user_name()?;
-        let prefix = JobId::prefix_for_user(&user)?;
         let cl = ClientLayout::from_home(&home);
         let mut first_err = None;
         for dir in start.ancestors() {
-            match Ctx::at(dir, &home, &cl, &user, &prefix) {
+            match Ctx::at(dir, &home, &cl, &user) {
                 Ok(Some(ctx)) => return Ok(ctx),
                 Ok(None) => {}
                 Err(e) => {
@@ -100,13 +100,7 @@ impl Ctx {
     }
 
     /// `dir` as a project, if its jobs clone exists on this client.
-    fn at(
-        dir: &Path,
-        home: &Path,
-        cl: &ClientLayout,
-        user: &str,
-        prefix: &str,
-    ) -> Result<Option<Ctx>> {
+    fn at(dir: &Path, home: &Path, cl: &ClientLayout, user: &str) -> Result<Option<Ctx>> {
         let Ok(project) = config::project_name(dir) else {
             return Ok(None);
         };
@@ -127,10 +121,14 @@ impl Ctx {
         if let Ok(results) = git::open(&dirs.results()) {
             crate::worktree::refuse_unpushed(&results)?;
         }
+        let prefix = match shared_prefix(cl, &key, &jobs) {
+            Some(p) => p,
+            None => JobId::prefix_for_user(user)?,
+        };
         Ok(Some(Ctx {
             cwd: dir.to_path_buf(),
             key,
-            prefix: prefix.to_string(),
+            prefix,
             dirs,
             jobs,
         }))
@@ -378,6 +376,33 @@ impl Ctx {
 
 /// The only server a project is set up for, when no default is configured (the original
 /// takes the first it finds; one is unambiguous).
+/// The job prefix of a `clone-shared` project (its mirror is under `<gruntdat>/shared/`): the
+/// jobs there are someone else's, so a number means one of *theirs*, as it does for them (and
+/// `log N` of a nuked job, the original's job lists follow). Theirs is the prefix most of the
+/// jobs carry. `None` for a project of one's own, or a shared one without jobs.
+fn shared_prefix(cl: &ClientLayout, key: &ProjectKey, jobs: &Repository) -> Option<String> {
+    let mirror = crate::commands::share::mirror_dir(cl, &key.server, &key.project);
+    if !mirror.join("jobs").is_dir() {
+        return None;
+    }
+    let tip = jobs.find_commit(git::head(jobs).ok()??).ok()?.tree().ok()?;
+    let mut count: std::collections::BTreeMap<String, usize> = Default::default();
+    for loc in Location::ALL {
+        let Some(dir) = tree::subtree(jobs, &tip, loc.dir()) else {
+            continue;
+        };
+        for e in dir.iter() {
+            if let Some(id) = e.name().ok().and_then(|n| n.parse::<JobId>().ok()) {
+                *count.entry(id.prefix().to_string()).or_default() += 1;
+            }
+        }
+    }
+    count
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(prefix, _)| prefix)
+}
+
 fn only_server(cl: &ClientLayout, user: &str, project: &str) -> Option<String> {
     let mut found = std::fs::read_dir(cl.wc_root())
         .ok()?

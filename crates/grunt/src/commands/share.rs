@@ -244,6 +244,11 @@ fn snapshot(
     )?)
 }
 
+/// Where `clone-shared` keeps the mirrors (`jobs`, `results`) of `project` shared as `server`.
+pub fn mirror_dir(cl: &ClientLayout, server: &str, project: &str) -> PathBuf {
+    cl.root.join("shared").join(server).join(project)
+}
+
 pub fn clone_shared(a: CloneArgs) -> Result<()> {
     name::check("server", &a.server)?;
     let cwd = std::env::current_dir()?;
@@ -289,7 +294,7 @@ pub fn clone_shared(a: CloneArgs) -> Result<()> {
     let home = layout::home()?;
     let user = config::user_name()?;
     let cl = ClientLayout::from_home(&home);
-    let mirror = cl.root.join("shared").join(&a.server).join(&project);
+    let mirror = mirror_dir(&cl, &a.server, &project);
     for kind in ["jobs", "results"] {
         let b = branch(&project, kind);
         if !branches.iter().any(|(n, _)| *n == b) {
