@@ -454,6 +454,33 @@ fn a_sweep_notifies_once_when_its_last_point_ends_across_restarts() {
 }
 
 #[test]
+fn rerun_keeps_project_files_named_like_job_files_and_drops_the_runners() {
+    let w = World::new(ENDING_RUNNER, "");
+    std::fs::write(w.project.join("job.cfg"), "size = 3\n").unwrap();
+    grunt_tests::run("git", &["add", "job.cfg"], &w.project, &[]).success();
+    w.grunt(&["submit", "-m", "with a job.cfg"]).success();
+    w.grund_once().success();
+    // Archived first: the job as submitted is found through the move.
+    w.grunt(&["archive", "1"]).success();
+    w.grund_once().success();
+    w.grunt(&["rerun", "1"]).success();
+    let file = |name: &str| World::file_in(&w.bare_jobs(), &format!("active/ore000002/sim/{name}"));
+    assert_eq!(file("job.cfg").as_deref(), Some("size = 3\n"));
+    for runners in ["job.start", "job.end", "job.slurmid", "job.exitcode"] {
+        assert!(file(runners).is_none(), "{runners} carried into the rerun");
+    }
+    assert!(file("job.message")
+        .unwrap()
+        .starts_with("rerun of ore000001: "));
+    assert!(
+        file("job.commit").is_some(),
+        "the source's provenance stays"
+    );
+    w.grund_once().success();
+    assert_eq!(w.job_state("ore000002").as_deref(), Some("Done"));
+}
+
+#[test]
 fn inputs_are_hashed_at_submit_cached_and_diffed() {
     let w = World::new(
         ENDING_RUNNER,

@@ -138,7 +138,7 @@ fn reserve(p: &Project, repo: &git2::Repository, candidates: &[Candidate<'_>]) -
                 let Some(rec) = jobs::find(r, &t, &c.job.id, &c.job.project) else {
                     continue;
                 };
-                let submitted = submitted_tree(r, parent, &rec.dir());
+                let submitted = jobs::submitted_tree(r, parent, &rec.id, &rec.project);
                 let as_submitted = submitted.is_some();
                 let Some(old) = submitted.or_else(|| tree::subtree(r, &t, &rec.dir())) else {
                     continue;
@@ -229,33 +229,6 @@ fn reserve(p: &Project, repo: &git2::Repository, candidates: &[Candidate<'_>]) -
         )?;
     }
     Ok(())
-}
-
-/// How far back [`submitted_tree`] looks for the commit that submitted a job.
-const SUBMIT_WALK: usize = 20_000;
-
-/// The job at `dir` as it was submitted: its tree in the oldest commit on `tip`'s first-parent
-/// line that has it (a client's submit, or the commit that reserved a retry), before any runner
-/// wrote into it. A project file may be named
-/// like a job file (`job.sh`): it must stay, and only this tree tells it from the runner's.
-fn submitted_tree<'r>(
-    r: &'r git2::Repository,
-    tip: &git2::Commit<'_>,
-    dir: &str,
-) -> Option<git2::Tree<'r>> {
-    let mut found = None;
-    let mut cur = Some(tip.clone());
-    for _ in 0..SUBMIT_WALK {
-        let Some(c) = cur else { break };
-        let Some(t) = c.tree().ok().and_then(|t| tree::subtree(r, &t, dir)) else {
-            break;
-        };
-        // The oldest commit with the job made it: the client's submit, or grund's reserving
-        // commit for a retry.
-        found = Some(t);
-        cur = c.parent(0).ok();
-    }
-    found
 }
 
 /// Step 2: submits every reserved retry not submitted yet, and commits their files.

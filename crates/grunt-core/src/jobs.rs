@@ -290,6 +290,43 @@ fn read_job(
     })
 }
 
+/// How far back [`submitted_tree`] looks for the commit that submitted a job.
+pub const SUBMIT_WALK: usize = 20_000;
+
+/// Job `id` (project subdirectory `project`) as it was submitted: its tree in `active/` in the
+/// oldest commit on `tip`'s first-parent line that has it (a client's submit, or the commit
+/// that reserved a retry), before any runner wrote into it; the walk goes through the commits
+/// where the job was archived or deleted and stops before the job existed. A project file may
+/// be named like a job file (`job.sh`): it must stay in a retry or a rerun, and only this tree
+/// tells it from the runner's.
+pub fn submitted_tree<'r>(
+    r: &'r git2::Repository,
+    tip: &git2::Commit<'_>,
+    id: &JobId,
+    project: &str,
+) -> Option<git2::Tree<'r>> {
+    let active = layout::job_dir(Location::Active, id, project);
+    let mut found = None;
+    let mut cur = Some(tip.clone());
+    for _ in 0..SUBMIT_WALK {
+        let Some(c) = cur else { break };
+        let Ok(t) = c.tree() else { break };
+        match tree::subtree(r, &t, &active) {
+            // The oldest commit with the job made it.
+            Some(job) => found = Some(job),
+            None if Location::ALL
+                .iter()
+                .all(|l| !tree::exists(&t, &layout::job_root(*l, id))) =>
+            {
+                break
+            }
+            None => {}
+        }
+        cur = c.parent(0).ok();
+    }
+    found
+}
+
 /// The highest job number in use in `root` (all locations) or recorded in `maxjob.id`.
 pub fn max_number(repo: &Repository, root: &Tree<'_>) -> u64 {
     let recorded = tree::read_file(repo, root, layout::MAXJOB_FILE)

@@ -2,8 +2,8 @@
 //! job, its message naming the original.
 
 use anyhow::Result;
-use grunt_core::git::tree;
-use grunt_core::{command, jobfile, time};
+use grunt_core::git::{self, tree};
+use grunt_core::{command, jobfile, jobs, time};
 
 use crate::context::Ctx;
 use crate::wait::{self, WaitArg};
@@ -46,7 +46,18 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         let Some(root) = ctx.tip()? else {
             break;
         };
-        let Some(old) = tree::subtree(&ctx.jobs, &root, &job.dir()) else {
+        // The job as submitted: its `job.*` files then are the client's or project files
+        // named so (`job.sh`), which stay; without it (history cut short) the job as it is now,
+        // whose `job.*` files may all be the runner's.
+        let tip = match git::head(&ctx.jobs)? {
+            Some(h) => Some(ctx.jobs.find_commit(h)?),
+            None => None,
+        };
+        let submitted = tip
+            .as_ref()
+            .and_then(|c| jobs::submitted_tree(&ctx.jobs, c, &job.id, &job.project));
+        let as_submitted = submitted.is_some();
+        let Some(old) = submitted.or_else(|| tree::subtree(&ctx.jobs, &root, &job.dir())) else {
             ui::note(format!("note: {} has no files; skipped", job.id));
             continue;
         };
@@ -56,7 +67,11 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
             let name = f.path.rsplit('/').next().unwrap_or(&f.path);
             // The code's provenance is the original's: its commit and patch stay.
             let source = [jobfile::COMMIT, jobfile::PATCH].contains(&f.path.as_str());
-            if (jobfile::is_job_file(name) && !source) || name.starts_with(command::PREFIX) {
+            let state = match as_submitted {
+                true => jobfile::CLIENT_OWNED.contains(&name),
+                false => jobfile::is_job_file(name),
+            };
+            if (state && !source) || name.starts_with(command::PREFIX) {
                 edits.push(tree::Edit::Remove {
                     path: f.path.clone(),
                 });
