@@ -249,17 +249,7 @@ pub fn run(inv: &Invocation) -> Outcome {
         (Ok(o), Ok(e)) => (o, e),
         (Err(e), _) | (_, Err(e)) => return Outcome::SpawnFailed(e),
     };
-    let mut child = match Command::new(&inv.program)
-        .args(&inv.args)
-        .current_dir(&inv.dir)
-        .env_clear()
-        .envs(&inv.env)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .process_group(0)
-        .spawn()
-    {
+    let mut child = match spawn(inv, &out, &err) {
         Ok(c) => c,
         Err(e) => return Outcome::SpawnFailed(format!("{}: {e}", inv.program.display())),
     };
@@ -305,6 +295,51 @@ pub fn run(inv: &Invocation) -> Outcome {
     kill(rustix::process::Signal::KILL);
     let _ = child.wait();
     Outcome::TimedOut(limit)
+}
+
+/// How long a runner whose file is busy (just written, see [`retry_busy`]) is tried again.
+pub const BUSY_RETRY: Duration = Duration::from_secs(2);
+
+/// Starts the runner in its own process group, trying again for a moment when its file is
+/// busy.
+fn spawn(inv: &Invocation, out: &File, err: &File) -> std::io::Result<std::process::Child> {
+    retry_busy(BUSY_RETRY, || {
+        Command::new(&inv.program)
+            .args(&inv.args)
+            .current_dir(&inv.dir)
+            .env_clear()
+            .envs(&inv.env)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(err.try_clone()?)
+            .process_group(0)
+            .spawn()
+    })
+}
+
+/// Runs `attempt` again, with a pause growing from 1 to 50 ms, while it fails with ETXTBSY
+/// ("text file busy") and `limit` has not passed. Exec refuses a file someone has open for
+/// writing: a runner just written into the job directory, while another thread of the same
+/// process forks (the child holds the writer's descriptor until it execs).
+pub fn retry_busy<T>(
+    limit: Duration,
+    mut attempt: impl FnMut() -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match attempt() {
+            Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn is_busy(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::TXTBSY.raw_os_error())
 }
 
 /// Is any process of the group still there (zombies of our own child count until reaped)?
@@ -432,6 +467,40 @@ mod tests {
             }),
             Outcome::SpawnFailed(_)
         ));
+    }
+
+    #[test]
+    fn a_busy_runner_file_is_tried_again_for_a_while_and_other_errors_are_not() {
+        let busy = || std::io::Error::from_raw_os_error(rustix::io::Errno::TXTBSY.raw_os_error());
+        let mut tries = 0;
+        let r = retry_busy(Duration::from_secs(10), || {
+            tries += 1;
+            if tries < 4 {
+                Err(busy())
+            } else {
+                Ok(tries)
+            }
+        });
+        assert_eq!(r.unwrap(), 4);
+        let mut tries = 0;
+        let r: std::io::Result<()> = retry_busy(Duration::from_secs(10), || {
+            tries += 1;
+            Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+        });
+        assert!(r.is_err());
+        assert_eq!(tries, 1, "only a busy file is tried again");
+        let r: std::io::Result<()> = retry_busy(Duration::from_millis(30), || Err(busy()));
+        assert!(is_busy(&r.unwrap_err()), "gives up after its limit");
+
+        // What a file open for writing does to exec here is what is tried again.
+        let d = tempfile::tempdir().unwrap();
+        let script = d.path().join("r");
+        let mut w = File::create(&script).unwrap();
+        std::io::Write::write_all(&mut w, b"#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let e = Command::new(&script).spawn().unwrap_err();
+        assert!(is_busy(&e), "{e}");
     }
 
     #[test]
