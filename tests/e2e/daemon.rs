@@ -131,7 +131,7 @@ fn refresh_asks_the_runner_once_for_all_active_jobs() {
 fn a_running_grund_keeps_states_current_without_status_commands() {
     let toml = "[run]\ncommand = \"sleep 1; sh sim.sh\"\n";
     let w = World::new(&local_runner_text(), toml);
-    let _d = w.inproc_grund(Duration::from_secs(1), Duration::from_secs(2));
+    let _d = w.inproc_grund(Duration::from_millis(250), Duration::from_secs(2));
     w.grunt(&["submit", "--wait=30", "-m", "refresh me"])
         .success();
     // No status command: grund's refresh commits job.end and the runner's word by itself.

@@ -142,7 +142,7 @@ fn done_failed_timeout_and_canceled_through_grunt() {
         "[run]\ncommand = \"sh job.sh\"\nresults = [\"*.csv\"]\n\n[resources]\ntime = \"1\"\n";
     let w = World::new(&slurm_runner_text(), toml);
     commit(&w, &[("job.sh", Some(JOB_SH))]);
-    let _d = w.inproc_grund(Duration::from_secs(1), Duration::from_secs(2));
+    let _d = w.inproc_grund(Duration::from_millis(250), Duration::from_secs(2));
     let mut slurm = SlurmJobs::default();
 
     for (args, msg) in [
@@ -253,7 +253,7 @@ env_script = "setup.sh"
             ("setup.sh", Some("export FROM_SCRIPT=sourced\n")),
         ],
     );
-    let _d = w.inproc_grund(Duration::from_secs(1), Duration::from_secs(2));
+    let _d = w.inproc_grund(Duration::from_millis(250), Duration::from_secs(2));
     let mut slurm = SlurmJobs::default();
     w.grunt(&[
         "submit",
@@ -384,7 +384,7 @@ fn the_original_grunter_py_keeps_working_with_slurm() {
         std::fs::read_to_string(repo_file("tests/data/schedulers/slurm/original-grunter.py"))
             .unwrap();
     commit(&w, &[("grunter", None), ("grunter.py", Some(&original))]);
-    let _d = w.inproc_grund(Duration::from_secs(1), Duration::from_secs(2));
+    let _d = w.inproc_grund(Duration::from_millis(250), Duration::from_secs(2));
     let mut slurm = SlurmJobs::default();
 
     let r = w
@@ -531,7 +531,7 @@ fn after_and_the_cap_hold_jobs_until_slurm_ends_the_ones_before() {
     let toml = "[run]\ncommand = \"sh job.sh\"\n\n[queue]\nmax_in_flight = 1\n";
     let w = World::new(&slurm_runner_text(), toml);
     commit(&w, &[("job.sh", Some(JOB_SH))]);
-    let _d = w.inproc_grund(Duration::from_secs(1), Duration::from_secs(2));
+    let _d = w.inproc_grund(Duration::from_millis(250), Duration::from_secs(2));
     let mut slurm = SlurmJobs::default();
     w.grunt(&["submit", "--wait=60", "sleep", "3", "-m", "first"])
         .success();
@@ -605,7 +605,7 @@ fn a_timeout_is_retried_with_twice_the_time() {
     let toml = "[run]\ncommand = \"sh job.sh\"\n\n[resources]\ntime = \"1\"\n\n[retry]\non = [\"Timeout\"]\nattempts = 2\ntime_factor = 2\n";
     let w = World::new(&slurm_runner_text(), toml);
     commit(&w, &[("job.sh", Some(JOB_SH))]);
-    let _d = w.inproc_grund(Duration::from_secs(1), Duration::from_secs(2));
+    let _d = w.inproc_grund(Duration::from_millis(250), Duration::from_secs(2));
     let mut slurm = SlurmJobs::default();
     // The first attempt sleeps far past its limit (Slurm enforces limits only every 30-60 s,
     // so a job just over its limit may end well); the retry (it has a job.parent) ends at once.

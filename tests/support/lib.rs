@@ -322,7 +322,7 @@ impl World {
     }
 
     /// grund's loop as the server, in-process, polling every `poll` and refreshing states
-    /// every `refresh`; stopped when dropped.
+    /// every `refresh` (no 10 s floor as in the CLI); stopped, within a `poll`, when dropped.
     pub fn inproc_grund(&self, poll: Duration, refresh: Duration) -> inproc::InProcGrund {
         inproc::InProcGrund::spawn(grund::Options {
             once: false,
