@@ -219,9 +219,15 @@ impl SshWorld {
         let d = Daemon { child, log };
         let hb = home.join("gruntsrv/grund.heartbeat");
         let pid = d.child.id();
-        crate::wait_until(20, "grund's heartbeat with its pid", || {
+        let up = crate::holds_within(std::time::Duration::from_secs(20), || {
             fs::read_to_string(&hb).is_ok_and(|t| t.contains(&format!("pid: {pid}\n")))
         });
+        assert!(
+            up,
+            "timed out after 20 s waiting for grund's heartbeat with its pid; its log:\n{}\nheartbeat:\n{}",
+            d.log_text(),
+            fs::read_to_string(&hb).unwrap_or_default()
+        );
         d
     }
 
