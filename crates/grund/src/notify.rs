@@ -345,6 +345,12 @@ mod tests {
                 sweeps: true,
             })
         );
+        let off = ProjectConfig::parse(
+            "[notify]\ncommand = \"x\"\nsweeps = false\n",
+            Path::new("g"),
+        )
+        .unwrap();
+        assert_eq!(NotifyConfig::from(&off).map(|c| c.sweeps), Some(false));
         let none = ProjectConfig::parse("[notify]\ncommand = \" \"\n", Path::new("g")).unwrap();
         assert_eq!(NotifyConfig::from(&none), None);
     }
