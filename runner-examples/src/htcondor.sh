@@ -41,6 +41,10 @@ commands:
                 TIMEOUT, OUT_OF_MEMORY, CANCELLED)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <cluster id> TAB <dir>" lines)
+  submit-batch  submit the jobs listed in $GRUNT_BATCH_FILE ("<jobid> TAB
+                <dir>" lines: the points of one sweep) as ONE cluster (queue
+                N, max_materialize = array_throttle of the profile); writes
+                each job's job.slurmid (CLUSTER.PROC)
   cancel        condor_rm the job and write job.canceled
   results       print the files matching [run] results, one per line
   queue         write your queue and your held jobs with their reasons to
@@ -113,6 +117,27 @@ condor_description() {
 	done
 	say 'queue'
 }
+
+# Native arrays (submit-batch): one cluster of N procs; proc i runs the job on
+# line i of job.array (its number reaches the script as GRUNT_ARRAY_TASK);
+# its own output goes to its job.out and job.err, HTCondor's to dot-files of
+# the array's first job. The description's last line, `queue`, becomes the
+# array's.
+ARRAY_TASK_VAR=GRUNT_ARRAY_TASK
+ARRAY_BASE=0
+array_directives() {
+	sed '$d' .job.condor.new >.job.condor.arr || return 1
+	# shellcheck disable=SC2016 # HTCondor's own $(Process)
+	{
+		say 'environment = "GRUNT_ARRAY_TASK=$(Process)"'
+		say 'output = .job.array-$(Process).out'
+		say 'error = .job.array-$(Process).err'
+		say 'log = job.condorlog'
+		[ -z "$2" ] || say "max_materialize = $2"
+		say "queue $1"
+	} >>.job.condor.arr && mv -f .job.condor.arr .job.condor.new
+}
+array_task_id() { printf '%s.%s' "$1" "$2"; }
 
 # `condor_submit -terse` prints "<cluster>.<proc> - <cluster>.<proc>"; without
 # -terse: "1 job(s) submitted to cluster 42."

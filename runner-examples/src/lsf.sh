@@ -41,6 +41,10 @@ commands:
                 OUT_OF_MEMORY, CANCELLED, PREEMPTED)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <LSF job id> TAB <dir>" lines)
+  submit-batch  submit the jobs listed in $GRUNT_BATCH_FILE ("<jobid> TAB
+                <dir>" lines: the points of one sweep) as ONE job array
+                (bsub -J "name[1-N]%K", K = array_throttle of the profile);
+                writes each job's job.slurmid (JOBID[INDEX])
   cancel        bkill the job and write job.canceled
   results       print the files matching [run] results, one per line
   queue         write your jobs (bjobs) and the queues (bqueues) to job.queue
@@ -103,6 +107,18 @@ directives() {
 		esac
 	done
 }
+
+# Native arrays (submit-batch): element i runs the job on line i of
+# job.array; its own output goes to its job.out and job.err, LSF's to a
+# dot-file of the array's first job.
+ARRAY_TASK_VAR=LSB_JOBINDEX
+ARRAY_BASE=1
+array_directives() {
+	say "#BSUB -J \"${GRUNT_JOBID:-grunt}[1-$1]${2:+%$2}\""
+	say '#BSUB -o .job.array-%I.log'
+	say '#BSUB -e .job.array-%I.log'
+}
+array_task_id() { printf '%s[%s]' "$1" "$2"; }
 
 # bsub says "Job <42> is submitted to default queue <normal>."
 submit_script() {

@@ -43,6 +43,10 @@ commands:
                 TIMEOUT, OUT_OF_MEMORY, CANCELLED)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <job number> TAB <dir>" lines)
+  submit-batch  submit the jobs listed in $GRUNT_BATCH_FILE ("<jobid> TAB
+                <dir>" lines: the points of one sweep) as ONE array job
+                (qsub -t 1-N -tc K, K = array_throttle of the profile);
+                writes each job's job.slurmid (JOBNUMBER.TASK)
   cancel        qdel the job and write job.canceled
   results       print the files matching [run] results, one per line
   queue         write your jobs (qstat) and the queues' summary (qstat -g c)
@@ -115,6 +119,21 @@ directives() {
 		esac
 	done
 }
+
+# Native arrays (submit-batch): task i runs the job on line i of job.array;
+# its own output goes to its job.out and job.err, Grid Engine's to a
+# dot-file of the array's first job.
+ARRAY_TASK_VAR=SGE_TASK_ID
+ARRAY_BASE=1
+array_directives() {
+	say "#\$ -t 1-$1"
+	[ -z "$2" ] || say "#\$ -tc $2"
+	# shellcheck disable=SC2016 # Grid Engine's own $TASK_ID
+	say '#$ -o .job.array-$TASK_ID.log'
+	# shellcheck disable=SC2016
+	say '#$ -e .job.array-$TASK_ID.log'
+}
+array_task_id() { printf '%s.%s' "$1" "$2"; }
 
 # `qsub -terse` prints the job number; without -terse (old versions) it says
 # 'Your job 42 ("name") has been submitted'.
