@@ -147,7 +147,9 @@ submit_script() {
 
 # Grid Engine's state letters, in Slurm's words: d deleting, E error (held
 # until cleared: still queued), s/S/T suspended, r/t/R running, q/w/h queued.
-# `qstat` output -> "<id> <WORD>".
+# `qstat -g d` output -> "<id> <WORD>"; a task of an array job (one a line:
+# its ja-task-ID is the last column, after the queue of a running task) is
+# also told about as "<id>.<task>".
 parse_qstat() {
 	awk '
 		$1 ~ /^[0-9]+$/ && NF >= 5 {
@@ -158,6 +160,7 @@ parse_qstat() {
 			else if (s ~ /[rtR]/) w = "RUNNING"
 			else w = "PENDING"
 			print $1 " " w
+			if ((NF >= 10 || (NF == 9 && $8 !~ /@/)) && $NF ~ /^[0-9]+$/) print $1 "." $NF " " w
 		}'
 }
 
@@ -214,7 +217,10 @@ ended_state() {
 	elif [ -e "$2/job.canceled" ]; then
 		say "$1 CANCELLED"
 	else
-		qacct -j "$1" 2>/dev/null | parse_qacct | awk -v id="$1" '{ $1 = id; print }'
+		case $1 in
+		*.*) qacct -j "${1%.*}" -t "${1#*.}" ;;
+		*) qacct -j "$1" ;;
+		esac 2>/dev/null | parse_qacct | awk -v id="$1" '{ $1 = id; print }'
 	fi
 }
 
@@ -223,7 +229,7 @@ states() {
 	_in=$(awk -F '\t' 'NF && !seen[$1]++')
 	[ -n "$_in" ] || return 0
 	# Without qstat's answer nothing can be told apart: say nothing.
-	_q=$(qstat 2>/dev/null) || return 0
+	_q=$(qstat -g d 2>/dev/null) || return 0
 	_live=$(printf '%s\n' "$_q" | parse_qstat)
 	printf '%s\n' "$_in" | while IFS='	' read -r _id _dir; do
 		_w=$(printf '%s\n' "$_live" | awk -v id="$_id" '$1 == id { print; exit }')

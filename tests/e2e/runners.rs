@@ -663,7 +663,8 @@ fn slurm_batch_status_asks_squeue_then_sacct_once_each() {
     // Only the job nobody knows is left for scontrol: one call, for that id.
     assert_eq!(b.count("scontrol"), 1, "{calls:?}");
     assert!(
-        calls[0].starts_with("squeue -h -j 829,830,831,832,833,834,835,901,902,903,904,905,99999 "),
+        calls[0]
+            .starts_with("squeue -h -r -j 829,830,831,832,833,834,835,901,902,903,904,905,99999 "),
         "{calls:?}"
     );
     assert_eq!(
