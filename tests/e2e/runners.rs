@@ -1247,13 +1247,24 @@ fn sweep_jobs(b: &Bench, runner_name: &str) -> Vec<Job> {
         .collect()
 }
 
+/// A runner's array case: its name, the task variable, the first task's number, the three
+/// jobs' ids, the file holding the array's directives, and text that must be in it.
+type ArrayCase = (
+    &'static str,
+    &'static str,
+    usize,
+    [&'static str; 3],
+    &'static str,
+    &'static [&'static str],
+);
+
 /// `submit-batch`: each batch runner submits the jobs of the batch file as ONE array with
 /// one call of its scheduler (the array and its throttle in the scheduler's words), writes
 /// each job's task into its job.slurmid, and each task of the script, started as the
 /// scheduler starts it, runs its own job in that job's directory, output included.
 #[test]
 fn every_batch_runner_submits_a_sweep_as_one_array() {
-    let cases: [(&str, &str, usize, [&str; 3], &str, &[&str]); 4] = [
+    let cases: [ArrayCase; 4] = [
         (
             "slurm",
             "SLURM_ARRAY_TASK_ID",
