@@ -152,35 +152,43 @@ submit_script() {
 }
 
 # The attributes asked of condor_q and condor_history, in this order.
-ATTRS='ClusterId JobStatus HoldReasonCode ExitCode ExitBySignal ExitSignal'
+ATTRS='ClusterId JobStatus HoldReasonCode ExitCode ExitBySignal ExitSignal ProcId'
 
-# `condor_q|condor_history -af $ATTRS` output -> "<id> <WORD> [<code>]".
+# `condor_q|condor_history -af $ATTRS` output -> "<id> <WORD> [<code>]"; a
+# proc of an array (see submit-batch) is also told about as
+# "<cluster>.<proc>".
 # JobStatus: 1 idle, 2 running, 3 removed, 4 completed, 5 held, 6 transferring
 # output, 7 suspended.
 parse_af() {
 	awk '
+		function say(w) { print id " " w; if (proc ~ /^[0-9]+$/) print id "." proc " " w }
 		$1 ~ /^[0-9]+$/ && NF >= 2 {
-			id = $1; st = $2; hold = $3; ex = $4; bysig = tolower($5); sig = $6
-			if (st == 1) print id " PENDING"
-			else if (st == 2 || st == 6) print id " RUNNING"
-			else if (st == 7) print id " SUSPENDED"
-			else if (st == 3) print id " CANCELLED"
+			id = $1; st = $2; hold = $3; ex = $4; bysig = tolower($5); sig = $6; proc = $7
+			if (st == 1) say("PENDING")
+			else if (st == 2 || st == 6) say("RUNNING")
+			else if (st == 7) say("SUSPENDED")
+			else if (st == 3) say("CANCELLED")
 			else if (st == 5) {
-				if (hold == 46 || hold == 47) print id " TIMEOUT"
-				else if (hold == 34) print id " OUT_OF_MEMORY"
-				else print id " PENDING"
+				if (hold == 46 || hold == 47) say("TIMEOUT")
+				else if (hold == 34) say("OUT_OF_MEMORY")
+				else say("PENDING")
 			} else if (st == 4) {
-				if (bysig == "true" && sig ~ /^[0-9]+$/) print id " FAILED " 128 + sig
-				else if (ex == "0") print id " COMPLETED 0"
-				else if (ex ~ /^[0-9]+$/) print id " FAILED " ex
-				else print id " FAILED"
+				if (bysig == "true" && sig ~ /^[0-9]+$/) say("FAILED " 128 + sig)
+				else if (ex == "0") say("COMPLETED 0")
+				else if (ex ~ /^[0-9]+$/) say("FAILED " ex)
+				else say("FAILED")
 			}
 		}'
 }
 
-# "ClusterId == 1 || ClusterId == 2" for the ids of $1 (one a line).
+# "ClusterId == 1 || ClusterId == 2" for the ids of $1 (one a line); an
+# array's proc 42.3 is "(ClusterId == 42 && ProcId == 3)".
 constraint() {
-	printf '%s\n' "$1" | awk 'NF { printf "%s%s", (n++ ? " || " : ""), "ClusterId == " $1 }'
+	printf '%s\n' "$1" | awk 'NF {
+		c = "ClusterId == " $1
+		if (split($1, p, ".") == 2) c = "(ClusterId == " p[1] " && ProcId == " p[2] ")"
+		printf "%s%s", (n++ ? " || " : ""), c
+	}'
 }
 
 # stdin: "<cluster id> TAB <dir>" lines. Prints "<id> <WORD> [<code>]": one

@@ -126,13 +126,15 @@ submit_script() {
 	printf '%s\n' "$_so" | sed -n 's/^Job <\([0-9][0-9]*\)> is submitted.*/\1/p' | tail -n 1
 }
 
-# `bjobs -o "jobid stat exit_code exit_reason delimiter='|'" -noheader`
-# output -> "<id> <WORD> [<code>]". PSUSP is a pending job held by its owner;
+# `bjobs -o "jobid stat exit_code exit_reason jobindex delimiter='|'"
+# -noheader` output -> "<id> <WORD> [<code>]"; an element of a job array
+# (see submit-batch) is told about as "<id>[<index>]". PSUSP is a pending job held by its owner;
 # UNKWN and ZOMBI (the host is unreachable) are left unanswered.
 parse_bjobs() {
 	awk -F '|' '
 		$1 ~ /^[0-9]+$/ && NF >= 2 {
 			id = $1; st = $2; ex = $3; why = $4
+			if ($5 ~ /^[1-9][0-9]*$/) id = id "[" $5 "]"
 			sub(/:.*/, "", why); gsub(/[[:space:]]/, "", why)
 			if (st == "PEND" || st == "PSUSP" || st == "WAIT" || st == "PROV") print id " PENDING"
 			else if (st == "RUN") print id " RUNNING"
@@ -156,9 +158,12 @@ parse_bjobs() {
 states() {
 	_ids=$(cut -f 1 | awk 'NF && !seen[$1]++')
 	[ -n "$_ids" ] || return 0
-	# shellcheck disable=SC2086 # one argument per id
-	bjobs -a -o "jobid stat exit_code exit_reason delimiter='|'" -noheader $_ids 2>/dev/null |
+	# One argument per id, never globbed (an array element is 42[3]).
+	set -f
+	# shellcheck disable=SC2086
+	bjobs -a -o "jobid stat exit_code exit_reason jobindex delimiter='|'" -noheader $_ids 2>/dev/null |
 		parse_bjobs
+	set +f
 }
 
 # bkill of an ended job says "Job has already finished" or "No matching job

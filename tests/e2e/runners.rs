@@ -1509,6 +1509,42 @@ fn sge_runner_against_a_real_grid_engine() {
     );
 }
 
+/// HTCondor and LSF tell an array's task apart (`4242.1`, `5101[2]`) in status and cancel.
+#[test]
+fn htcondor_and_lsf_status_and_cancel_per_array_task() {
+    let b = Bench::new();
+    b.fake(
+        "condor_q",
+        "echo '4242 2 undefined undefined undefined undefined 1'; echo '4242 1 undefined undefined undefined undefined 0'",
+    );
+    b.fake("condor_rm", "exit 0");
+    let c = b.job("htcondor", "ore000002");
+    c.write("job.slurmid", "4242.1\n");
+    assert_eq!(c.run("status").stdout, "RUNNING\n");
+    assert!(
+        b.calls()
+            .iter()
+            .any(|l| l.contains("-constraint (ClusterId == 4242 && ProcId == 1) ")),
+        "{:?}",
+        b.calls()
+    );
+    assert_eq!(c.run("cancel").code, Some(0));
+    assert!(b.calls().iter().any(|l| l == "condor_rm 4242.1"));
+
+    b.fake("bjobs", "echo '5101|PEND|||1'; echo '5101|RUN|||2'");
+    b.fake("bkill", "exit 0");
+    let l = b.job("lsf", "ore000003");
+    l.write("job.slurmid", "5101[2]\n");
+    assert_eq!(l.run("status").stdout, "RUNNING\n");
+    assert!(
+        b.calls().iter().any(|c| c.ends_with(" -noheader 5101[2]")),
+        "{:?}",
+        b.calls()
+    );
+    assert_eq!(l.run("cancel").code, Some(0));
+    assert!(b.calls().iter().any(|c| c == "bkill 5101[2]"));
+}
+
 /// A sweep as ONE Grid Engine array job (`qsub -t 1-3 -tc 2`): each job's job.slurmid is
 /// its task (`N.1`..`N.3` of one job number), each task runs in its own job's directory, and
 /// batch-status tells each task's end.
