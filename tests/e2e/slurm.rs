@@ -800,6 +800,14 @@ fn a_replicate_array_runs_the_command_once_per_task() {
         std::fs::read_to_string(dir.join("job.exitcode")).unwrap(),
         "0\n"
     );
+    // `grunt out` shows every task's output, in task order.
+    let out = w.grunt(&["out", "1"]).success().stdout;
+    let at = |t: usize| {
+        out.find(&format!(
+            "==> task {t} (job.out.{t}) <==\ntask {t} slurm {t}"
+        ))
+    };
+    assert!(at(0).is_some() && at(0) < at(1) && at(1) < at(2), "{out}");
     let sacct = Command::new("sacct")
         .args(["-j", &id, "-P", "-n", "-X", "-o", "JobID"])
         .output()
