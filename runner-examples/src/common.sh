@@ -258,8 +258,8 @@ cmd_submit() {
 # Each scheduler part sets ARRAY_TASK_VAR (the variable holding a task's
 # number) and ARRAY_BASE (the first task's number), and defines
 # array_directives N K (the array's directives: N tasks, at most K running;
-# HTCondor's go into its submit description) and array_task_id ARRAYID TASK
-# (what a task's job.slurmid holds).
+# HTCondor's go into its submit description), and sets ARRAY_ID_FORMAT, the
+# printf format of a task's job.slurmid from the array's id and the task.
 #
 # grund hands the jobs of one sweep to `submit-batch` in one call
 # ($GRUNT_BATCH_FILE: "<jobid> TAB <dir>" lines, in task order). This claims
@@ -268,7 +268,7 @@ cmd_submit() {
 # TAB <jobid> TAB <dir>" lines) and job.sbatch (the array's script) into the
 # first claimed job's directory, and submits them as ONE array of the
 # scheduler, at most `array_throttle` tasks (from the profile) running at
-# once. Each job's job.slurmid then names its task (array_task_id), so
+# once. Each job's job.slurmid then names its task (ARRAY_ID_FORMAT), so
 # status, batch-status and cancel work per job. grund submits the jobs left
 # without a job.slurmid one by one.
 
@@ -334,10 +334,14 @@ cmd_submit_batch() {
 		case $_jid in '' | *[!A-Za-z0-9]*) continue ;; esac
 		case $_jd in /*) ;; *) continue ;; esac
 		if [ ! -d "$_jd" ] || [ -e "$_jd/job.canceled" ]; then continue; fi
-		(
-			set -C
-			: >"$_jd/job.slurmid"
-		) 2>/dev/null || continue
+		# Exclusively (noclobber), without a subshell per job: `true` is not
+		# a special built-in, so a failed redirection only fails it.
+		set -C
+		if ! { true >"$_jd/job.slurmid"; } 2>/dev/null; then
+			set +C
+			continue
+		fi
+		set +C
 		if [ -z "$_home" ]; then
 			_home=$_jd
 			: >"$_home/.job.array.tmp.$$"
@@ -367,9 +371,9 @@ cmd_submit_batch() {
 		exit 1
 		;;
 	esac
-	while IFS='	' read -r _t _jid _jd; do
-		(cd "$_jd" && put job.slurmid "$(array_task_id "$_out" "$_t")")
-	done <job.array
+	# Each task's id into its job's claimed job.slurmid, in one awk for all.
+	awk -F '\t' -v a="$_out" -v fmt="$ARRAY_ID_FORMAT\n" '
+		{ f = $3 "/job.slurmid"; printf fmt, a, $1 > f; close(f) }' job.array
 	say "submitted: $SCHED array $_out of $_n jobs"
 }
 

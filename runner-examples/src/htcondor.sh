@@ -137,7 +137,7 @@ array_directives() {
 		say "queue $1"
 	} >>.job.condor.arr && mv -f .job.condor.arr .job.condor.new
 }
-array_task_id() { printf '%s.%s' "$1" "$2"; }
+ARRAY_ID_FORMAT='%s.%s'
 
 # `condor_submit -terse` prints "<cluster>.<proc> - <cluster>.<proc>"; without
 # -terse: "1 job(s) submitted to cluster 42."

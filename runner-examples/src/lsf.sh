@@ -118,7 +118,7 @@ array_directives() {
 	say '#BSUB -o .job.array-%I.log'
 	say '#BSUB -e .job.array-%I.log'
 }
-array_task_id() { printf '%s[%s]' "$1" "$2"; }
+ARRAY_ID_FORMAT='%s[%s]'
 
 # bsub says "Job <42> is submitted to default queue <normal>."
 submit_script() {

@@ -133,7 +133,7 @@ array_directives() {
 	# shellcheck disable=SC2016
 	say '#$ -e .job.array-$TASK_ID.log'
 }
-array_task_id() { printf '%s.%s' "$1" "$2"; }
+ARRAY_ID_FORMAT='%s.%s'
 
 # `qsub -terse` prints the job number; without -terse (old versions) it says
 # 'Your job 42 ("name") has been submitted'.

@@ -113,7 +113,7 @@ array_directives() {
 	say '#SBATCH --output=.job.array-%a.log'
 	say '#SBATCH --error=.job.array-%a.log'
 }
-array_task_id() { printf '%s_%s' "$1" "$2"; }
+ARRAY_ID_FORMAT='%s_%s'
 
 # The original's replicate arrays: `array = "0-9"` in the profile runs the
 # job's command once per index, as one Slurm array, with the index in
