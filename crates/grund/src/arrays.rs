@@ -105,24 +105,36 @@ fn submit_one_sweep(
     let mut rest = Vec::new();
     let mut going: Vec<Member> = Vec::new();
     for m in members {
-        // Held (a cap, a dependency) or released already: as a `submit` of its own would.
-        if crate::hold::gate(p, repo, tree, &m.dir, batch)? {
-            workdir::write_job_list(&m.dir)?;
-            done.keys.push(m.cmd.key);
-            done.commands += 1;
-            continue;
-        }
         let job = SubmitJob {
             id: m.cmd.cmd.job.clone(),
             dir: m.dir.clone(),
         };
+        // Held (a cap, a dependency) or released already: as a `submit` of its own would.
         // Another key submitted it already, or a path the request file cannot carry: its own
-        // `submit` says so, or submits it.
-        if !SubmitJob::renderable(&job) || !p.claim_submit(&job.id, &m.dir, &m.cmd.key)? {
-            rest.push(m.cmd);
-            continue;
+        // `submit` says so, or submits it. A job whose files fail here is left to its own
+        // `submit` too, which records the error in the job.
+        let held = crate::hold::gate(p, repo, tree, &m.dir, batch).and_then(|h| {
+            if h {
+                workdir::write_job_list(&m.dir).map(|()| true)
+            } else {
+                Ok(false)
+            }
+        });
+        match held {
+            Ok(true) => {
+                done.keys.push(m.cmd.key);
+                done.commands += 1;
+            }
+            Ok(false)
+                if SubmitJob::renderable(&job)
+                    && p.claim_submit(&job.id, &m.dir, &m.cmd.key).unwrap_or(false) =>
+            {
+                going.push(m)
+            }
+            Ok(false) => rest.push(m.cmd),
+            Err(e) if p.is_job_error(&m.cmd.cmd, &e) => rest.push(m.cmd),
+            Err(e) => return Err(e),
         }
-        going.push(m);
     }
     if going.len() < 2 {
         rest.extend(going.into_iter().map(|m| m.cmd));
@@ -179,12 +191,22 @@ fn submit_one_sweep(
         }
         // The runner claimed the job (so it may be queued) but failed: the job hears why;
         // it is not submitted again.
-        if let (false, Some(o)) = (ok, &outcome) {
-            if let Some(text) = o.error_text(submit_batch::WORD) {
-                p.job_error(&m.dir, submit_batch::WORD, &text)?;
+        if let (false, Some(text)) = (
+            ok,
+            outcome
+                .as_ref()
+                .and_then(|o| o.error_text(submit_batch::WORD)),
+        ) {
+            if let Err(e) = workdir::write_error(&m.dir, submit_batch::WORD, &text) {
+                log::warn!("{}: {}: {e}", p.key.project, m.cmd.path);
             }
         }
-        workdir::write_job_list(&m.dir)?;
+        // Submitted: a job whose files fail now hears of it, and is not submitted again.
+        match workdir::write_job_list(&m.dir) {
+            Ok(()) => {}
+            Err(e) if p.is_job_error(&m.cmd.cmd, &e) => p.record_job_error(&m.cmd, &e),
+            Err(e) => return Err(e),
+        }
         done.keys.push(m.cmd.key);
         done.commands += 1;
         submitted += 1;

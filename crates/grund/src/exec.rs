@@ -415,7 +415,7 @@ impl Project {
         Ok(Invocation::new(&self.ctx(id, dir), word, &cfg)?)
     }
 
-    pub(crate) fn job_error(&self, dir: &Path, word: &str, text: &str) -> Result<()> {
+    fn job_error(&self, dir: &Path, word: &str, text: &str) -> Result<()> {
         workdir::write_error(dir, word, text)?;
         workdir::write_job_list(dir)
     }
