@@ -821,3 +821,40 @@ fn a_replicate_array_runs_the_command_once_per_task() {
         assert_eq!(tasks, want);
     }
 }
+
+/// The original grunt's `grunter.py` knows no `submit-batch` (it exits non-zero for it): a
+/// sweep still reaches Slurm, one `sbatch` per job, as with the original grund.
+#[test]
+fn the_original_grunter_py_gets_a_sweep_one_job_at_a_time() {
+    if !slurm_is_up() {
+        return;
+    }
+    let w = World::new("#!/bin/sh\nexit 1\n", "");
+    let original =
+        std::fs::read_to_string(repo_file("tests/data/schedulers/slurm/original-grunter.py"))
+            .unwrap();
+    commit(&w, &[("grunter", None), ("grunter.py", Some(&original))]);
+    let mut slurm = SlurmJobs::default();
+    w.grunt(&["submit", "--sweep", "x=0.5,0.7", "-m", "a sweep"])
+        .success();
+    w.grund_once().success();
+    let mut ids = Vec::new();
+    for n in 1..=2 {
+        let dir = w.server_jobs_dir().join(format!("active/ore{n:06}/sim"));
+        let id = std::fs::read_to_string(dir.join("job.slurmid")).unwrap_or_default();
+        slurm.add(id.trim());
+        assert!(
+            !id.trim().is_empty() && id.trim().bytes().all(|b| b.is_ascii_digit()),
+            "job {n}: {id:?}"
+        );
+        assert!(!dir.join("job.error").exists(), "job {n} has no error");
+        assert!(
+            std::fs::read_to_string(dir.join("job.sbatch"))
+                .unwrap()
+                .contains(&format!("sh sim.sh --x={}", ["0.5", "0.7"][n - 1])),
+            "the original's own batch script"
+        );
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1], "one Slurm job each");
+}
