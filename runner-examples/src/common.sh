@@ -267,10 +267,10 @@ cmd_submit() {
 # has one, or was canceled, stays out), writes job.array (the index: "<task>
 # TAB <jobid> TAB <dir>" lines) and job.sbatch (the array's script) into the
 # first claimed job's directory, and submits them as ONE array of the
-# scheduler, at most `array_throttle` tasks (from the profile) running at
-# once. Each job's job.slurmid then names its task (ARRAY_ID_FORMAT), so
-# status, batch-status and cancel work per job. grund submits the jobs left
-# without a job.slurmid one by one.
+# scheduler (one per `array_max` jobs), at most `array_throttle` tasks (from
+# the profile) running at once. Each job's job.slurmid then names its task
+# (ARRAY_ID_FORMAT), so status, batch-status and cancel work per job. grund
+# submits the jobs left without a job.slurmid one by one.
 
 # The lines of the array's script that find its task's job in the index
 # file $1 ("<task> TAB <jobid> TAB <dir>") by the task number in the
@@ -297,11 +297,29 @@ EOF
 # shellcheck disable=SC2317 # the Slurm part overrides it
 replicate_ending() { :; }
 
-# Undoes the claims of the jobs in job.array (nothing was queued) and exits
-# with $1.
+# Undoes the claims of the jobs in the claim list $1 ("<jobid> TAB <dir>")
+# from line $2 + 1 on (nothing of those was queued), removes the list and
+# exits with $3.
 unclaim() {
-	cut -f 3 job.array | while IFS= read -r _jd; do rm -f "$_jd/job.slurmid"; done
-	exit "$1"
+	awk -F '\t' -v s="$2" 'NR > s { print $2 }' "$1" |
+		while IFS= read -r _jd; do rm -f "$_jd/job.slurmid"; done
+	rm -f "$1"
+	exit "$3"
+}
+
+# How many jobs one array takes at most: `array_max` of the profile, else
+# 1000 (what Slurm's MaxArraySize and LSF's MAX_JOB_ARRAY_SIZE allow by
+# default). A bigger sweep is submitted as several arrays.
+array_max() {
+	_am=$(res ARRAY_MAX)
+	case $_am in
+	'') printf 1000 ;;
+	*[!0-9]* | 0)
+		warn "array_max = \"$_am\" is not a positive number"
+		return 1
+		;;
+	*) printf '%s' "$_am" ;;
+	esac
 }
 
 cmd_submit_batch() {
@@ -319,62 +337,78 @@ cmd_submit_batch() {
 		warn 'these jobs are replicate arrays (array in the profile): submit them one by one'
 		exit 1
 	fi
-	_k=$(res ARRAY_THROTTLE)
-	case $_k in
+	_sbk=$(res ARRAY_THROTTLE)
+	case $_sbk in
 	'') ;;
 	*[!0-9]* | 0)
-		warn "array_throttle = \"$_k\" is not a positive number"
+		warn "array_throttle = \"$_sbk\" is not a positive number"
 		exit 2
 		;;
 	esac
-	# Claim the jobs; the index and the script go to the first claimed one.
-	_home=
-	_n=0
-	while IFS='	' read -r _jid _jd || [ -n "$_jid" ]; do
-		case $_jid in '' | *[!A-Za-z0-9]*) continue ;; esac
-		case $_jd in /*) ;; *) continue ;; esac
-		if [ ! -d "$_jd" ] || [ -e "$_jd/job.canceled" ]; then continue; fi
+	_sbmax=$(array_max) || exit 2
+	# Claim the jobs into a list kept in the first claimed job's directory.
+	_sball=
+	_sbn=0
+	while IFS='	' read -r _sbjid _sbjd || [ -n "$_sbjid" ]; do
+		case $_sbjid in '' | *[!A-Za-z0-9]*) continue ;; esac
+		case $_sbjd in /*) ;; *) continue ;; esac
+		if [ ! -d "$_sbjd" ] || [ -e "$_sbjd/job.canceled" ]; then continue; fi
 		# Exclusively (noclobber), without a subshell per job: `true` is not
 		# a special built-in, so a failed redirection only fails it.
 		set -C
-		if ! { true >"$_jd/job.slurmid"; } 2>/dev/null; then
+		if ! { true >"$_sbjd/job.slurmid"; } 2>/dev/null; then
 			set +C
 			continue
 		fi
 		set +C
-		if [ -z "$_home" ]; then
-			_home=$_jd
-			: >"$_home/.job.array.tmp.$$"
+		if [ -z "$_sball" ]; then
+			_sball="$_sbjd/.job.array.claimed.$$"
+			: >"$_sball"
 		fi
-		printf '%s\t%s\t%s\n' "$((_n + ARRAY_BASE))" "$_jid" "$_jd" >>"$_home/.job.array.tmp.$$"
-		_n=$((_n + 1))
+		printf '%s\t%s\n' "$_sbjid" "$_sbjd" >>"$_sball"
+		_sbn=$((_sbn + 1))
 	done <"$_bf"
-	if [ "$_n" = 0 ]; then
+	if [ "$_sbn" = 0 ]; then
 		warn 'submit-batch: no job to submit (each has a job.slurmid already, or was canceled)'
 		return 0
 	fi
-	cd "$_home" || exit 1
-	mv -f ".job.array.tmp.$$" job.array || unclaim 1
-	{
-		say '#!/bin/sh'
-		directives && array_directives "$_n" "$_k" && write_body "$PWD/job.array"
-	} >.job.sbatch.tmp.$$ || {
-		rm -f .job.sbatch.tmp.$$
-		unclaim 2
-	}
-	mv -f .job.sbatch.tmp.$$ job.sbatch
-	_out=$(submit_script) || unclaim 1
-	case $_out in
-	'' | *[!0-9]*)
-		# Something may have been queued: keep the claims, say what came back.
-		warn "could not read an array id from the scheduler's answer: $_out"
-		exit 1
-		;;
-	esac
-	# Each task's id into its job's claimed job.slurmid, in one awk for all.
-	awk -F '\t' -v a="$_out" -v fmt="$ARRAY_ID_FORMAT\n" '
-		{ f = $3 "/job.slurmid"; printf fmt, a, $1 > f; close(f) }' job.array
-	say "submitted: $SCHED array $_out of $_n jobs"
+	# One array per array_max jobs, each with its index and script in its
+	# first job's directory.
+	_sbdone=0
+	while [ "$_sbdone" -lt "$_sbn" ]; do
+		_sbc=$((_sbn - _sbdone))
+		[ "$_sbc" -le "$_sbmax" ] || _sbc=$_sbmax
+		# (The scheduler parts' functions use short names like _c: these
+		# variables are prefixed so that none clobbers them.)
+		_sbhome=$(awk -F '\t' -v s="$_sbdone" 'NR == s + 1 { print $2; exit }' "$_sball")
+		cd "$_sbhome" || unclaim "$_sball" "$_sbdone" 1
+		awk -F '\t' -v s="$_sbdone" -v c="$_sbc" -v b="$ARRAY_BASE" '
+			NR > s && NR <= s + c { print NR - s - 1 + b "\t" $1 "\t" $2 }' "$_sball" >job.array ||
+			unclaim "$_sball" "$_sbdone" 1
+		{
+			say '#!/bin/sh'
+			directives && array_directives "$_sbc" "$_sbk" && write_body "$PWD/job.array"
+		} >.job.sbatch.tmp.$$ || {
+			rm -f .job.sbatch.tmp.$$
+			unclaim "$_sball" "$_sbdone" 2
+		}
+		mv -f .job.sbatch.tmp.$$ job.sbatch
+		_sbout=$(submit_script) || unclaim "$_sball" "$_sbdone" 1
+		case $_sbout in
+		'' | *[!0-9]*)
+			# Something may have been queued: keep the claims, say what came back.
+			warn "could not read an array id from the scheduler's answer: $_sbout"
+			rm -f "$_sball"
+			exit 1
+			;;
+		esac
+		# Each task's id into its job's claimed job.slurmid, in one awk for all.
+		awk -F '\t' -v a="$_sbout" -v fmt="$ARRAY_ID_FORMAT\n" '
+			{ f = $3 "/job.slurmid"; printf fmt, a, $1 > f; close(f) }' job.array
+		say "submitted: $SCHED array $_sbout of $_sbc jobs"
+		_sbdone=$((_sbdone + _sbc))
+	done
+	rm -f "$_sball"
 }
 
 # The lines of $GRUNT_BATCH_FILE that name a valid batch id (an array task's

@@ -1374,6 +1374,33 @@ fn slurm_array_failures_and_per_task_status_and_cancel() {
         .read("job.sbatch")
         .contains("#SBATCH --array=0-1%2\n"));
 
+    // More jobs than `array_max`: one array per array_max jobs, each with its own script.
+    let b2 = Bench::new();
+    b2.fake(
+        "sbatch",
+        &format!(
+            "n=$(cat '{c}' 2>/dev/null || echo 500); echo $((n + 1)) > '{c}'; echo $((n + 1))",
+            c = b2.root.path().join("count").display()
+        ),
+    );
+    let big: Vec<Job> = sweep_jobs(&b2, "slurm")
+        .into_iter()
+        .map(|j| j.with("GRUNT_RES_ARRAY_MAX", "2"))
+        .collect();
+    let bf2 = submit_batch_file(&b2, &big);
+    let r = big[0].run_with("GRUNT_BATCH_FILE", &bf2, "submit-batch");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(b2.count("sbatch"), 2, "{:?}", b2.calls());
+    let ids: Vec<String> = big.iter().map(|j| j.read("job.slurmid")).collect();
+    assert_eq!(ids, ["501_0\n", "501_1\n", "502_0\n"]);
+    assert!(big[0]
+        .read("job.sbatch")
+        .contains("#SBATCH --array=0-1%2\n"));
+    assert!(big[2]
+        .read("job.sbatch")
+        .contains("#SBATCH --array=0-0%2\n"));
+    assert!(!big[1].has("job.sbatch"));
+
     b.fake("squeue", "echo '900_1 RUNNING'; echo '900_0 PENDING'");
     assert_eq!(jobs[2].run("status").stdout, "RUNNING\n");
     assert!(
