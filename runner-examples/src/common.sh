@@ -209,6 +209,10 @@ cmd_submit() {
 		warn '  command = "python3 sim.py"'
 		exit 2
 	fi
+	if has_text "$(res ARRAY)" && [ -z "${REPLICATE_ARRAYS:-}" ]; then
+		warn "array = \"$(res ARRAY)\": replicate arrays are the Slurm runner's; this $SCHED runner has none"
+		exit 2
+	fi
 	if [ -e job.canceled ]; then
 		warn 'this job was canceled; not submitting it'
 		exit 3
@@ -292,8 +296,8 @@ exec >job.out 2>job.err
 EOF
 }
 
-# Replicate arrays (`array` in the profile) are the Slurm runner's; the
-# others have none.
+# Replicate arrays (`array` in the profile) are the Slurm runner's (it sets
+# REPLICATE_ARRAYS); the others refuse a job that asks for one.
 # shellcheck disable=SC2317 # the Slurm part overrides it
 replicate_ending() { :; }
 

@@ -108,6 +108,7 @@ directives() {
 # dot-file of the array's first job.
 ARRAY_TASK_VAR=SLURM_ARRAY_TASK_ID
 ARRAY_BASE=0
+REPLICATE_ARRAYS=1
 array_directives() {
 	say "#SBATCH --array=0-$(($1 - 1))${2:+%$2}"
 	say '#SBATCH --output=.job.array-%a.log'

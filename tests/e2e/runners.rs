@@ -1536,6 +1536,48 @@ fn sge_runner_against_a_real_grid_engine() {
     );
 }
 
+/// Replicate arrays (`array` in the profile) are the Slurm runner's: its script runs the
+/// command once per index with its own output; the others refuse such a job, submitting nothing.
+#[test]
+fn replicate_arrays_are_slurms_and_refused_elsewhere() {
+    for name in ["sge", "htcondor", "lsf"] {
+        let b = Bench::new();
+        let j = b.job(name, "ore000001").with("GRUNT_RES_ARRAY", "0-2");
+        let r = j.run("submit");
+        assert_eq!(r.code, Some(2), "{name}: {r:?}");
+        assert!(r.stderr.contains("replicate arrays"), "{name}: {r:?}");
+        assert!(!j.has("job.slurmid") && b.calls().is_empty(), "{name}");
+    }
+    let b = Bench::new();
+    b.fake("sbatch", "echo 700");
+    let j = b.job("slurm", "ore000001").with("GRUNT_RES_ARRAY", "0-4:2");
+    j.write(
+        "job.sh",
+        "echo \"task $GRUNT_ARRAY_TASK\"; exit $((GRUNT_ARRAY_TASK / 2))\n",
+    );
+    assert_eq!(j.run("submit").code, Some(0));
+    assert_eq!(j.read("job.slurmid"), "700\n", "the array's id");
+    let script = j.read("job.sbatch");
+    for want in ["#SBATCH --array=0-4:2\n", "#SBATCH --output=job.out.%a\n"] {
+        assert!(script.contains(want), "{want:?} in {script}");
+    }
+    // Three tasks (0, 2, 4); the job ends with the last, with the first non-zero code.
+    for t in [0, 4, 2] {
+        assert!(!j.has("job.end"), "not ended before its last task");
+        let o = j.run_task("SLURM_ARRAY_TASK_ID", t);
+        assert_eq!(o.code, Some(t as i32 / 2), "task {t}: {o:?}");
+        assert_eq!(j.read(&format!("job.exitcode.{t}")), format!("{}\n", t / 2));
+    }
+    assert!(j.has("job.end"));
+    assert_eq!(
+        j.read("job.exitcode"),
+        "1\n",
+        "the first non-zero: task 2's"
+    );
+    let bad = b.job("slurm", "ore000002").with("GRUNT_RES_ARRAY", "0-x");
+    assert_eq!(bad.run("submit").code, Some(2));
+}
+
 /// HTCondor and LSF tell an array's task apart (`4242.1`, `5101[2]`) in status and cancel.
 #[test]
 fn htcondor_and_lsf_status_and_cancel_per_array_task() {
