@@ -41,6 +41,10 @@ commands:
                 TIMEOUT, OUT_OF_MEMORY, CANCELLED)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <cluster id> TAB <dir>" lines)
+  submit-batch  submit the jobs listed in $GRUNT_BATCH_FILE ("<jobid> TAB
+                <dir>" lines: the points of one sweep) as ONE cluster (queue
+                N, max_materialize = array_throttle of the profile); writes
+                each job's job.slurmid (CLUSTER.PROC)
   cancel        condor_rm the job and write job.canceled
   results       print the files matching [run] results, one per line
   queue         write your queue and your held jobs with their reasons to
@@ -114,6 +118,27 @@ condor_description() {
 	say 'queue'
 }
 
+# Native arrays (submit-batch): one cluster of N procs; proc i runs the job on
+# line i of job.array (its number reaches the script as GRUNT_ARRAY_TASK);
+# its own output goes to its job.out and job.err, HTCondor's to dot-files of
+# the array's first job. The description's last line, `queue`, becomes the
+# array's.
+ARRAY_TASK_VAR=GRUNT_ARRAY_TASK
+ARRAY_BASE=0
+array_directives() {
+	sed '$d' .job.condor.new >.job.condor.arr || return 1
+	# shellcheck disable=SC2016 # HTCondor's own $(Process)
+	{
+		say 'environment = "GRUNT_ARRAY_TASK=$(Process)"'
+		say 'output = .job.array-$(Process).out'
+		say 'error = .job.array-$(Process).err'
+		say 'log = job.condorlog'
+		[ -z "$2" ] || say "max_materialize = $2"
+		say "queue $1"
+	} >>.job.condor.arr && mv -f .job.condor.arr .job.condor.new
+}
+ARRAY_ID_FORMAT='%s.%s'
+
 # `condor_submit -terse` prints "<cluster>.<proc> - <cluster>.<proc>"; without
 # -terse: "1 job(s) submitted to cluster 42."
 submit_script() {
@@ -127,35 +152,43 @@ submit_script() {
 }
 
 # The attributes asked of condor_q and condor_history, in this order.
-ATTRS='ClusterId JobStatus HoldReasonCode ExitCode ExitBySignal ExitSignal'
+ATTRS='ClusterId JobStatus HoldReasonCode ExitCode ExitBySignal ExitSignal ProcId'
 
-# `condor_q|condor_history -af $ATTRS` output -> "<id> <WORD> [<code>]".
+# `condor_q|condor_history -af $ATTRS` output -> "<id> <WORD> [<code>]"; a
+# proc of an array (see submit-batch) is also told about as
+# "<cluster>.<proc>".
 # JobStatus: 1 idle, 2 running, 3 removed, 4 completed, 5 held, 6 transferring
 # output, 7 suspended.
 parse_af() {
 	awk '
+		function say(w) { print id " " w; if (proc ~ /^[0-9]+$/) print id "." proc " " w }
 		$1 ~ /^[0-9]+$/ && NF >= 2 {
-			id = $1; st = $2; hold = $3; ex = $4; bysig = tolower($5); sig = $6
-			if (st == 1) print id " PENDING"
-			else if (st == 2 || st == 6) print id " RUNNING"
-			else if (st == 7) print id " SUSPENDED"
-			else if (st == 3) print id " CANCELLED"
+			id = $1; st = $2; hold = $3; ex = $4; bysig = tolower($5); sig = $6; proc = $7
+			if (st == 1) say("PENDING")
+			else if (st == 2 || st == 6) say("RUNNING")
+			else if (st == 7) say("SUSPENDED")
+			else if (st == 3) say("CANCELLED")
 			else if (st == 5) {
-				if (hold == 46 || hold == 47) print id " TIMEOUT"
-				else if (hold == 34) print id " OUT_OF_MEMORY"
-				else print id " PENDING"
+				if (hold == 46 || hold == 47) say("TIMEOUT")
+				else if (hold == 34) say("OUT_OF_MEMORY")
+				else say("PENDING")
 			} else if (st == 4) {
-				if (bysig == "true" && sig ~ /^[0-9]+$/) print id " FAILED " 128 + sig
-				else if (ex == "0") print id " COMPLETED 0"
-				else if (ex ~ /^[0-9]+$/) print id " FAILED " ex
-				else print id " FAILED"
+				if (bysig == "true" && sig ~ /^[0-9]+$/) say("FAILED " 128 + sig)
+				else if (ex == "0") say("COMPLETED 0")
+				else if (ex ~ /^[0-9]+$/) say("FAILED " ex)
+				else say("FAILED")
 			}
 		}'
 }
 
-# "ClusterId == 1 || ClusterId == 2" for the ids of $1 (one a line).
+# "ClusterId == 1 || ClusterId == 2" for the ids of $1 (one a line); an
+# array's proc 42.3 is "(ClusterId == 42 && ProcId == 3)".
 constraint() {
-	printf '%s\n' "$1" | awk 'NF { printf "%s%s", (n++ ? " || " : ""), "ClusterId == " $1 }'
+	printf '%s\n' "$1" | awk 'NF {
+		c = "ClusterId == " $1
+		if (split($1, p, ".") == 2) c = "(ClusterId == " p[1] " && ProcId == " p[2] ")"
+		printf "%s%s", (n++ ? " || " : ""), c
+	}'
 }
 
 # stdin: "<cluster id> TAB <dir>" lines. Prints "<id> <WORD> [<code>]": one

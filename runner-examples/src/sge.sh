@@ -43,6 +43,10 @@ commands:
                 TIMEOUT, OUT_OF_MEMORY, CANCELLED)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <job number> TAB <dir>" lines)
+  submit-batch  submit the jobs listed in $GRUNT_BATCH_FILE ("<jobid> TAB
+                <dir>" lines: the points of one sweep) as ONE array job
+                (qsub -t 1-N -tc K, K = array_throttle of the profile);
+                writes each job's job.slurmid (JOBNUMBER.TASK)
   cancel        qdel the job and write job.canceled
   results       print the files matching [run] results, one per line
   queue         write your jobs (qstat) and the queues' summary (qstat -g c)
@@ -116,6 +120,21 @@ directives() {
 	done
 }
 
+# Native arrays (submit-batch): task i runs the job on line i of job.array;
+# its own output goes to its job.out and job.err, Grid Engine's to a
+# dot-file of the array's first job.
+ARRAY_TASK_VAR=SGE_TASK_ID
+ARRAY_BASE=1
+array_directives() {
+	say "#\$ -t 1-$1"
+	[ -z "$2" ] || say "#\$ -tc $2"
+	# shellcheck disable=SC2016 # Grid Engine's own $TASK_ID
+	say '#$ -o .job.array-$TASK_ID.log'
+	# shellcheck disable=SC2016
+	say '#$ -e .job.array-$TASK_ID.log'
+}
+ARRAY_ID_FORMAT='%s.%s'
+
 # `qsub -terse` prints the job number; without -terse (old versions) it says
 # 'Your job 42 ("name") has been submitted'.
 submit_script() {
@@ -128,7 +147,9 @@ submit_script() {
 
 # Grid Engine's state letters, in Slurm's words: d deleting, E error (held
 # until cleared: still queued), s/S/T suspended, r/t/R running, q/w/h queued.
-# `qstat` output -> "<id> <WORD>".
+# `qstat -g d` output -> "<id> <WORD>"; a task of an array job (one a line:
+# its ja-task-ID is the last column, after the queue of a running task) is
+# also told about as "<id>.<task>".
 parse_qstat() {
 	awk '
 		$1 ~ /^[0-9]+$/ && NF >= 5 {
@@ -139,6 +160,7 @@ parse_qstat() {
 			else if (s ~ /[rtR]/) w = "RUNNING"
 			else w = "PENDING"
 			print $1 " " w
+			if ((NF >= 10 || (NF == 9 && $8 !~ /@/)) && $NF ~ /^[0-9]+$/) print $1 "." $NF " " w
 		}'
 }
 
@@ -195,7 +217,10 @@ ended_state() {
 	elif [ -e "$2/job.canceled" ]; then
 		say "$1 CANCELLED"
 	else
-		qacct -j "$1" 2>/dev/null | parse_qacct | awk -v id="$1" '{ $1 = id; print }'
+		case $1 in
+		*.*) qacct -j "${1%.*}" -t "${1#*.}" ;;
+		*) qacct -j "$1" ;;
+		esac 2>/dev/null | parse_qacct | awk -v id="$1" '{ $1 = id; print }'
 	fi
 }
 
@@ -204,7 +229,7 @@ states() {
 	_in=$(awk -F '\t' 'NF && !seen[$1]++')
 	[ -n "$_in" ] || return 0
 	# Without qstat's answer nothing can be told apart: say nothing.
-	_q=$(qstat 2>/dev/null) || return 0
+	_q=$(qstat -g d 2>/dev/null) || return 0
 	_live=$(printf '%s\n' "$_q" | parse_qstat)
 	printf '%s\n' "$_in" | while IFS='	' read -r _id _dir; do
 		_w=$(printf '%s\n' "$_live" | awk -v id="$_id" '$1 == id { print; exit }')

@@ -663,7 +663,8 @@ fn slurm_batch_status_asks_squeue_then_sacct_once_each() {
     // Only the job nobody knows is left for scontrol: one call, for that id.
     assert_eq!(b.count("scontrol"), 1, "{calls:?}");
     assert!(
-        calls[0].starts_with("squeue -h -j 829,830,831,832,833,834,835,901,902,903,904,905,99999 "),
+        calls[0]
+            .starts_with("squeue -h -r -j 829,830,831,832,833,834,835,901,902,903,904,905,99999 "),
         "{calls:?}"
     );
     assert_eq!(
@@ -1204,6 +1205,220 @@ impl Job {
     }
 }
 
+// ---------------------------------------------------------------- native arrays
+
+impl Job {
+    /// Task `task` of an array's script as the scheduler starts it: in the job directory
+    /// that holds the script, with the task's number in `var`.
+    fn run_task(&self, var: &str, task: usize) -> Out {
+        let mut c = Command::new("sh");
+        c.arg("job.sbatch")
+            .current_dir(&self.dir)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", &self.home)
+            .env(var, task.to_string());
+        run_with_deadline(c, &format!("task {task} of job.sbatch"))
+    }
+}
+
+/// A batch file for `submit-batch`: "<jobid> TAB <dir>" for each job.
+fn submit_batch_file(b: &Bench, jobs: &[Job]) -> String {
+    let path = b.root.path().join("submit-batch.in");
+    let text: String = jobs
+        .iter()
+        .map(|j| format!("{}\t{}\n", j.jobid, j.dir.display()))
+        .collect();
+    fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// Three jobs of a sweep, each with its own args, for `runner_name`.
+fn sweep_jobs(b: &Bench, runner_name: &str) -> Vec<Job> {
+    (1..=3)
+        .map(|i| {
+            let j = b
+                .job(runner_name, &format!("ore{i:06}"))
+                .with("GRUNT_RES_ARRAY_THROTTLE", "2");
+            j.write("job.sh", "echo \"point $*\"\n");
+            j.write("job.args", &format!("--i={i}\n"));
+            j
+        })
+        .collect()
+}
+
+/// A runner's array case: its name, the task variable, the first task's number, the three
+/// jobs' ids, the file holding the array's directives, and text that must be in it.
+type ArrayCase = (
+    &'static str,
+    &'static str,
+    usize,
+    [&'static str; 3],
+    &'static str,
+    &'static [&'static str],
+);
+
+/// `submit-batch`: each batch runner submits the jobs of the batch file as ONE array with
+/// one call of its scheduler (the array and its throttle in the scheduler's words), writes
+/// each job's task into its job.slurmid, and each task of the script, started as the
+/// scheduler starts it, runs its own job in that job's directory, output included.
+#[test]
+fn every_batch_runner_submits_a_sweep_as_one_array() {
+    let cases: [ArrayCase; 4] = [
+        (
+            "slurm",
+            "SLURM_ARRAY_TASK_ID",
+            0,
+            ["836_0", "836_1", "836_2"],
+            "job.sbatch",
+            &["#SBATCH --array=0-2%2\n"],
+        ),
+        (
+            "sge",
+            "SGE_TASK_ID",
+            1,
+            ["19.1", "19.2", "19.3"],
+            "job.sbatch",
+            &["#$ -t 1-3\n", "#$ -tc 2\n"],
+        ),
+        (
+            "htcondor",
+            "GRUNT_ARRAY_TASK",
+            0,
+            ["4242.0", "4242.1", "4242.2"],
+            "job.condor",
+            &[
+                "environment = \"GRUNT_ARRAY_TASK=$(Process)\"\n",
+                "max_materialize = 2\nqueue 3\n",
+            ],
+        ),
+        (
+            "lsf",
+            "LSB_JOBINDEX",
+            1,
+            ["5101[1]", "5101[2]", "5101[3]"],
+            "job.sbatch",
+            &["#BSUB -J \"ore000001[1-3]%2\"\n"],
+        ),
+    ];
+    for (name, var, base, ids, file, wants) in cases {
+        let b = Bench::new();
+        b.fake(
+            "sbatch",
+            &format!("cat '{}'", data("slurm/sbatch-parsable.txt")),
+        );
+        b.fake("qsub", &format!("cat '{}'", data("sge/qsub-terse.txt")));
+        b.fake(
+            "condor_submit",
+            &format!("cat '{}'", data("htcondor/condor_submit-terse.txt")),
+        );
+        b.fake(
+            "bsub",
+            &format!("cat > /dev/null; cat '{}'", data("lsf/bsub.txt")),
+        );
+        let jobs = sweep_jobs(&b, name);
+        let bf = submit_batch_file(&b, &jobs);
+        let r = jobs[0].run_with("GRUNT_BATCH_FILE", &bf, "submit-batch");
+        assert_eq!(r.code, Some(0), "{name}: {r:?}");
+        assert_eq!(b.calls().len(), 1, "{name}: one call: {:?}", b.calls());
+        for (j, id) in jobs.iter().zip(ids) {
+            assert_eq!(j.read("job.slurmid"), format!("{id}\n"), "{name}");
+        }
+        let text = jobs[0].read(file);
+        for w in wants {
+            assert!(text.contains(w), "{name}: {w:?} not in {file}:\n{text}");
+        }
+        assert!(
+            !jobs[1].has("job.sbatch"),
+            "{name}: one script, in the first job"
+        );
+        for t in 0..3 {
+            let o = jobs[0].run_task(var, t + base);
+            assert_eq!(o.code, Some(0), "{name} task {t}: {o:?}");
+        }
+        for (i, j) in jobs.iter().enumerate() {
+            assert_eq!(
+                j.read("job.out"),
+                format!("point --i={}\n", i + 1),
+                "{name}"
+            );
+            assert_eq!(j.read("job.exitcode"), "0\n", "{name}");
+            assert!(j.has("job.end"), "{name}");
+        }
+    }
+}
+
+/// A failed array submit frees every job for a submit of its own; a job submitted already
+/// stays out of the array; per job, status and cancel name the job's own task.
+#[test]
+fn slurm_array_failures_and_per_task_status_and_cancel() {
+    let b = Bench::new();
+    b.fake(
+        "sbatch",
+        "echo 'sbatch: error: Batch job submission failed' >&2; exit 1",
+    );
+    let jobs = sweep_jobs(&b, "slurm");
+    let bf = submit_batch_file(&b, &jobs);
+    let r = jobs[0].run_with("GRUNT_BATCH_FILE", &bf, "submit-batch");
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(jobs.iter().all(|j| !j.has("job.slurmid")), "claims undone");
+
+    b.fake("sbatch", "echo 900");
+    jobs[0].write("job.slurmid", "77\n");
+    let r = jobs[0].run_with("GRUNT_BATCH_FILE", &bf, "submit-batch");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(jobs[0].read("job.slurmid"), "77\n", "not submitted twice");
+    assert_eq!(jobs[1].read("job.slurmid"), "900_0\n");
+    assert_eq!(jobs[2].read("job.slurmid"), "900_1\n");
+    assert!(jobs[1]
+        .read("job.sbatch")
+        .contains("#SBATCH --array=0-1%2\n"));
+
+    // More jobs than `array_max`: one array per array_max jobs, each with its own script.
+    let b2 = Bench::new();
+    b2.fake(
+        "sbatch",
+        &format!(
+            "n=$(cat '{c}' 2>/dev/null || echo 500); echo $((n + 1)) > '{c}'; echo $((n + 1))",
+            c = b2.root.path().join("count").display()
+        ),
+    );
+    let big: Vec<Job> = sweep_jobs(&b2, "slurm")
+        .into_iter()
+        .map(|j| j.with("GRUNT_RES_ARRAY_MAX", "2"))
+        .collect();
+    let bf2 = submit_batch_file(&b2, &big);
+    let r = big[0].run_with("GRUNT_BATCH_FILE", &bf2, "submit-batch");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(b2.count("sbatch"), 2, "{:?}", b2.calls());
+    let ids: Vec<String> = big.iter().map(|j| j.read("job.slurmid")).collect();
+    assert_eq!(ids, ["501_0\n", "501_1\n", "502_0\n"]);
+    assert!(big[0]
+        .read("job.sbatch")
+        .contains("#SBATCH --array=0-1%2\n"));
+    assert!(big[2]
+        .read("job.sbatch")
+        .contains("#SBATCH --array=0-0%2\n"));
+    assert!(!big[1].has("job.sbatch"));
+
+    b.fake("squeue", "echo '900_1 RUNNING'; echo '900_0 PENDING'");
+    assert_eq!(jobs[2].run("status").stdout, "RUNNING\n");
+    assert!(
+        b.calls()
+            .iter()
+            .any(|c| c.starts_with("squeue -h -r -j 900_1 ")),
+        "{:?}",
+        b.calls()
+    );
+    b.fake("scancel", "exit 0");
+    assert_eq!(jobs[2].run("cancel").code, Some(0));
+    assert!(
+        b.calls().iter().any(|c| c == "scancel 900_1"),
+        "{:?}",
+        b.calls()
+    );
+}
+
 // ---------------------------------------------------------------- a real Grid Engine
 
 /// Whether a Grid Engine answers here; under `CI=true` it must (`.ci/run` starts one).
@@ -1319,6 +1534,144 @@ fn sge_runner_against_a_real_grid_engine() {
         !jobs[2].has("job.exitcode"),
         "killed at h_rt: no exit code of its own"
     );
+}
+
+/// Replicate arrays (`array` in the profile) are the Slurm runner's: its script runs the
+/// command once per index with its own output; the others refuse such a job, submitting nothing.
+#[test]
+fn replicate_arrays_are_slurms_and_refused_elsewhere() {
+    for name in ["sge", "htcondor", "lsf"] {
+        let b = Bench::new();
+        let j = b.job(name, "ore000001").with("GRUNT_RES_ARRAY", "0-2");
+        let r = j.run("submit");
+        assert_eq!(r.code, Some(2), "{name}: {r:?}");
+        assert!(r.stderr.contains("replicate arrays"), "{name}: {r:?}");
+        assert!(!j.has("job.slurmid") && b.calls().is_empty(), "{name}");
+    }
+    let b = Bench::new();
+    b.fake("sbatch", "echo 700");
+    let j = b.job("slurm", "ore000001").with("GRUNT_RES_ARRAY", "0-4:2");
+    j.write(
+        "job.sh",
+        "echo \"task $GRUNT_ARRAY_TASK\"; exit $((GRUNT_ARRAY_TASK / 2))\n",
+    );
+    assert_eq!(j.run("submit").code, Some(0));
+    assert_eq!(j.read("job.slurmid"), "700\n", "the array's id");
+    let script = j.read("job.sbatch");
+    for want in ["#SBATCH --array=0-4:2\n", "#SBATCH --output=job.out.%a\n"] {
+        assert!(script.contains(want), "{want:?} in {script}");
+    }
+    // Three tasks (0, 2, 4); the job ends with the last, with the first non-zero code.
+    for t in [0, 4, 2] {
+        assert!(!j.has("job.end"), "not ended before its last task");
+        let o = j.run_task("SLURM_ARRAY_TASK_ID", t);
+        assert_eq!(o.code, Some(t as i32 / 2), "task {t}: {o:?}");
+        assert_eq!(j.read(&format!("job.exitcode.{t}")), format!("{}\n", t / 2));
+    }
+    assert!(j.has("job.end"));
+    assert_eq!(
+        j.read("job.exitcode"),
+        "1\n",
+        "the first non-zero: task 2's"
+    );
+    let bad = b.job("slurm", "ore000002").with("GRUNT_RES_ARRAY", "0-x");
+    assert_eq!(bad.run("submit").code, Some(2));
+}
+
+/// HTCondor and LSF tell an array's task apart (`4242.1`, `5101[2]`) in status and cancel.
+#[test]
+fn htcondor_and_lsf_status_and_cancel_per_array_task() {
+    let b = Bench::new();
+    b.fake(
+        "condor_q",
+        "echo '4242 2 undefined undefined undefined undefined 1'; echo '4242 1 undefined undefined undefined undefined 0'",
+    );
+    b.fake("condor_rm", "exit 0");
+    let c = b.job("htcondor", "ore000002");
+    c.write("job.slurmid", "4242.1\n");
+    assert_eq!(c.run("status").stdout, "RUNNING\n");
+    assert!(
+        b.calls()
+            .iter()
+            .any(|l| l.contains("-constraint (ClusterId == 4242 && ProcId == 1) ")),
+        "{:?}",
+        b.calls()
+    );
+    assert_eq!(c.run("cancel").code, Some(0));
+    assert!(b.calls().iter().any(|l| l == "condor_rm 4242.1"));
+
+    b.fake("bjobs", "echo '5101|PEND|||1'; echo '5101|RUN|||2'");
+    b.fake("bkill", "exit 0");
+    let l = b.job("lsf", "ore000003");
+    l.write("job.slurmid", "5101[2]\n");
+    assert_eq!(l.run("status").stdout, "RUNNING\n");
+    assert!(
+        b.calls().iter().any(|c| c.ends_with(" -noheader 5101[2]")),
+        "{:?}",
+        b.calls()
+    );
+    assert_eq!(l.run("cancel").code, Some(0));
+    assert!(b.calls().iter().any(|c| c == "bkill 5101[2]"));
+}
+
+/// A sweep as ONE Grid Engine array job (`qsub -t 1-3 -tc 2`): each job's job.slurmid is
+/// its task (`N.1`..`N.3` of one job number), each task runs in its own job's directory, and
+/// batch-status tells each task's end.
+#[test]
+fn sge_sweep_is_one_array_job_on_a_real_grid_engine() {
+    if !sge_is_up() {
+        return;
+    }
+    let b = Bench::new();
+    let path = std::env::var("PATH").unwrap_or_default();
+    let jobs: Vec<Job> = sweep_jobs(&b, "sge")
+        .into_iter()
+        .map(|mut j| {
+            j.path = path.clone();
+            j
+        })
+        .collect();
+    let bf = submit_batch_file(&b, &jobs);
+    let r = jobs[0].run_with("GRUNT_BATCH_FILE", &bf, "submit-batch");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let ids: Vec<String> = jobs
+        .iter()
+        .map(|j| j.read("job.slurmid").trim().to_string())
+        .collect();
+    let number = ids[0].split('.').next().unwrap_or_default().to_string();
+    struct Qdel(String);
+    impl Drop for Qdel {
+        fn drop(&mut self) {
+            let _ = Command::new("qdel")
+                .arg(&self.0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+    let _cleanup = Qdel(number.clone());
+    for (t, id) in ids.iter().enumerate() {
+        assert_eq!(id, &format!("{number}.{}", t + 1), "{ids:?}");
+    }
+    let spec: Vec<(&str, &str, &Path)> = jobs
+        .iter()
+        .zip(&ids)
+        .map(|(j, id)| (j.jobid.as_str(), id.as_str(), j.dir.as_path()))
+        .collect();
+    let status = batch_file(&b, &spec);
+    let want = "ore000001 COMPLETED 0\nore000002 COMPLETED 0\nore000003 COMPLETED 0\n";
+    let end = Instant::now() + Duration::from_secs(90);
+    loop {
+        let r = jobs[0].run_with("GRUNT_BATCH_FILE", &status, "batch-status");
+        if r.stdout == want {
+            break;
+        }
+        assert!(Instant::now() < end, "Grid Engine states: {r:?}");
+        thread::sleep(Duration::from_millis(500));
+    }
+    for (i, j) in jobs.iter().enumerate() {
+        assert_eq!(j.read("job.out"), format!("point --i={}\n", i + 1));
+    }
 }
 
 // ---------------------------------------------------------------- grunt runner

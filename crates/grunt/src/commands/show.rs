@@ -75,7 +75,8 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let stderr = text(jobfile::RUNNER_ERR)?
         .map(|t| super::out::tail(&t, Some(a.lines)))
         .filter(|t| !t.is_empty());
-    let output = text(jobfile::OUT)?.map(|t| super::out::tail(&t, Some(a.lines)));
+    let output = super::out::output_of(ctx, job)?
+        .map(|d| super::out::tail(&String::from_utf8_lossy(&d), Some(a.lines)));
     let files: Vec<String> = text(jobfile::LIST)?
         .map(|t| joblist::parse(&t).into_iter().map(|e| e.name).collect())
         .unwrap_or_default();
