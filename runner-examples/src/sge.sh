@@ -41,6 +41,7 @@ commands:
   status        ask Grid Engine for the job's state, write it to job.status
                 and print it (PENDING, RUNNING, SUSPENDED, COMPLETED, FAILED,
                 TIMEOUT, OUT_OF_MEMORY, CANCELLED)
+                (once it ended, also job.usage from qacct)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <job number> TAB <dir>" lines)
   cancel        qdel the job and write job.canceled
@@ -214,6 +215,52 @@ states() {
 			ended_state "$_id" "${_dir:-.}"
 		fi
 	done
+}
+
+# stdin: "<job number> TAB <dir>" lines of ended jobs. Prints "<id> KEY=VALUE" lines of
+# job.usage from `qacct -j N` (one call per job: qacct takes one at a time).
+usage_of() {
+	while IFS='	' read -r _uid _udir; do
+		[ -n "$_uid" ] || continue
+		qacct -j "$_uid" 2>/dev/null | parse_qacct_usage | sed "s/^/$_uid /"
+	done
+}
+
+# The last record of `qacct -j N` -> job.usage's KEY=VALUE lines: ru_wallclock, cpu, slots,
+# the peak memory (maxvmem; where Grid Engine sampled none, ru_maxrss) and the memory asked
+# for in the category (h_vmem, mem_free, m_mem_free or h_rss, which count per slot).
+# qacct prints ru_maxrss, which getrusage gives in KB, as if it were bytes ("207.906KB" for
+# 208 MB): its unit is one step up.
+parse_qacct_usage() {
+	awk '
+		/^====/ { wall = ""; cpu = ""; slots = ""; vmem = ""; rss = ""; cat = ""; next }
+		$1 == "ru_wallclock" { wall = $2 }
+		$1 == "cpu" { cpu = $2 }
+		$1 == "slots" { slots = $2 }
+		$1 == "maxvmem" { vmem = $2 }
+		$1 == "ru_maxrss" { rss = $2 }
+		$1 == "category" { cat = $0 }
+		END {
+			if (wall == "") exit
+			print "source=qacct"
+			print "elapsed=" wall
+			if (cpu != "") print "cpu_time=" cpu
+			if (slots ~ /^[0-9]+$/) print "cpus=" slots
+			if (vmem ~ /[1-9]/) print "mem_used=" vmem
+			else if (rss ~ /[1-9]/) {
+				u = rss; sub(/^[0-9.]+/, "", u); n = substr(rss, 1, length(rss) - length(u))
+				up["B"] = "K"; up["KB"] = "M"; up["K"] = "M"; up["MB"] = "G"; up["M"] = "G"; up["GB"] = "T"; up["G"] = "T"
+				if (u == "") print "mem_used=" n "K"
+				else if (u in up) print "mem_used=" n up[u]
+			}
+			if (match(cat, /(h_vmem|mem_free|m_mem_free|h_rss)=[0-9.]+[KMGTkmgt]?/)) {
+				v = substr(cat, RSTART, RLENGTH); sub(/^[^=]*=/, "", v)
+				# Per slot: the suffix c multiplies by the CPUs (slots).
+				if (v ~ /[KMGTkmgt]$/) print "mem_requested=" v (slots ~ /^[0-9]+$/ ? "c" : "")
+				else if (slots ~ /^[0-9]+$/) printf "mem_requested=%.0f\n", v * slots
+				else print "mem_requested=" v
+			}
+		}'
 }
 
 # qdel of a job that has ended says 'job "42" does not exist', which is fine.
