@@ -64,7 +64,7 @@ impl Drop for SlurmJobs {
 }
 
 /// Adds, commits and (for `None`) removes files in the project's git repo.
-fn commit(w: &World, files: &[(&str, Option<&str>)]) {
+pub(crate) fn commit(w: &World, files: &[(&str, Option<&str>)]) {
     let repo = git2::Repository::open(&w.project).unwrap();
     let mut idx = repo.index().unwrap();
     for (name, text) in files {
