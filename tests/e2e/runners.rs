@@ -1672,6 +1672,75 @@ fn sge_runner_against_a_real_grid_engine() {
     );
 }
 
+/// `job.usage` from a real qacct: a job that touches 150M and burns a second of CPU on 2
+/// slots with 1G asked for.
+#[test]
+fn sge_job_usage_from_a_real_qacct() {
+    if !sge_is_up() {
+        return;
+    }
+    let root = tempfile::Builder::new()
+        .prefix("grunt sge usage ")
+        .tempdir()
+        .unwrap();
+    let dir = root.path().join("active/ore000001/my proj");
+    fs::create_dir_all(&dir).unwrap();
+    fs::copy(runner("sge"), dir.join("grunter")).unwrap();
+    fs::write(dir.join("burn.py"), crate::usage::BURN_PY).unwrap();
+    fs::write(dir.join("job.args"), "150\n1\n1\n").unwrap();
+    let j = Job {
+        dir,
+        jobid: "ore000001".into(),
+        home: root.path().to_path_buf(),
+        path: std::env::var("PATH").unwrap_or_default(),
+        env: vec![
+            ("GRUNT_RUN_COMMAND".into(), "python3 burn.py".into()),
+            ("GRUNT_RES_MEM".into(), "1G".into()),
+            ("GRUNT_RES_CPUS".into(), "2".into()),
+        ],
+    };
+    let r = j.run("submit");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let id = j.read("job.slurmid").trim().to_string();
+    struct Qdel(String);
+    impl Drop for Qdel {
+        fn drop(&mut self) {
+            let _ = Command::new("qdel")
+                .arg(&self.0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+    let _cleanup = Qdel(id);
+    let end = Instant::now() + Duration::from_secs(90);
+    while !j.has("job.usage") {
+        assert!(Instant::now() < end, "no job.usage: {:?}", j.run("status"));
+        assert_eq!(j.run("status").code, Some(0));
+        thread::sleep(Duration::from_secs(1));
+    }
+    assert_eq!(j.read("job.status"), "COMPLETED\n");
+    let u = usage_lines(&j);
+    for want in ["source=qacct", "cpus=2", "mem_requested=512Mc"] {
+        assert!(u.contains(&want.to_string()), "{want}: {u:?}");
+    }
+    let value = |k: &str| {
+        u.iter()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    // Grid Engine's own forms: "3s", "1.049s", "209.723MB".
+    let secs = |v: String| v.trim_end_matches('s').parse::<f64>().unwrap_or(0.0);
+    assert!(secs(value("elapsed")) >= 2.0, "{u:?}");
+    assert!(secs(value("cpu_time")) >= 0.8, "{u:?}");
+    let mem = value("mem_used");
+    assert!(
+        mem.ends_with("MB") && mem.trim_end_matches("MB").parse::<f64>().unwrap_or(0.0) >= 150.0,
+        "{u:?}"
+    );
+}
+
 // ---------------------------------------------------------------- grunt runner
 
 /// `grunt runner list` names every runner; `grunt runner install` writes the committed one,

@@ -11,7 +11,7 @@ use crate::slurm::commit;
 
 /// Allocates and touches MB megabytes, burns BURN seconds of CPU time (however busy the
 /// machine), then sleeps SLEEP seconds.
-const BURN_PY: &str = "import sys, time
+pub(crate) const BURN_PY: &str = "import sys, time
 mb, burn, sleep = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 a = bytearray(mb << 20)
 for i in range(0, len(a), 4096):
