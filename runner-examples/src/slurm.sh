@@ -228,7 +228,8 @@ parse_sacct_usage() {
 		{
 			id = $1; step = ""
 			if (index(id, ".")) { step = substr(id, index(id, ".") + 1); id = substr(id, 1, index(id, ".") - 1) }
-			if (id !~ /^[0-9]+$/) next
+			# A plain job, or one task of an array (123_4).
+			if (id !~ /^[0-9]+(_[0-9]+)?$/) next
 			if (step == "") {
 				st[id] = word($2); el[id] = $3; cpu[id] = $4; nc[id] = $5; nn[id] = $6; rm[id] = $7
 			} else {
