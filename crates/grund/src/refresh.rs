@@ -115,13 +115,13 @@ fn live_jobs(p: &Project, repo: &git2::Repository) -> Result<Vec<Live>> {
         let Some((_, dir)) = p.work.find(&rec.id, &rec.project) else {
             continue;
         };
+        if over && !awaits_usage(&rec.files, &dir) {
+            continue;
+        }
         // The files grund would commit: the state rule needs no others.
         let mut files = JobFiles::default();
         for (name, data) in workdir::job_files(&dir)? {
             files.insert(name, &data);
-        }
-        if over && !awaits_usage(&files, &dir) {
-            continue;
         }
         out.push(Live {
             id: rec.id,
@@ -155,29 +155,40 @@ const USAGE_WINDOW_SECS: i64 = 600;
 /// How much of a runner is searched for `job.usage`.
 const RUNNER_TEXT_MAX: u64 = 1 << 20;
 
-/// Cheap, on the committed files: a job that ran and has no `job.usage` (yet).
+/// Cheap, on the committed files: a job that ran, has no `job.usage` yet, and did not end
+/// (by its own `job.end` or `job.canceled`) longer than [`USAGE_WINDOW_SECS`] ago.
 fn may_await_usage(files: &JobFiles) -> bool {
-    files.has(jobfile::START) && !files.has(jobfile::USAGE)
+    files.has(jobfile::START)
+        && !files.has(jobfile::USAGE)
+        && ended_at(files).is_none_or(within_usage_window)
 }
 
-/// A job that ran, ended less than [`USAGE_WINDOW_SECS`] ago, has no `job.usage` on disk, and
-/// whose runner records one (its text mentions `job.usage`, as the shipped runners do): asked
-/// about again until its usage is in, so one refresh that came too early loses nothing. Other
-/// runners (the original `grunter.py`) are never asked about an ended job.
+/// When the job ended by its own files.
+fn ended_at(files: &JobFiles) -> Option<chrono::DateTime<chrono::Utc>> {
+    [jobfile::END, jobfile::CANCELED]
+        .iter()
+        .find_map(|n| grunt_core::time::parse(&files.line(n)))
+}
+
+fn within_usage_window(t: chrono::DateTime<chrono::Utc>) -> bool {
+    (chrono::Utc::now() - t).num_seconds() < USAGE_WINDOW_SECS
+}
+
+/// A job (its committed `files`, its directory `dir`) that ran, has no `job.usage` yet,
+/// ended less than [`USAGE_WINDOW_SECS`] ago, and whose runner records one (its text mentions
+/// `job.usage`, as the shipped runners do): asked about again until its usage is in, so one
+/// refresh that came too early loses nothing. Other runners (the original `grunter.py`) are
+/// never asked about an ended job.
 fn awaits_usage(files: &JobFiles, dir: &Path) -> bool {
     if !may_await_usage(files) {
         return false;
     }
-    // When it ended: its own record, else when the scheduler's word was written.
-    let ended = [jobfile::END, jobfile::CANCELED]
-        .iter()
-        .find_map(|n| grunt_core::time::parse(&files.line(n)))
-        .or_else(|| {
-            let m = fs::symlink_metadata(dir.join(jobfile::STATUS)).ok()?;
-            Some(chrono::DateTime::<chrono::Utc>::from(m.modified().ok()?))
-        });
-    ended.is_some_and(|t| (chrono::Utc::now() - t).num_seconds() < USAGE_WINDOW_SECS)
-        && runner_records_usage(dir)
+    // Killed by the scheduler, a job writes no end: then when its final word was written.
+    let ended = ended_at(files).or_else(|| {
+        let m = fs::symlink_metadata(dir.join(jobfile::STATUS)).ok()?;
+        Some(chrono::DateTime::<chrono::Utc>::from(m.modified().ok()?))
+    });
+    ended.is_some_and(within_usage_window) && runner_records_usage(dir)
 }
 
 /// Whether the job's runner (`grunter`, else `grunter.py`) mentions `job.usage`.
