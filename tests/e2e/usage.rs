@@ -23,12 +23,18 @@ time.sleep(sleep)
 print('burned')
 ";
 
-/// Whether /usr/bin/time is GNU's, which the local runner measures with.
+/// Whether /usr/bin/time is GNU's, which the local runner measures with; under `CI=true` it
+/// must be (`.ci/run` installs it).
 fn gnu_time() -> bool {
-    std::process::Command::new("/usr/bin/time")
+    let ok = std::process::Command::new("/usr/bin/time")
         .args(["-f", "%e", "-o", "/dev/null", "true"])
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok || std::env::var("CI").as_deref() != Ok("true"),
+        "no GNU time at /usr/bin/time: CI must install it (.ci/run)"
+    );
+    ok
 }
 
 fn job_json(w: &World, id: &str) -> Value {
