@@ -463,6 +463,26 @@ mod tests {
         // Multi-byte text cut at MAX_TEXT does not panic.
         let wide = "é".repeat(MAX_TEXT);
         assert!(Usage::parse(&wide).is_empty());
+        // Random bytes through every parser: no panic, and figures stay in range.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let alphabet = b"0123456789.:-=snckmgtpbKMGTBN \n\xc3\xa9\xff";
+        for _ in 0..2000 {
+            let mut bytes = Vec::new();
+            for _ in 0..(x % 24) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                bytes.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = parse_size(&text);
+            assert!(parse_duration(&text).is_none_or(|d| (0.0..=MAX_FIGURE).contains(&d)));
+            let line = format!(
+                "mem_used={text}\ncpu_time={text}\nelapsed={text}\ncpus=3\nmem_requested={text}c"
+            );
+            let e = Usage::parse(&line).efficiency();
+            let _ = e.hints;
+        }
         // Zero elapsed or CPUs: no efficiency, no division by zero.
         let e = Usage::parse("elapsed=0\ncpu_time=5\ncpus=0\nmem_requested=0\nmem_used=5\n")
             .efficiency();
