@@ -302,9 +302,9 @@ record_usage() {
 	done
 }
 
-# Whether the job's script ($1) asks for memory, by its directive lines matching $2 (an
-# extended regular expression): a request the scheduler filled in by default is none.
-asks_memory() {
+# Whether the job's script ($1) asks for a resource, by a directive line matching $2 (an
+# extended regular expression): a value the scheduler filled in by default is no request.
+asks() {
 	[ -f "$1" ] && grep -Eq "$2" "$1" 2>/dev/null
 }
 

@@ -179,8 +179,9 @@ states() {
 }
 
 # The attributes of job.usage, asked of condor_history: wall-clock and CPU seconds, CPUs, the
-# peak memory (MemoryUsage, MB) and the memory asked for (RequestMemory, MB).
-USAGE_ATTRS='ClusterId JobStatus RemoteWallClockTime RemoteUserCpu RemoteSysCpu RequestCpus MemoryUsage RequestMemory'
+# peak memory (MemoryUsage, MB), the memory asked for (RequestMemory, MB) and the time limit
+# (AllowedExecuteDuration, seconds; undefined when none was asked for).
+USAGE_ATTRS='ClusterId JobStatus RemoteWallClockTime RemoteUserCpu RemoteSysCpu RequestCpus MemoryUsage RequestMemory AllowedExecuteDuration'
 
 # stdin: "<cluster id> TAB <dir>" lines of ended jobs. Prints "<id> KEY=VALUE" lines of
 # job.usage from one condor_history call.
@@ -191,7 +192,7 @@ usage_of() {
 	# RequestMemory always has a value (a default expression); only request_memory in the
 	# job's description is a request.
 	_asked=$(printf '%s\n' "$_uin" | while IFS='	' read -r _uid _udir; do
-		if asks_memory "$_udir/job.condor" '^[[:space:]]*request_memory[[:space:]]*='; then say "$_uid"; fi
+		if asks "$_udir/job.condor" '^[[:space:]]*request_memory[[:space:]]*='; then say "$_uid"; fi
 	done)
 	# shellcheck disable=SC2086 # the attribute names are words
 	condor_history -limit "$(printf '%s\n' "$_uids" | wc -l)" \
@@ -213,6 +214,7 @@ parse_af_usage() {
 			if ($6 ~ /^[0-9]+$/) print id " cpus=" $6
 			if (num($7)) print id " mem_used=" $7 "M"
 			if ((id in ask) && num($8)) print id " mem_requested=" $8 "M"
+			if (num($9)) print id " time_requested=" $9
 		}'
 }
 

@@ -236,13 +236,14 @@ timer_works() {
 	[ -x "$TIMER" ] && "$TIMER" -f %e -o /dev/null true </dev/null >/dev/null 2>&1
 }
 
-# Writes job.usage from GNU time's last line in $1 ("%e %U %S %M"), with the CPUs and
-# memory of the job's profile as what was asked for (this runner does not enforce them).
+# Writes job.usage from GNU time's last line in $1 ("%e %U %S %M"), with the CPUs, memory and
+# time of the job's profile as what was asked for (this runner enforces none of them).
 record_usage() {
 	_um=${GRUNT_RES_MEM:-${GRUNT_RESOURCES_MEM:-}}
 	_uc=${GRUNT_RES_CPUS:-${GRUNT_RESOURCES_CPUS:-}}
+	_ut=${GRUNT_RES_TIME:-${GRUNT_RESOURCES_TIME:-}}
 	if [ -s "$1" ]; then
-		tail -n 1 "$1" | awk -v mem="$_um" -v cpus="$_uc" '
+		tail -n 1 "$1" | awk -v mem="$_um" -v cpus="$_uc" -v limit="$_ut" '
 			NF == 4 && $4 ~ /^[0-9]+$/ {
 				print "source=time"
 				print "elapsed=" $1
@@ -252,6 +253,9 @@ record_usage() {
 				# Profiles give megabytes, or a number with a unit.
 				if (mem ~ /^[0-9]+$/) print "mem_requested=" mem "M"
 				else if (mem ~ /^[0-9.]+[KkMmGgTt][Bb]?$/) print "mem_requested=" mem
+				# Slurm forms; a plain number is minutes.
+				if (limit ~ /^[0-9]+$/) print "time_requested=" limit ":00"
+				else if (limit ~ /^[0-9]+(-[0-9]+)?(:[0-9]+)*$/) print "time_requested=" limit
 			}' >.job.usage.tmp.$$
 		if [ -s .job.usage.tmp.$$ ]; then mv -f .job.usage.tmp.$$ job.usage; fi
 	fi

@@ -227,8 +227,9 @@ usage_of() {
 }
 
 # The last record of `qacct -j N` -> job.usage's KEY=VALUE lines: ru_wallclock, cpu, slots,
-# the peak memory (maxvmem; where Grid Engine sampled none, ru_maxrss) and the memory asked
-# for in the category (h_vmem, mem_free, m_mem_free or h_rss, which count per slot).
+# the peak memory (maxvmem; where Grid Engine sampled none, ru_maxrss), and from the category
+# the memory asked for (h_vmem, mem_free, m_mem_free or h_rss, which count per slot) and the
+# time limit (h_rt).
 # qacct prints ru_maxrss, which getrusage gives in KB, as if it were bytes ("207.906KB" for
 # 208 MB): its unit is one step up.
 parse_qacct_usage() {
@@ -260,6 +261,7 @@ parse_qacct_usage() {
 				else if (slots ~ /^[0-9]+$/) printf "mem_requested=%.0f\n", v * slots
 				else print "mem_requested=" v
 			}
+			if (match(cat, /h_rt=[0-9:]+/)) print "time_requested=" substr(cat, RSTART + 5, RLENGTH - 5)
 		}'
 }
 

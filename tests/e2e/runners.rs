@@ -1243,7 +1243,7 @@ fn batch_of(b: &Bench, jobs: &[&Job]) -> String {
 
 /// Fakes for Slurm whose sacct answers the state query (`-X`) and the usage query from
 /// `usage` (a recording of `sacct -n -P -o JobID,State,Elapsed,TotalCPU,AllocCPUS,NNodes,
-/// ReqMem,MaxRSS`), by the ids asked.
+/// ReqMem,MaxRSS,Timelimit`), by the ids asked.
 fn slurm_usage_fakes(b: &Bench, usage: &str) {
     b.fake("squeue", "echo '7618 RUNNING'");
     let ids_from_j =
@@ -1282,14 +1282,21 @@ fn slurm_records_job_usage_of_ended_jobs_with_one_sacct_call() {
     // Ended, but never started (canceled while pending): no usage to ask for.
     let never = b.job("slurm", "ore000006");
     never.write("job.slurmid", "7615\n");
-    let all = [&done, &failed, &canceled, &running, &bare, &never];
+    let limited = ran(
+        &b,
+        "slurm",
+        "ore000007",
+        "8706",
+        "#SBATCH --mem=1G\n#SBATCH --time=30\n",
+    );
+    let all = [&done, &failed, &canceled, &running, &bare, &never, &limited];
     let bf = batch_of(&b, &all);
     let r = done.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
     assert_eq!(r.code, Some(0), "{r:?}");
     assert_eq!(
         r.stdout,
         "ore000001 COMPLETED 0\nore000002 FAILED 3\nore000003 CANCELLED\nore000004 RUNNING\n\
-         ore000005 COMPLETED 0\nore000006 COMPLETED 0\n"
+         ore000005 COMPLETED 0\nore000006 COMPLETED 0\nore000007 COMPLETED 0\n"
     );
     let sacct: Vec<String> = b
         .calls()
@@ -1299,8 +1306,8 @@ fn slurm_records_job_usage_of_ended_jobs_with_one_sacct_call() {
     assert_eq!(
         sacct,
         [
-            "sacct -j 7615,7616,7617,7386 -P -n -X -o JobID,State,ExitCode",
-            "sacct -j 7615,7616,7617,7386 -n -P -o JobID,State,Elapsed,TotalCPU,AllocCPUS,NNodes,ReqMem,MaxRSS",
+            "sacct -j 7615,7616,7617,7386,8706 -P -n -X -o JobID,State,ExitCode",
+            "sacct -j 7615,7616,7617,7386,8706 -n -P -o JobID,State,Elapsed,TotalCPU,AllocCPUS,NNodes,ReqMem,MaxRSS,Timelimit",
         ],
         "one query for the states, one for the usage of the jobs that ended"
     );
@@ -1338,6 +1345,16 @@ fn slurm_records_job_usage_of_ended_jobs_with_one_sacct_call() {
         "no CPU time or peak where accounting gathered none"
     );
     assert!(!running.has("job.usage") && !never.has("job.usage"));
+    let l = usage_lines(&limited);
+    for want in ["mem_requested=1G", "time_requested=00:30:00"] {
+        assert!(l.contains(&want.to_string()), "{want}: {l:?}");
+    }
+    assert!(
+        !usage_lines(&done)
+            .iter()
+            .any(|l| l.starts_with("time_requested")),
+        "asked for no time: the partition's limit is no request"
+    );
 
     // Recorded once: the next call asks sacct for states only.
     let before = b.count("sacct");
@@ -1345,7 +1362,7 @@ fn slurm_records_job_usage_of_ended_jobs_with_one_sacct_call() {
     assert_eq!(b.count("sacct"), before + 1, "{:?}", b.calls());
 
     // The status of one job records its usage the same way.
-    let one = ran(&b, "slurm", "ore000007", "7616", "#!/bin/sh\n");
+    let one = ran(&b, "slurm", "ore000008", "7616", "#!/bin/sh\n");
     assert_eq!(one.run("status").stdout, "FAILED\n");
     assert!(usage_lines(&one).contains(&"elapsed=00:00:03".to_string()));
 }
@@ -1356,7 +1373,7 @@ fn slurm_records_job_usage_of_ended_jobs_with_one_sacct_call() {
 fn slurm_usage_from_an_older_sacct() {
     let b = Bench::new();
     slurm_usage_fakes(&b, "slurm/sacct-usage-old.txt");
-    let asked = "#SBATCH --mem-per-cpu=4000M\n";
+    let asked = "#SBATCH --mem-per-cpu=4000M\n#SBATCH -t 3-0\n";
     let per_cpu = ran(&b, "slurm", "ore000001", "5101", asked);
     let per_node = ran(&b, "slurm", "ore000002", "5102", asked);
     let bf = batch_of(&b, &[&per_cpu, &per_node]);
@@ -1375,7 +1392,8 @@ fn slurm_usage_from_an_older_sacct() {
             "cpus=4",
             "nodes=1",
             "mem_used=3.50G",
-            "mem_requested=4000Mc"
+            "mem_requested=4000Mc",
+            "time_requested=3-00:00:00"
         ],
         "the largest step's peak"
     );
@@ -1385,6 +1403,7 @@ fn slurm_usage_from_an_older_sacct() {
         "nodes=2",
         "mem_used=1.90G",
         "mem_requested=2Gn",
+        "time_requested=01:00:00",
     ] {
         assert!(n.contains(&want.to_string()), "{want}: {n:?}");
     }
@@ -1409,6 +1428,42 @@ fn slurm_without_accounting_records_no_usage_and_still_answers() {
         "{:?}",
         b.calls()
     );
+}
+
+/// Just after a job ended, sacct may give a half-written record (seen on Slurm 22.05: ReqMem
+/// `16?`, no Timelimit): no job.usage until the whole record is in.
+#[test]
+fn slurm_waits_for_a_whole_sacct_record() {
+    let b = Bench::new();
+    let rec = b.root.path().join("sacct now.txt");
+    fs::copy(data("slurm/sacct-usage-incomplete.txt"), &rec).unwrap();
+    b.fake("squeue", "exit 0");
+    b.fake(
+        "sacct",
+        &format!(
+            "case \"$*\" in *-X*) echo '8706|COMPLETED|0:0' ;; *) cat '{}' ;; esac",
+            rec.display()
+        ),
+    );
+    let j = ran(
+        &b,
+        "slurm",
+        "ore000001",
+        "8706",
+        "#SBATCH --mem=1G\n#SBATCH --time=30\n",
+    );
+    assert_eq!(j.run("status").stdout, "COMPLETED\n");
+    assert!(!j.has("job.usage"), "half a record is no usage");
+    fs::copy(data("slurm/sacct-usage.txt"), &rec).unwrap();
+    assert_eq!(j.run("status").stdout, "COMPLETED\n");
+    let u = usage_lines(&j);
+    for want in [
+        "mem_requested=1G",
+        "time_requested=00:30:00",
+        "mem_used=117216K",
+    ] {
+        assert!(u.contains(&want.to_string()), "{want}: {u:?}");
+    }
 }
 
 #[test]
@@ -1454,7 +1509,10 @@ esac"#,
     for want in ["cpus=2", "cpu_time=3.069s", "mem_requested=500Mc"] {
         assert!(p.contains(&want.to_string()), "{want}: {p:?}");
     }
-    assert!(usage_lines(&short).contains(&"mem_used=4.465M".to_string()));
+    let s = usage_lines(&short);
+    for want in ["mem_used=4.465M", "time_requested=60"] {
+        assert!(s.contains(&want.to_string()), "{want}: {s:?}");
+    }
     assert!(!gone.has("job.usage"), "qacct knows nothing: no file");
     let qacct = |b: &Bench| b.count("qacct");
     assert_eq!(qacct(&b), 4, "{:?}", b.calls());
@@ -1544,7 +1602,8 @@ fn htcondor_records_job_usage_from_condor_history() {
             "cpu_time=2890.000",
             "cpus=4",
             "mem_used=1229M",
-            "mem_requested=16384M"
+            "mem_requested=16384M",
+            "time_requested=7200"
         ]
     );
     let f = usage_lines(&failed);

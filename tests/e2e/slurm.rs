@@ -659,7 +659,7 @@ fn an_ended_jobs_usage_comes_from_sacct_and_show_prints_its_efficiency() {
         return;
     }
     // Sampled every second: Slurm's default (30 s) would miss the peak of a short job.
-    let toml = "[run]\ncommand = \"python3 burn.py\"\n\n[resources]\nmem = \"2G\"\ncpus = 4\nsbatch = [\"--acctg-freq=task=1\"]\n";
+    let toml = "[run]\ncommand = \"python3 burn.py\"\n\n[resources]\nmem = \"2G\"\ncpus = 4\ntime = \"1:00:00\"\nsbatch = [\"--acctg-freq=task=1\"]\n";
     let w = World::new(&slurm_runner_text(), toml);
     commit(&w, &[("burn.py", Some(crate::usage::BURN_PY))]);
     let _d = w.spawn_grund(&["--poll", "1", "--refresh", "10"]);
@@ -693,6 +693,7 @@ fn an_ended_jobs_usage_comes_from_sacct_and_show_prints_its_efficiency() {
     assert_eq!(u["state"], "COMPLETED", "{u}");
     assert_eq!(u["cpus"], 4, "{u}");
     assert_eq!(u["mem_requested_bytes"], 2u64 << 30, "{u}");
+    assert_eq!(u["time_requested_secs"], 3600.0, "{u}");
     let used = u["mem_used_bytes"].as_u64().unwrap_or(0);
     assert!(
         (150 << 20..1 << 30).contains(&used),
@@ -714,6 +715,11 @@ fn an_ended_jobs_usage_comes_from_sacct_and_show_prints_its_efficiency() {
     );
     assert!(
         words.contains("ask for ~1 next time (cpus in the profile)"),
+        "{show}"
+    );
+    assert!(
+        words.contains(" of a 1:00:00 limit (")
+            && words.contains("ask for ~0:15:00 next time (time in the profile)"),
         "{show}"
     );
 }

@@ -55,7 +55,8 @@ fn efficiency_block(show: &str) -> Vec<String> {
 
 #[test]
 fn the_local_runner_measures_a_job_and_show_says_what_to_ask_for() {
-    let toml = "[run]\ncommand = \"python3 burn.py\"\n\n[resources]\nmem = \"4G\"\ncpus = 4\n";
+    // A time in minutes, as Slurm's plain number.
+    let toml = "[run]\ncommand = \"python3 burn.py\"\n\n[resources]\nmem = \"4G\"\ncpus = 4\ntime = \"60\"\n";
     let w = World::new(&local_runner_text(), toml);
     commit(&w, &[("burn.py", Some(BURN_PY))]);
     let _d = w.spawn_grund(&["--poll", "1", "--refresh", "10"]);
@@ -101,7 +102,8 @@ fn the_local_runner_measures_a_job_and_show_says_what_to_ask_for() {
     assert_eq!(u["cpus"], 4, "{u}");
     let pct = u["cpu_percent"].as_f64().unwrap_or(100.0);
     assert!(pct < 25.0, "one busy second in three, on 4 CPUs: {u}");
-    assert_eq!(u["hints"].as_array().map(Vec::len), Some(2), "{u}");
+    assert_eq!(u["time_requested_secs"], 3600.0, "{u}");
+    assert_eq!(u["hints"].as_array().map(Vec::len), Some(3), "{u}");
 
     let block = efficiency_block(&show);
     // The words, whatever the wrapping.
@@ -125,6 +127,12 @@ fn the_local_runner_measures_a_job_and_show_says_what_to_ask_for() {
     assert!(text.contains("asked for 4 CPUs, kept 0."), "{show}");
     assert!(
         text.contains("ask for ~1 next time (cpus in the profile)"),
+        "{show}"
+    );
+    assert!(text.contains(" of a 1:00:00 limit ("), "{show}");
+    assert!(
+        text.contains("time limit 1:00:00, ran 0:00:0")
+            && text.contains("ask for ~0:15:00 next time (time in the profile)"),
         "{show}"
     );
     // Readable at 80 columns even into a pipe: the hints wrap.

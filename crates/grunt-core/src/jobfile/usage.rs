@@ -16,6 +16,7 @@
 //! | `nodes` | nodes allocated (1 when missing) |
 //! | `mem_used` | peak memory: bytes, or a number with `K`, `M`, `G`, `T` or `P` (powers of 1024; a trailing `B` or `bytes` is ignored) |
 //! | `mem_requested` | memory requested for the whole job, in the same forms; only when the job asked for memory. Old `sacct`'s `n`/`c` suffix (per node, per CPU: `4000Mn`, `4Gc`) is multiplied out |
+//! | `time_requested` | the time limit the job asked for, in the forms of `elapsed`; only when it asked for one |
 //!
 //! A file that is huge or binary is no error: only its first [`MAX_TEXT`] bytes are looked at,
 //! and what does not parse is left out.
@@ -28,6 +29,8 @@ pub const MAX_TEXT: usize = 16 << 10;
 pub const LOW_SHARE: f64 = 0.25;
 /// Below this much memory to spare, a request is not worth a hint.
 const MIN_SPARE_BYTES: u64 = 256 << 20;
+/// Below this much time to spare, a time limit is not worth a hint.
+const MIN_SPARE_SECS: f64 = 1800.0;
 /// Figures above this (about 1 EiB, or 30 billion years) are taken for garbage.
 const MAX_FIGURE: f64 = 1e18;
 
@@ -46,6 +49,7 @@ pub struct Usage {
     pub nodes: Option<u32>,
     pub mem_used_bytes: Option<u64>,
     pub mem_requested_bytes: Option<u64>,
+    pub time_requested_secs: Option<f64>,
 }
 
 impl Usage {
@@ -75,6 +79,7 @@ impl Usage {
                 "nodes" => u.nodes = count(v),
                 "mem_used" => u.mem_used_bytes = parse_size(v).map(|(b, _)| b),
                 "mem_requested" => mem_requested = parse_size(v),
+                "time_requested" => u.time_requested_secs = parse_duration(v),
                 _ => {}
             }
         }
@@ -96,6 +101,7 @@ impl Usage {
             && self.cpu_secs.is_none()
             && self.mem_used_bytes.is_none()
             && self.mem_requested_bytes.is_none()
+            && self.time_requested_secs.is_none()
     }
 
     /// The efficiency figures and hints.
@@ -110,9 +116,14 @@ impl Usage {
             }
             _ => None,
         };
+        let time_percent = match (self.elapsed_secs, self.time_requested_secs) {
+            (Some(el), Some(limit)) if limit > 0.0 => Some(el * 100.0 / limit),
+            _ => None,
+        };
         let mut e = Efficiency {
             mem_percent,
             cpu_percent,
+            time_percent,
             hints: Vec::new(),
         };
         e.hints = e.make_hints(self);
@@ -120,12 +131,14 @@ impl Usage {
     }
 }
 
-/// Memory used against requested and CPU efficiency (CPU time / (elapsed × CPUs)), in percent,
-/// and what to ask for next time when a request was far too large.
+/// Memory used against requested, CPU efficiency (CPU time / (elapsed × CPUs)) and elapsed
+/// against the time limit, in percent, and what to ask for next time when a request was far
+/// too large.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Efficiency {
     pub mem_percent: Option<f64>,
     pub cpu_percent: Option<f64>,
+    pub time_percent: Option<f64>,
     pub hints: Vec<String>,
 }
 
@@ -159,7 +172,40 @@ impl Efficiency {
                 ));
             }
         }
+        if let (Some(pct), Some(el), Some(limit)) =
+            (self.time_percent, u.elapsed_secs, u.time_requested_secs)
+        {
+            let ask = suggest_time(el);
+            if pct < LOW_SHARE * 100.0 && limit - ask >= MIN_SPARE_SECS {
+                out.push(format!(
+                    "time limit {}, ran {} ({}): ask for ~{} next time (time in the profile)",
+                    format_hms(limit),
+                    format_hms(el),
+                    percent(pct),
+                    format_hms(ask)
+                ));
+            }
+        }
         out
+    }
+}
+
+/// A time limit for a job that ran `elapsed`: half as long again, rounded up to 15 minutes
+/// below 2 hours and to whole hours above.
+pub fn suggest_time(elapsed: f64) -> f64 {
+    let want = (elapsed * 1.5).max(1.0);
+    let step = if want < 7200.0 { 900.0 } else { 3600.0 };
+    (want / step).ceil() * step
+}
+
+/// Seconds as a profile's `time` takes them: `H:MM:SS`, with days as `D-H:MM:SS`.
+pub fn format_hms(secs: f64) -> String {
+    let s = secs.round().clamp(0.0, MAX_FIGURE) as u64;
+    let (d, h, m, s) = (s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
+    if d > 0 {
+        format!("{d}-{h}:{m:02}:{s:02}")
+    } else {
+        format!("{h}:{m:02}:{s:02}")
     }
 }
 
@@ -417,11 +463,21 @@ mod tests {
                 "asked for 8 CPUs, kept 1.3 busy on average (16%): ask for ~2 next time (cpus in the profile)",
             ]
         );
+        // A time limit far above what the job ran.
+        let t = Usage::parse("elapsed=00:35:00\ntime_requested=10:00:00\n").efficiency();
+        assert_eq!(
+            t.hints,
+            ["time limit 10:00:00, ran 0:35:00 (6%): ask for ~1:00:00 next time (time in the profile)"]
+        );
+        assert_eq!(format_hms(suggest_time(3.0 * 3600.0)), "5:00:00");
+        assert_eq!(format_hms(2.0 * 86400.0 + 61.0), "2-0:01:01");
         // Well used, or one CPU, or too little to spare: no hint.
         for text in [
             "elapsed=100\ncpu_time=390\ncpus=4\nmem_used=3G\nmem_requested=4G\n",
             "elapsed=100\ncpu_time=1\ncpus=1\n",
             "mem_used=10M\nmem_requested=200M\n",
+            "elapsed=50:00\ntime_requested=1:00:00\n",
+            "elapsed=60\ntime_requested=30:00\n",
         ] {
             assert!(Usage::parse(text).efficiency().hints.is_empty(), "{text}");
         }

@@ -1,6 +1,6 @@
 //! `grunt show JOB`: everything about one job in one place: message, args, profile, state and
-//! its reason, times and elapsed, what it used (`job.usage`: memory and CPU efficiency, with a
-//! hint when a request was far too large), batch id, `job.error`, the tail of the runner's
+//! its reason, times and elapsed, what it used (`job.usage`: memory, CPU efficiency and time
+//! against the limit, with a hint when a request was far too large), batch id, `job.error`, the tail of the runner's
 //! stderr and of the output, the files, and the commits that touched it.
 
 use anyhow::Result;
@@ -160,10 +160,21 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
         o.push(format!("  end       {}", super::jobs::local(&s.end)));
     }
     let usage = s.usage.as_ref();
+    // Against the time limit asked for, when the accounting knows it.
+    let limit = usage
+        .and_then(|u| Some((u.usage.time_requested_secs?, u.efficiency.time_percent?)))
+        .map(|(l, p)| {
+            use grunt_core::jobfile::usage::{format_hms, percent};
+            format!(" of a {} limit ({})", format_hms(l), percent(p))
+        })
+        .unwrap_or_default();
     match (s.elapsed_secs, usage.and_then(|u| u.usage.elapsed_secs)) {
-        (Some(e), _) => o.push(format!("  elapsed   {}", table::duration(e.unsigned_abs()))),
+        (Some(e), _) => o.push(format!(
+            "  elapsed   {}{limit}",
+            table::duration(e.unsigned_abs())
+        )),
         // Killed by the scheduler, the job wrote no job.end; its accounting knows.
-        (None, Some(e)) => o.push(format!("  elapsed   {}", secs(e))),
+        (None, Some(e)) => o.push(format!("  elapsed   {}{limit}", secs(e))),
         _ => {}
     }
     if let Some(u) = usage {
