@@ -209,9 +209,11 @@ pub fn format_hms(secs: f64) -> String {
     }
 }
 
-/// A percentage for people: `8%`, `0.4%`, `112%`.
+/// A percentage for people: `8%`, `0.4%`, `<0.1%`, `112%`.
 pub fn percent(p: f64) -> String {
-    if p < 1.0 && p > 0.0 {
+    if p > 0.0 && p < 0.05 {
+        "<0.1%".into()
+    } else if p > 0.0 && p < 1.0 {
         format!("{p:.1}%")
     } else {
         format!("{p:.0}%")
@@ -498,6 +500,8 @@ mod tests {
         assert_eq!(format_bytes(900), "900B");
         assert_eq!(percent(8.4), "8%");
         assert_eq!(percent(0.42), "0.4%");
+        assert_eq!(percent(0.011), "<0.1%");
+        assert_eq!(percent(0.0), "0%");
     }
 
     #[test]
