@@ -220,7 +220,7 @@ run_job() {
 		# GNU time for job.usage.
 		"$TIMER" -f '%e %U %S %M' -o ".job.time.$$" /bin/sh -uc "$_cmd \"\$@\"" sh "$@"
 		_rc=$?
-		record_usage ".job.time.$$"
+		write_usage ".job.time.$$"
 	else
 		(eval "$_cmd \"\$@\"")
 		_rc=$?
@@ -238,7 +238,7 @@ timer_works() {
 
 # Writes job.usage from GNU time's last line in $1 ("%e %U %S %M"), with the CPUs, memory and
 # time of the job's profile as what was asked for (this runner enforces none of them).
-record_usage() {
+write_usage() {
 	_um=${GRUNT_RES_MEM:-${GRUNT_RESOURCES_MEM:-}}
 	_uc=${GRUNT_RES_CPUS:-${GRUNT_RESOURCES_CPUS:-}}
 	_ut=${GRUNT_RES_TIME:-${GRUNT_RESOURCES_TIME:-}}

@@ -242,7 +242,7 @@ parse_sacct_usage() {
 		}
 		END {
 			for (id in st) {
-				if (live(st[id]) || (id in bst && live(bst[id]))) continue
+				if (live(st[id]) || ((id in bst) && live(bst[id]))) continue
 				# Just after the end sacct may give a half-written record (ReqMem "16?", no
 				# Timelimit): wait for the whole one.
 				if (tl[id] == "" || (rm[id] != "" && rm[id] !~ /^[0-9.]+[KMGTP]?[nc]?$/)) continue
