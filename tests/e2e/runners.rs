@@ -1789,13 +1789,15 @@ fn sge_job_usage_from_a_real_qacct() {
             .unwrap_or_default()
             .to_string()
     };
-    // Grid Engine's own forms: "3s", "1.049s", "209.723MB".
+    // Grid Engine's own forms: "3s", "1.049s", "209.723MB" (or, where it sampled no maxvmem,
+    // ru_maxrss a unit up: "207.906M").
     let secs = |v: String| v.trim_end_matches('s').parse::<f64>().unwrap_or(0.0);
     assert!(secs(value("elapsed")) >= 2.0, "{u:?}");
     assert!(secs(value("cpu_time")) >= 0.8, "{u:?}");
     let mem = value("mem_used");
+    let mb = mem.trim_end_matches('B').trim_end_matches('M');
     assert!(
-        mem.ends_with("MB") && mem.trim_end_matches("MB").parse::<f64>().unwrap_or(0.0) >= 150.0,
+        (mem.ends_with('M') || mem.ends_with("MB")) && mb.parse::<f64>().unwrap_or(0.0) >= 150.0,
         "{u:?}"
     );
 }

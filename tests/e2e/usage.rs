@@ -131,7 +131,7 @@ fn the_local_runner_measures_a_job_and_show_says_what_to_ask_for() {
     );
     assert!(text.contains(" of a 1:00:00 limit ("), "{show}");
     assert!(
-        text.contains("time limit 1:00:00, ran 0:00:0")
+        text.contains("time limit 1:00:00, ran 0:00:")
             && text.contains("ask for ~0:15:00 next time (time in the profile)"),
         "{show}"
     );
