@@ -227,13 +227,21 @@ usage_of() {
 }
 
 # The last record of `qacct -j N` -> job.usage's KEY=VALUE lines: ru_wallclock, cpu, slots,
-# the peak memory (maxvmem; where Grid Engine sampled none, ru_maxrss), and from the category
+# the peak memory (maxvmem, or ru_maxrss where that is larger), and from the category
 # the memory asked for (h_vmem, mem_free, m_mem_free or h_rss, which count per slot) and the
 # time limit (h_rt).
 # qacct prints ru_maxrss, which getrusage gives in KB, as if it were bytes ("207.906KB" for
 # 208 MB): its unit is one step up.
 parse_qacct_usage() {
 	awk '
+		function bytes(s,   u, n) {
+			n = s + 0; u = toupper(s); sub(/^[0-9.]+/, "", u); sub(/B$/, "", u)
+			if (u == "K") return n * 1024
+			if (u == "M") return n * 1048576
+			if (u == "G") return n * 1073741824
+			if (u == "T") return n * 1099511627776
+			return n
+		}
 		/^====/ { wall = ""; cpu = ""; slots = ""; vmem = ""; rss = ""; cat = ""; next }
 		$1 == "ru_wallclock" { wall = $2 }
 		$1 == "cpu" { cpu = $2 }
@@ -247,13 +255,18 @@ parse_qacct_usage() {
 			print "elapsed=" wall
 			if (cpu != "") print "cpu_time=" cpu
 			if (slots ~ /^[0-9]+$/) print "cpus=" slots
-			if (vmem ~ /[1-9]/) print "mem_used=" vmem
-			else if (rss ~ /[1-9]/) {
+			# ru_maxrss in its true unit.
+			if (rss ~ /[1-9]/) {
 				u = rss; sub(/^[0-9.]+/, "", u); n = substr(rss, 1, length(rss) - length(u))
 				up["B"] = "K"; up["KB"] = "M"; up["K"] = "M"; up["MB"] = "G"; up["M"] = "G"; up["GB"] = "T"; up["G"] = "T"
-				if (u == "") print "mem_used=" n "K"
-				else if (u in up) print "mem_used=" n up[u]
-			}
+				if (u == "") rss = n "K"
+				else if (u in up) rss = n up[u]
+				else rss = ""
+			} else rss = ""
+			# maxvmem is sampled and may miss a short peak; ru_maxrss (resident, so never
+			# above the true virtual peak) is exact: the larger of the two.
+			if (vmem ~ /[1-9]/ && bytes(vmem) >= bytes(rss)) print "mem_used=" vmem
+			else if (rss != "") print "mem_used=" rss
 			if (match(cat, /(h_vmem|mem_free|m_mem_free|h_rss)=[0-9.]+[KMGTkmgt]?/)) {
 				v = substr(cat, RSTART, RLENGTH); sub(/^[^=]*=/, "", v)
 				# Per slot: the suffix c multiplies by the CPUs (slots).

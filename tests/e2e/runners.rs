@@ -1486,7 +1486,8 @@ esac"#,
     one.write("job.exitcode", "0\n");
     let pe = ran(&b, "sge", "ore000002", "184", "#!/bin/sh\n");
     pe.write("job.exitcode", "0\n");
-    // Too short for Grid Engine to sample: maxvmem 0, so ru_maxrss (printed a unit low).
+    // Too short for Grid Engine to sample: maxvmem 0, so ru_maxrss (printed a unit low). (The
+    // others' maxvmem is above their ru_maxrss.)
     let short = ran(&b, "sge", "ore000003", "11", "#!/bin/sh\n");
     short.write("job.exitcode", "0\n");
     let gone = ran(&b, "sge", "ore000004", "99", "#!/bin/sh\n");
@@ -1746,7 +1747,7 @@ fn sge_job_usage_from_a_real_qacct() {
     fs::create_dir_all(&dir).unwrap();
     fs::copy(runner("sge"), dir.join("grunter")).unwrap();
     fs::write(dir.join("burn.py"), crate::usage::BURN_PY).unwrap();
-    fs::write(dir.join("job.args"), "150\n1\n1\n").unwrap();
+    fs::write(dir.join("job.args"), "150\n1\n2\n").unwrap();
     let j = Job {
         dir,
         jobid: "ore000001".into(),
