@@ -448,7 +448,49 @@ cmd_batch_status() {
 	fi
 	_lines=$(batch_lines "$_bf")
 	[ -n "$_lines" ] || return 0
-	printf '%s\n' "$_lines" | states | join_states "$_bf"
+	_states=$(printf '%s\n' "$_lines" | states)
+	printf '%s\n' "$_states" | join_states "$_bf"
+	printf '%s\n' "$_lines" | record_usage "$_states"
+}
+
+# ---- job.usage: what an ended job used (docs/runner-protocol.md) ----
+
+# stdin: "<batch id> TAB <dir>" lines; $1: what states said of them ("<batch id> <WORD>
+# [<code>]" lines). For each job the scheduler says has ended that started and has no
+# job.usage yet, asks the scheduler's accounting (usage_of: one query for them all where the
+# scheduler allows it) and writes job.usage. No accounting (switched off, down, not in yet)
+# writes nothing and is no error: the next status asks again.
+record_usage() {
+	_ended=$(awk -F '\t' -v st="$1" '
+		BEGIN {
+			n = split(st, l, "\n")
+			for (i = 1; i <= n; i++) { split(l[i], f, " "); if (f[1] != "") w[f[1]] = f[2] }
+		}
+		$1 != "" && $2 != "" && ($1 in w) &&
+			w[$1] !~ /^(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED|UNKNOWN)$/ {
+			print $1 "\t" $2
+		}')
+	[ -n "$_ended" ] || return 0
+	_want=$(printf '%s\n' "$_ended" | while IFS='	' read -r _uid _udir; do
+		if [ -e "$_udir/job.start" ] && [ ! -e "$_udir/job.usage" ]; then
+			printf '%s\t%s\n' "$_uid" "$_udir"
+		fi
+	done)
+	[ -n "$_want" ] || return 0
+	_got=$(printf '%s\n' "$_want" | usage_of) || return 0
+	[ -n "$_got" ] || return 0
+	printf '%s\n' "$_want" | while IFS='	' read -r _uid _udir; do
+		_kv=$(printf '%s\n' "$_got" | awk -v id="$_uid" '$1 == id { sub(/^[^ ]+ /, ""); print }')
+		[ -n "$_kv" ] || continue
+		printf '%s\n' "$_kv" >"$_udir/.job.usage.tmp.$$" &&
+			mv -f "$_udir/.job.usage.tmp.$$" "$_udir/job.usage"
+	done
+}
+
+# Whether the job's script ($1) asks for a resource, by a directive line matching $2 (an
+# extended regular expression): a value the scheduler filled in by default is no request.
+asks() {
+	[ -f "$1" ] && grep -Eq "$2" "$1" 2>/dev/null
 }
 
 cmd_status() {
@@ -490,6 +532,7 @@ cmd_status() {
 	if [ -n "$_code" ] && [ ! -e job.exitcode ]; then
 		put job.exitcode "$_code"
 	fi
+	printf '%s\t%s\n' "$_id" "$PWD" | record_usage "$_id $_w" >/dev/null
 	say "$_w"
 }
 

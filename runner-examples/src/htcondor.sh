@@ -39,6 +39,7 @@ commands:
   status        ask HTCondor for the job's state, write it to job.status and
                 print it (PENDING, RUNNING, SUSPENDED, COMPLETED, FAILED,
                 TIMEOUT, OUT_OF_MEMORY, CANCELLED)
+                (once it ended, also job.usage from condor_history)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <cluster id> TAB <dir>" lines)
   submit-batch  submit the jobs listed in $GRUNT_BATCH_FILE ("<jobid> TAB
@@ -208,6 +209,46 @@ states() {
 	# shellcheck disable=SC2086
 	condor_history -limit "$(printf '%s\n' "$_rest" | wc -l)" \
 		-constraint "$(constraint "$_rest")" -af $ATTRS 2>/dev/null | parse_af
+}
+
+# The attributes of job.usage, asked of condor_history: wall-clock and CPU seconds, CPUs, the
+# peak memory (MemoryUsage, MB), the memory asked for (RequestMemory, MB) and the time limit
+# (AllowedExecuteDuration, seconds; undefined when none was asked for).
+USAGE_ATTRS='ClusterId JobStatus RemoteWallClockTime RemoteUserCpu RemoteSysCpu RequestCpus MemoryUsage RequestMemory AllowedExecuteDuration'
+
+# stdin: "<cluster id> TAB <dir>" lines of ended jobs. Prints "<id> KEY=VALUE" lines of
+# job.usage from one condor_history call.
+usage_of() {
+	_uin=$(cat)
+	_uids=$(printf '%s\n' "$_uin" | cut -f 1 | awk 'NF && !seen[$1]++')
+	[ -n "$_uids" ] || return 0
+	# RequestMemory always has a value (a default expression); only request_memory in the
+	# job's description is a request.
+	_asked=$(printf '%s\n' "$_uin" | while IFS='	' read -r _uid _udir; do
+		if asks "$_udir/job.condor" '^[[:space:]]*request_memory[[:space:]]*='; then say "$_uid"; fi
+	done)
+	# shellcheck disable=SC2086 # the attribute names are words
+	condor_history -limit "$(printf '%s\n' "$_uids" | wc -l)" \
+		-constraint "$(constraint "$_uids")" -af $USAGE_ATTRS 2>/dev/null |
+		parse_af_usage "$_asked"
+}
+
+# `condor_history -af $USAGE_ATTRS` output -> "<id> KEY=VALUE" lines for completed (4) and
+# removed (3) jobs; $1: the ids whose memory request counts, one a line.
+parse_af_usage() {
+	awk -v asked="$1" '
+		function num(s) { return s ~ /^[0-9]+(\.[0-9]+)?$/ }
+		BEGIN { n = split(asked, a, "\n"); for (i = 1; i <= n; i++) ask[a[i]] = 1 }
+		$1 ~ /^[0-9]+$/ && ($2 == 3 || $2 == 4) {
+			id = $1
+			print id " source=condor_history"
+			if (num($3)) print id " elapsed=" $3
+			if (num($4) && num($5)) printf "%s cpu_time=%.3f\n", id, $4 + $5
+			if ($6 ~ /^[0-9]+$/) print id " cpus=" $6
+			if (num($7)) print id " mem_used=" $7 "M"
+			if ((id in ask) && num($8)) print id " mem_requested=" $8 "M"
+			if (num($9)) print id " time_requested=" $9
+		}'
 }
 
 # condor_rm of a job that has left the queue says "Couldn't find/remove all

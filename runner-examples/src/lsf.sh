@@ -39,6 +39,7 @@ commands:
   status        ask LSF for the job's state, write it to job.status and print
                 it (PENDING, RUNNING, SUSPENDED, COMPLETED, FAILED, TIMEOUT,
                 OUT_OF_MEMORY, CANCELLED, PREEMPTED)
+                (once it ended, also job.usage from bjobs)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <LSF job id> TAB <dir>" lines)
   submit-batch  submit the jobs listed in $GRUNT_BATCH_FILE ("<jobid> TAB
@@ -164,6 +165,34 @@ states() {
 	bjobs -a -o "jobid stat exit_code exit_reason jobindex delimiter='|'" -noheader $_ids 2>/dev/null |
 		parse_bjobs
 	set +f
+}
+
+# stdin: "<job id> TAB <dir>" lines of ended jobs. Prints "<id> KEY=VALUE" lines of
+# job.usage from one bjobs call (LSF remembers finished jobs for CLEAN_PERIOD, an hour by
+# default): run time, CPU time, peak memory, the -M limit (the memory asked for) and slots.
+usage_of() {
+	_uids=$(cut -f 1 | awk 'NF && !seen[$1]++')
+	[ -n "$_uids" ] || return 0
+	# shellcheck disable=SC2086 # one argument per id
+	bjobs -a -o "jobid stat run_time cpu_used max_mem memlimit nalloc_slot delimiter='|'" -noheader $_uids 2>/dev/null |
+		parse_bjobs_usage
+}
+
+# `bjobs -o "jobid stat run_time cpu_used max_mem memlimit nalloc_slot delimiter='|'"` ->
+# "<id> KEY=VALUE" lines, for DONE and EXIT jobs. Times come as "32 second(s)" (or hh:mm:ss
+# with LSB_HMS_TIME_FORMAT), memory as "2 Mbytes" or "1.5 G"; "-" is none.
+parse_bjobs_usage() {
+	awk -F '|' '
+		function val(s) { gsub(/second\(s\)/, "", s); gsub(/^[[:space:]]+|[[:space:]]+$/, "", s); return s == "-" ? "" : s }
+		$1 ~ /^[0-9]+$/ && ($2 == "DONE" || $2 == "EXIT") {
+			id = $1
+			print id " source=bjobs"
+			if (val($3) != "") print id " elapsed=" val($3)
+			if (val($4) != "") print id " cpu_time=" val($4)
+			if (val($5) != "") print id " mem_used=" val($5)
+			if (val($6) != "") print id " mem_requested=" val($6)
+			if (val($7) ~ /^[0-9]+$/) print id " cpus=" val($7)
+		}'
 }
 
 # bkill of an ended job says "Job has already finished" or "No matching job

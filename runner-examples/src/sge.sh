@@ -41,6 +41,7 @@ commands:
   status        ask Grid Engine for the job's state, write it to job.status
                 and print it (PENDING, RUNNING, SUSPENDED, COMPLETED, FAILED,
                 TIMEOUT, OUT_OF_MEMORY, CANCELLED)
+                (once it ended, also job.usage from qacct)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <job number> TAB <dir>" lines)
   submit-batch  submit the jobs listed in $GRUNT_BATCH_FILE ("<jobid> TAB
@@ -239,6 +240,67 @@ states() {
 			ended_state "$_id" "${_dir:-.}"
 		fi
 	done
+}
+
+# stdin: "<job number> TAB <dir>" lines of ended jobs. Prints "<id> KEY=VALUE" lines of
+# job.usage from `qacct -j N` (one call per job: qacct takes one at a time).
+usage_of() {
+	while IFS='	' read -r _uid _udir; do
+		[ -n "$_uid" ] || continue
+		qacct -j "$_uid" 2>/dev/null | parse_qacct_usage | sed "s/^/$_uid /"
+	done
+}
+
+# The last record of `qacct -j N` -> job.usage's KEY=VALUE lines: ru_wallclock, cpu, slots,
+# the peak memory (maxvmem, or ru_maxrss where that is larger), and from the category
+# the memory asked for (h_vmem, mem_free, m_mem_free or h_rss, which count per slot) and the
+# time limit (h_rt).
+# qacct prints ru_maxrss, which getrusage gives in KB, as if it were bytes ("207.906KB" for
+# 208 MB): its unit is one step up.
+parse_qacct_usage() {
+	awk '
+		function bytes(s,   u, n) {
+			n = s + 0; u = toupper(s); sub(/^[0-9.]+/, "", u); sub(/B$/, "", u)
+			if (u == "K") return n * 1024
+			if (u == "M") return n * 1048576
+			if (u == "G") return n * 1073741824
+			if (u == "T") return n * 1099511627776
+			return n
+		}
+		/^====/ { wall = ""; cpu = ""; slots = ""; vmem = ""; rss = ""; cat = ""; next }
+		$1 == "ru_wallclock" { wall = $2 }
+		$1 == "cpu" { cpu = $2 }
+		$1 == "slots" { slots = $2 }
+		$1 == "maxvmem" { vmem = $2 }
+		$1 == "ru_maxrss" { rss = $2 }
+		$1 == "category" { cat = $0 }
+		END {
+			if (wall == "") exit
+			print "source=qacct"
+			print "elapsed=" wall
+			if (cpu != "") print "cpu_time=" cpu
+			if (slots ~ /^[0-9]+$/) print "cpus=" slots
+			# ru_maxrss in its true unit.
+			if (rss ~ /[1-9]/) {
+				u = rss; sub(/^[0-9.]+/, "", u); n = substr(rss, 1, length(rss) - length(u))
+				up["B"] = "K"; up["KB"] = "M"; up["K"] = "M"; up["MB"] = "G"; up["M"] = "G"; up["GB"] = "T"; up["G"] = "T"
+				if (u == "") rss = n "K"
+				else if (u in up) rss = n up[u]
+				else rss = ""
+			} else rss = ""
+			# maxvmem is sampled and may miss a short peak; ru_maxrss (resident, so never
+			# above the true virtual peak) is exact: the larger of the two.
+			if (vmem ~ /[1-9]/ && bytes(vmem) >= bytes(rss)) print "mem_used=" vmem
+			else if (rss != "") print "mem_used=" rss
+			if (match(cat, /(h_vmem|mem_free|m_mem_free|h_rss)=[0-9.]+[KMGTkmgt]?/)) {
+				v = substr(cat, RSTART, RLENGTH); sub(/^[^=]*=/, "", v)
+				# Per slot: the suffix c multiplies by the CPUs (slots).
+				if (v ~ /[KMGTkmgt]$/) print "mem_requested=" v (slots ~ /^[0-9]+$/ ? "c" : "")
+				else if (slots ~ /^[0-9]+$/) printf "mem_requested=%.0f\n", v * slots
+				else print "mem_requested=" v
+			}
+			if (match(cat, /h_rt=[0-9:]+/)) print "time_requested=" substr(cat, RSTART + 5, RLENGTH - 5)
+		}'
 }
 
 # qdel of a job that has ended says 'job "42" does not exist', which is fine.

@@ -37,6 +37,7 @@ commands:
   status        ask Slurm for the job's state, write it to job.status and
                 print it (PENDING, RUNNING, COMPLETED, FAILED, TIMEOUT,
                 OUT_OF_MEMORY, CANCELLED, NODE_FAIL, ...)
+                (once it ended, also job.usage from sacct)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <slurm id> TAB <dir>" lines),
                 asking Slurm once
@@ -294,6 +295,70 @@ states() {
 		$1 in ok' ;;
 	*) scontrol -o show job "$_rest" 2>/dev/null | parse_scontrol ;;
 	esac
+}
+
+# stdin: "<slurm id> TAB <dir>" lines of ended jobs. Prints "<id> KEY=VALUE" lines of
+# job.usage from one sacct call: the job's line gives the state, elapsed time, CPU time,
+# CPUs, nodes, requested memory and time limit, its steps' lines (.batch, .extern, .0, ...)
+# the peak memory (MaxRSS, largest step). Nothing for a job whose record is not complete yet.
+usage_of() {
+	_uin=$(cat)
+	_uids=$(printf '%s\n' "$_uin" | cut -f 1 | awk 'NF && !seen[$1]++' | paste -s -d , -)
+	[ -n "$_uids" ] || return 0
+	_acct=$(sacct -j "$_uids" -n -P -o JobID,State,Elapsed,TotalCPU,AllocCPUS,NNodes,ReqMem,MaxRSS,Timelimit 2>/dev/null) || return 1
+	# Without --mem (--time) in its script, ReqMem (Timelimit) is Slurm's default, often the
+	# whole node (the partition's limit): no request.
+	_asked=$(printf '%s\n' "$_uin" | while IFS='	' read -r _uid _udir; do
+		if asks "$_udir/job.sbatch" '^#SBATCH[[:space:]]+--mem'; then say "$_uid mem"; fi
+		if asks "$_udir/job.sbatch" '^#SBATCH[[:space:]]+(--time|-t)'; then say "$_uid time"; fi
+	done)
+	printf '%s\n' "$_acct" | parse_sacct_usage "$_asked"
+}
+
+# `sacct -n -P -o JobID,State,Elapsed,TotalCPU,AllocCPUS,NNodes,ReqMem,MaxRSS,Timelimit`
+# output -> "<id> KEY=VALUE" lines; $1: "<id> mem" and "<id> time" lines for the requests that
+# count. TotalCPU stays 0 where accounting gathers nothing (jobacct_gather/none): left out
+# then.
+parse_sacct_usage() {
+	awk -F '|' -v asked="$1" "$SLURM_AWK"'
+		function bytes(s,   u, n) {
+			u = toupper(substr(s, length(s))); n = s + 0
+			if (u == "K") return n * 1024
+			if (u == "M") return n * 1048576
+			if (u == "G") return n * 1073741824
+			if (u == "T") return n * 1099511627776
+			return n
+		}
+		BEGIN { n = split(asked, a, "\n"); for (i = 1; i <= n; i++) ask[a[i]] = 1 }
+		{
+			id = $1; step = ""
+			if (index(id, ".")) { step = substr(id, index(id, ".") + 1); id = substr(id, 1, index(id, ".") - 1) }
+			# A plain job, or one task of an array (123_4).
+			if (id !~ /^[0-9]+(_[0-9]+)?$/) next
+			if (step == "") {
+				st[id] = word($2); el[id] = $3; cpu[id] = $4; nc[id] = $5; nn[id] = $6; rm[id] = $7; tl[id] = $9
+			} else {
+				if (step == "batch") bst[id] = word($2)
+				if ($8 != "" && (!(id in rss) || bytes($8) > bytes(rss[id]))) rss[id] = $8
+			}
+		}
+		END {
+			for (id in st) {
+				if (live(st[id]) || ((id in bst) && live(bst[id]))) continue
+				# Just after the end sacct may give a half-written record (ReqMem "16?", no
+				# Timelimit): wait for the whole one.
+				if (tl[id] == "" || (rm[id] != "" && rm[id] !~ /^[0-9.]+[KMGTP]?[nc]?$/)) continue
+				print id " source=sacct"
+				print id " state=" st[id]
+				if (el[id] != "") print id " elapsed=" el[id]
+				if (cpu[id] ~ /[1-9]/) print id " cpu_time=" cpu[id]
+				if (nc[id] ~ /^[0-9]+$/) print id " cpus=" nc[id]
+				if (nn[id] ~ /^[0-9]+$/) print id " nodes=" nn[id]
+				if (id in rss) print id " mem_used=" rss[id]
+				if (((id " mem") in ask) && rm[id] != "") print id " mem_requested=" rm[id]
+				if (((id " time") in ask) && tl[id] ~ /^[0-9]/) print id " time_requested=" tl[id]
+			}
+		}'
 }
 
 # scancel is quiet about jobs that have ended; older versions complain with

@@ -33,4 +33,5 @@ mod submit_options;
 mod sweeps;
 mod terminal;
 mod ui;
+mod usage;
 mod wire;

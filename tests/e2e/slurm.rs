@@ -64,7 +64,7 @@ impl Drop for SlurmJobs {
 }
 
 /// Adds, commits and (for `None`) removes files in the project's git repo.
-fn commit(w: &World, files: &[(&str, Option<&str>)]) {
+pub(crate) fn commit(w: &World, files: &[(&str, Option<&str>)]) {
     let repo = git2::Repository::open(&w.project).unwrap();
     let mut idx = repo.index().unwrap();
     for (name, text) in files {
@@ -484,17 +484,24 @@ fn batch_status_uses_sacct_and_falls_back_to_scontrol() {
         .args(["-n", "-X", "-j", "1"])
         .output()
         .is_ok_and(|o| o.status.success());
+    let dirs = [first.clone(), root.path().join("ore000002/sim")];
     eventually(60, "both jobs ended", || {
         let _ = std::fs::remove_file(&log);
         let (_, out) = run(&first, "batch-status", &wrapped, &env);
         let calls = std::fs::read_to_string(&log).unwrap_or_default();
-        let settled = !accounting || !calls.contains("scontrol");
+        // With accounting, each ended job's job.usage too (one more sacct call, once).
+        let settled = !accounting
+            || (!calls.contains("scontrol") && dirs.iter().all(|d| d.join("job.usage").exists()));
         if out == want && settled {
             Ok(())
         } else {
             Err(format!("{out:?}, calls: {calls}"))
         }
     });
+    // Settled: one squeue and one sacct for the states, no more.
+    let _ = std::fs::remove_file(&log);
+    let (_, out) = run(&first, "batch-status", &wrapped, &env);
+    assert_eq!(out, want);
     let calls = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
         calls.lines().filter(|l| l.starts_with("squeue")).count(),
@@ -857,4 +864,78 @@ fn the_original_grunter_py_gets_a_sweep_one_job_at_a_time() {
         ids.push(id);
     }
     assert_ne!(ids[0], ids[1], "one Slurm job each");
+}
+
+/// `job.usage` from a real sacct: a job that touches 150M and keeps one of its 4 CPUs busy
+/// for a second ends with its usage recorded by grund's refresh, and `grunt show` prints the
+/// efficiency and what to ask for next time.
+#[test]
+fn an_ended_jobs_usage_comes_from_sacct_and_show_prints_its_efficiency() {
+    if !slurm_is_up() {
+        return;
+    }
+    // Sampled every second: Slurm's default (30 s) would miss the peak of a short job.
+    let toml = "[run]\ncommand = \"python3 burn.py\"\n\n[resources]\nmem = \"2G\"\ncpus = 4\ntime = \"1:00:00\"\nsbatch = [\"--acctg-freq=task=1\"]\n";
+    let w = World::new(&slurm_runner_text(), toml);
+    commit(&w, &[("burn.py", Some(crate::usage::BURN_PY))]);
+    let _d = w.spawn_grund(&["--poll", "1", "--refresh", "10"]);
+    let mut slurm = SlurmJobs::default();
+    w.grunt(&[
+        "submit",
+        "--wait=60",
+        "150",
+        "1",
+        "3",
+        "-m",
+        "burns a little",
+    ])
+    .success();
+    slurm.add(
+        jobs_by_id(&w)["ore000001"]["batch_id"]
+            .as_str()
+            .unwrap_or_default(),
+    );
+    // No status command: the refresh learns the end, and sacct's record, by itself.
+    let job = eventually(120, "the job Done with its usage", || {
+        let j = jobs_by_id(&w)["ore000001"].clone();
+        if j["status"] == "Done" && !j["usage"].is_null() {
+            Ok(j)
+        } else {
+            Err(j.to_string())
+        }
+    });
+    let u = &job["usage"];
+    assert_eq!(u["source"], "sacct", "{u}");
+    assert_eq!(u["state"], "COMPLETED", "{u}");
+    assert_eq!(u["cpus"], 4, "{u}");
+    assert_eq!(u["mem_requested_bytes"], 2u64 << 30, "{u}");
+    assert_eq!(u["time_requested_secs"], 3600.0, "{u}");
+    let used = u["mem_used_bytes"].as_u64().unwrap_or(0);
+    assert!(
+        (150 << 20..1 << 30).contains(&used),
+        "peak of a job that touched 150M: {u}"
+    );
+    let cpu = u["cpu_secs"].as_f64().unwrap_or(0.0);
+    let elapsed = u["elapsed_secs"].as_f64().unwrap_or(0.0);
+    assert!(cpu >= 0.8 && elapsed >= 3.0 && cpu < elapsed, "{u}");
+    assert!(u["cpu_percent"].as_f64().unwrap_or(100.0) < 25.0, "{u}");
+
+    let show = w.grunt(&["show", "1"]).success().stdout;
+    let words = show.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("peak of 2G requested ("), "{show}");
+    assert!(words.contains("of CPU time on 4 CPUs"), "{show}");
+    assert!(
+        words.contains("requested 2G, used ")
+            && words.contains("ask for ~256M next time (mem in the profile)"),
+        "{show}"
+    );
+    assert!(
+        words.contains("ask for ~1 next time (cpus in the profile)"),
+        "{show}"
+    );
+    assert!(
+        words.contains(" of a 1:00:00 limit (")
+            && words.contains("ask for ~0:15:00 next time (time in the profile)"),
+        "{show}"
+    );
 }
