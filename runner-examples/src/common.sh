@@ -487,6 +487,25 @@ record_usage() {
 	done
 }
 
+# The path of the job's script $2 (job.sbatch, job.condor) for the job in directory $1; for a
+# task of a native array, which has none of its own, the array's, which submit-batch wrote
+# into the first job's directory: the sweep's first job (job.sweep), beside this one.
+script_of() {
+	if [ -f "$1/$2" ]; then
+		printf '%s' "$1/$2"
+		return 0
+	fi
+	[ -s "$1/job.sweep" ] || return 1
+	_sw=
+	IFS= read -r _sw <"$1/job.sweep" || [ -n "$_sw" ] || return 1
+	case $_sw in '' | *[!A-Za-z0-9]*) return 1 ;; esac
+	_sp=${1%/}
+	_sroot=${_sp%/*}
+	_sroot=${_sroot%/*}
+	[ -f "$_sroot/$_sw/${_sp##*/}/$2" ] || return 1
+	printf '%s' "$_sroot/$_sw/${_sp##*/}/$2"
+}
+
 # Whether the job's script ($1) asks for a resource, by a directive line matching $2 (an
 # extended regular expression): a value the scheduler filled in by default is no request.
 asks() {

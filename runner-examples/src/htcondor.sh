@@ -225,7 +225,8 @@ usage_of() {
 	# RequestMemory always has a value (a default expression); only request_memory in the
 	# job's description is a request.
 	_asked=$(printf '%s\n' "$_uin" | while IFS='	' read -r _uid _udir; do
-		if asks "$_udir/job.condor" '^[[:space:]]*request_memory[[:space:]]*='; then say "$_uid"; fi
+		_us=$(script_of "$_udir" job.condor) || continue
+		if asks "$_us" '^[[:space:]]*request_memory[[:space:]]*='; then say "$_uid"; fi
 	done)
 	# shellcheck disable=SC2086 # the attribute names are words
 	condor_history -limit "$(printf '%s\n' "$_uids" | wc -l)" \

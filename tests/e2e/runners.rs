@@ -1645,6 +1645,44 @@ fn slurm_without_accounting_records_no_usage_and_still_answers() {
     );
 }
 
+/// A task of a native array has no script of its own: what the job asked for is read from
+/// the array's, in the directory of the sweep's first job.
+#[test]
+fn slurm_usage_of_an_array_task_reads_the_arrays_script() {
+    let b = Bench::new();
+    slurm_usage_fakes(&b, "slurm/sacct-usage.txt");
+    let first = ran(
+        &b,
+        "slurm",
+        "ore000001",
+        "8706",
+        "#SBATCH --array=0-1\n#SBATCH --mem=1G\n#SBATCH --time=30\n",
+    );
+    first.write("job.sweep", "ore000001\n");
+    let task = b.job("slurm", "ore000002");
+    task.write("job.slurmid", "7616\n");
+    task.write("job.start", "2026-12-07 22:03:14 UTC\n");
+    task.write("job.sweep", "ore000001\n");
+    // Not of a sweep, and no script: no request.
+    let lone = b.job("slurm", "ore000003");
+    lone.write("job.slurmid", "7615\n");
+    lone.write("job.start", "2026-12-07 22:03:14 UTC\n");
+    let bf = batch_of(&b, &[&first, &task, &lone]);
+    let r = first.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let t = usage_lines(&task);
+    for want in ["mem_used=117316K", "mem_requested=300M"] {
+        assert!(t.contains(&want.to_string()), "{want}: {t:?}");
+    }
+    assert!(
+        !usage_lines(&lone)
+            .iter()
+            .any(|l| l.starts_with("mem_requested")),
+        "{:?}",
+        usage_lines(&lone)
+    );
+}
+
 /// Just after a job ended, sacct may give a half-written record (seen on Slurm 22.05: ReqMem
 /// `16?`, no Timelimit): no job.usage until the whole record is in.
 #[test]
