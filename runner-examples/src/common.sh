@@ -480,7 +480,8 @@ record_usage() {
 	_got=$(printf '%s\n' "$_want" | usage_of) || return 0
 	[ -n "$_got" ] || return 0
 	printf '%s\n' "$_want" | while IFS='	' read -r _uid _udir; do
-		_kv=$(printf '%s\n' "$_got" | awk -v id="$_uid" '$1 == id { sub(/^[^ ]+ /, ""); print }')
+		# As strings: 4001.0 is not 4001.
+		_kv=$(printf '%s\n' "$_got" | awk -v id="$_uid" '($1 "") == (id "") { sub(/^[^ ]+ /, ""); print }')
 		[ -n "$_kv" ] || continue
 		printf '%s\n' "$_kv" >"$_udir/.job.usage.tmp.$$" &&
 			mv -f "$_udir/.job.usage.tmp.$$" "$_udir/job.usage"

@@ -243,11 +243,15 @@ states() {
 }
 
 # stdin: "<job number> TAB <dir>" lines of ended jobs. Prints "<id> KEY=VALUE" lines of
-# job.usage from `qacct -j N` (one call per job: qacct takes one at a time).
+# job.usage from `qacct -j N` (one call per job: qacct takes one at a time; a task of an
+# array, N.T, is `qacct -j N -t T`).
 usage_of() {
 	while IFS='	' read -r _uid _udir; do
 		[ -n "$_uid" ] || continue
-		qacct -j "$_uid" 2>/dev/null | parse_qacct_usage | sed "s/^/$_uid /"
+		case $_uid in
+		*.*) qacct -j "${_uid%.*}" -t "${_uid#*.}" ;;
+		*) qacct -j "$_uid" ;;
+		esac 2>/dev/null | parse_qacct_usage | sed "s/^/$_uid /"
 	done
 }
 

@@ -1745,7 +1745,10 @@ esac"#,
     short.write("job.exitcode", "0\n");
     let gone = ran(&b, "sge", "ore000004", "99", "#!/bin/sh\n");
     gone.write("job.exitcode", "0\n");
-    let bf = batch_of(&b, &[&one, &pe, &short, &gone]);
+    // A task of an array (submit-batch): qacct -j N -t T.
+    let task = ran(&b, "sge", "ore000005", "184.2", "#!/bin/sh\n");
+    task.write("job.exitcode", "0\n");
+    let bf = batch_of(&b, &[&one, &pe, &short, &gone, &task]);
     let r = one.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
     assert_eq!(r.code, Some(0), "{r:?}");
     assert_eq!(
@@ -1768,11 +1771,17 @@ esac"#,
         assert!(s.contains(&want.to_string()), "{want}: {s:?}");
     }
     assert!(!gone.has("job.usage"), "qacct knows nothing: no file");
+    assert!(usage_lines(&task).contains(&"cpus=2".to_string()));
+    assert!(
+        b.calls().contains(&"qacct -j 184 -t 2".to_string()),
+        "{:?}",
+        b.calls()
+    );
     let qacct = |b: &Bench| b.count("qacct");
-    assert_eq!(qacct(&b), 4, "{:?}", b.calls());
+    assert_eq!(qacct(&b), 5, "{:?}", b.calls());
     // Recorded: qacct is not asked again, except for the job it knows nothing about.
     one.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
-    assert_eq!(qacct(&b), 5, "{:?}", b.calls());
+    assert_eq!(qacct(&b), 6, "{:?}", b.calls());
 }
 
 #[test]
