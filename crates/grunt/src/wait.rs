@@ -35,7 +35,7 @@ pub const DEFAULT_SECS: u64 = 60;
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
 /// The environment variable naming the server's `grunt` for `grunt await` (default `grunt`).
-pub const REMOTE_GRUNT_VAR: &str = "GRUNT_REMOTE_GRUNT";
+pub const REMOTE_GRUNT_VAR: &str = grunt_core::protocol::receive::REMOTE_GRUNT_VAR;
 
 /// Time the server's `grunt await` gets beyond the deadline to pack and send the answer.
 const SEND_GRACE: Duration = Duration::from_secs(30);
@@ -86,7 +86,11 @@ pub fn wait_for_what(ctx: &Ctx, commit: Oid, secs: u64, what: &str) -> Result<()
         "waiting for {what} from grund on {}",
         ctx.key.server
     ));
-    let result = match ask_server(ctx, commit, secs) {
+    let asked = match came_with_push(ctx, commit) {
+        Some(r) => r,
+        None => ask_server(ctx, commit, secs),
+    };
+    let result = match asked {
         _ if INTERRUPTED.load(Ordering::SeqCst) => Err(interrupted(ctx, commit)),
         Ok(Some(true)) => Ok(()),
         Ok(Some(false)) => Err(not_answered(ctx, commit, secs)),
@@ -95,6 +99,20 @@ pub fn wait_for_what(ctx: &Ctx, commit: Oid, secs: u64, what: &str) -> Result<()
     };
     pb.finish_and_clear();
     result
+}
+
+/// grund's answer to `commit` if it came back with the push (see `Ctx::wait_after_push`),
+/// taken into the clones: `Some(answered)`.
+fn came_with_push(ctx: &Ctx, commit: Oid) -> Option<Result<Option<bool>>> {
+    let (pushed, reply) = ctx.answer.borrow_mut().take()?;
+    if pushed != commit {
+        return None;
+    }
+    Some((|| {
+        let results = git::open(&ctx.dirs.results())?;
+        take_in(ctx, &results, &reply)?;
+        Ok(Some(reply.answered))
+    })())
 }
 
 /// Waits on the server's side: `Some(answered)` with the answer taken in, `None` when the
