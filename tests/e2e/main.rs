@@ -21,6 +21,7 @@ mod holds;
 mod local_runner;
 mod original_verbs;
 mod provenance;
+mod receive;
 mod reference;
 mod roundtrip;
 mod runners;
