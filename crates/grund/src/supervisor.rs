@@ -89,7 +89,10 @@ impl Slot {
         }
         let inv_path = self.file(".inv");
         let json = serde_json::to_vec(inv).unwrap_or_default();
-        fsutil::atomic_write(&inv_path, &json)?;
+        // Not synced (two fsyncs off every runner call): only the supervisor started next
+        // reads it, from the page cache; after a crash `.started` and `.exit` (durable) alone
+        // decide, and without `.started` the invocation is written again.
+        write_replacing(&inv_path, &json)?;
         let fd = std::os::fd::AsRawFd::as_raw_fd(&lock);
         let mut cmd = Command::new(program);
         cmd.args(lead)
@@ -148,6 +151,16 @@ pub fn supervise(slot_base: &Path) -> grunt_core::Result<()> {
         }
     };
     fsutil::atomic_write(&slot.exit_file(), outcome.encode().as_bytes())
+}
+
+/// Writes `data` to `path` through a temporary file and a rename, without syncing.
+fn write_replacing(path: &Path, data: &[u8]) -> grunt_core::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, data)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(grunt_core::Error::io("writing", path))
 }
 
 fn close_on_exec_above_stderr() {
