@@ -186,11 +186,17 @@ fn take_in(ctx: &Ctx, results: &git2::Repository, reply: &Reply) -> Result<()> {
     Ok(())
 }
 
-/// A pause that ends early when a bare repo's refs change (inotify), else a short sleep.
+/// A pause that ends early when a bare repo's refs change (inotify; opens and reads are not
+/// changes), else a short sleep.
 pub fn ref_pause(bare: &Path) -> impl FnMut(Duration) {
     use notify::{RecursiveMode, Watcher as _};
     let (tx, rx) = std::sync::mpsc::channel();
-    let watcher = notify::recommended_watcher(move |_| {
+    let watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        // inotify reports every open (IN_OPEN) of a watched file: our own look at the ref
+        // would wake us again at once, a busy loop that took the CPU grund needed to answer.
+        if ev.is_ok_and(|e| matches!(e.kind, notify::EventKind::Access(_))) {
+            return;
+        }
         let _ = tx.send(());
     })
     .and_then(|mut w| {
