@@ -10,7 +10,9 @@
 //! moves the pack into `objects/pack/` (durably, as git does), and only then moves REF from
 //! OLD to NEW with a compare-and-swap. So a reader (grund) never sees a ref to objects it
 //! cannot read, and a push that raced another is refused with the server's tip: the client
-//! fetches and replays as after a rejected `git push`. Only `refs/heads/master` is accepted.
+//! fetches and replays as after a rejected `git push`. Only `refs/heads/master` is accepted,
+//! and only in a repo without push hooks (grunt's repos have none; one with a hook is left to
+//! `git-receive-pack`, which runs it).
 //!
 //! With `--wait SECS` (and `--have-results`), a successful receive goes on as `grunt await`
 //! (see [`super::answer`]) in the same session: it waits for grund's answer and sends it.
@@ -159,6 +161,11 @@ pub fn apply(
             "only {BRANCH_REF} is received, not {refname:?}"
         )));
     }
+    if let Some(hook) = hook(repo) {
+        return Ok(Verdict::Refused(format!(
+            "the repo has a {hook} hook, which only a git push runs"
+        )));
+    }
     // Cheap, before anything is written: most races are seen here.
     let tip = crate::git::head(repo)?;
     if tip != old {
@@ -186,6 +193,33 @@ pub fn apply(
             Cas::Moved => Verdict::Moved(crate::git::head(repo)?),
         },
     )
+}
+
+/// The hooks a `git push` would run, if the repo has one (grunt's own repos have none): such a
+/// repo is left to `git-receive-pack`, the client falls back to it.
+fn hook(repo: &Repository) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(cfg) = repo.config() {
+        if cfg.get_path("core.hooksPath").is_ok() {
+            return Some("core.hooksPath".into());
+        }
+    }
+    let dir = repo.path().join("hooks");
+    [
+        "pre-receive",
+        "update",
+        "post-receive",
+        "post-update",
+        "reference-transaction",
+        "proc-receive",
+        "push-to-checkout",
+    ]
+    .into_iter()
+    .find(|h| {
+        std::fs::metadata(dir.join(h))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+    .map(str::to_string)
 }
 
 /// Why `new` may not replace `old` (with the quarantined objects visible), if it may not.
@@ -451,6 +485,18 @@ mod tests {
             matches!(&v, Verdict::Refused(why) if why.contains("missing")),
             "{v:?}"
         );
+        // A repo with a hook is left to git.
+        let hook = server.path().join("hooks/post-receive");
+        std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
+        std::fs::write(&hook, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let v = apply(&server, BRANCH_REF, Some(a), b, &pack_b).unwrap();
+        assert!(
+            matches!(&v, Verdict::Refused(why) if why.contains("post-receive")),
+            "{v:?}"
+        );
+        std::fs::remove_file(&hook).unwrap();
         let side = commit(&client, None, "side");
         let pack_side = pack_for(&client, side, None).unwrap();
         let v = apply(&server, BRANCH_REF, Some(a), side, &pack_side).unwrap();
