@@ -161,12 +161,19 @@ fn grunt(w: &SshWorld, args: &[&str]) -> Run {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut s = Command::new("strace");
-        s.args(["-f", "-tt", "-o"])
-            .arg(Path::new(&dir).join(format!("{n}-{}.txt", args[0])))
-            .arg(c.get_program())
-            .args(c.get_args())
-            .current_dir(c.get_current_dir().unwrap())
-            .env_clear();
+        s.args([
+            "-f",
+            "-tt",
+            "--seccomp-bpf",
+            "-e",
+            "trace=execve,exit_group,fsync,fdatasync",
+            "-o",
+        ])
+        .arg(Path::new(&dir).join(format!("{n}-{}.txt", args[0])))
+        .arg(c.get_program())
+        .args(c.get_args())
+        .current_dir(c.get_current_dir().unwrap())
+        .env_clear();
         for (k, v) in c.get_envs() {
             if let Some(v) = v {
                 s.env(k, v);

@@ -147,8 +147,8 @@ fn a_stale_tip_is_refused_and_replayed() {
 fn a_server_without_receive_gets_a_git_push() {
     let Some(w) = world() else { return };
     w.newproj().success();
-    let _grund = w.spawn_grund();
-    // A grunt too old for `receive` (it prints no answer and fails), then none at all.
+    // A grunt too old for `receive` (it prints no answer and fails), then none at all. grund
+    // starts after the first two, so that no answer of its moves the server in between.
     let old = Path::new("/bin/false");
     let (r, ssh) = grunt(&w, Some(old), &["submit", "-m", "one"]);
     assert!(r.success().stdout.contains("submitted job ore000001"));
@@ -157,6 +157,7 @@ fn a_server_without_receive_gets_a_git_push() {
     let (r, ssh) = grunt(&w, Some(old), &["submit", "-m", "two"]);
     assert!(r.success().stdout.contains("submitted job ore000002"));
     assert_eq!(ssh, ["push"]);
+    let _grund = w.spawn_grund();
     let (r, ssh) = grunt(&w, None, &["submit", "--wait=60", "-m", "three"]);
     let r = r.success();
     assert!(r.stdout.contains("submitted job ore000003"), "{}", r.stdout);

@@ -259,6 +259,27 @@ struct Quarantine {
     odb: git2::Odb<'static>,
 }
 
+/// A memory file system where a small pack's quarantine goes when it is there.
+const MEMORY_DIR: &str = "/dev/shm";
+
+/// The number of objects a pack's header announces.
+fn pack_objects(pack: &[u8]) -> Option<usize> {
+    let head = pack.get(..12)?;
+    if &head[..4] != b"PACK" {
+        return None;
+    }
+    let n = u32::from_be_bytes([head[8], head[9], head[10], head[11]]);
+    usize::try_from(n).ok()
+}
+
+/// A new directory `name` in `base` that only this user may enter, if one can be made.
+fn private_dir_in(base: &Path, name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let d = base.join(name);
+    std::fs::DirBuilder::new().mode(0o700).create(&d).ok()?;
+    Some(d)
+}
+
 /// Below this many objects, a pack is written as loose objects (git's `receive.unpackLimit`):
 /// a pack per push would leave grund reading through hundreds of packs.
 const UNPACK_LIMIT: usize = 100;
@@ -276,9 +297,27 @@ impl Quarantine {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let dir = objects.join(format!("incoming-{}-{stamp}", std::process::id()));
+        let name = format!("incoming-{}-{stamp}", std::process::id());
+        // A small pack becomes loose objects: its quarantine can be in memory (creating the
+        // files and directories on the repo's disk was most of a receive's time); a large
+        // one is kept as it is and must be renamed into place, so it stays on the same disk.
+        let small = pack_objects(pack).is_some_and(|n| n < UNPACK_LIMIT);
+        let in_memory = small
+            .then(|| private_dir_in(Path::new(MEMORY_DIR), &name))
+            .flatten();
+        let dir = match in_memory {
+            Some(d) => d,
+            None => {
+                let d = objects.join(&name);
+                std::fs::create_dir(&d).map_err(Error::io("creating", &d))?;
+                d
+            }
+        };
         let pack_dir = dir.join("pack");
-        std::fs::create_dir_all(&pack_dir).map_err(Error::io("creating", &pack_dir))?;
+        if let Err(e) = std::fs::create_dir(&pack_dir) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(Error::io("creating", &pack_dir)(e));
+        }
         let gerr = |what: &'static str| Error::git(what, repo.path());
         let odb = git2::Odb::new().map_err(gerr("opening objects"))?;
         // From here on, dropping it removes the directory.
@@ -513,6 +552,15 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with("incoming-"))
             .collect();
         assert!(leftovers.is_empty());
+        let ours = format!("incoming-{}-", std::process::id());
+        let in_memory = std::fs::read_dir(MEMORY_DIR)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(&ours))
+                    .count()
+            })
+            .unwrap_or(0);
+        assert_eq!(in_memory, 0, "a quarantine left in {MEMORY_DIR}");
     }
 
     #[test]
