@@ -253,3 +253,56 @@ fn hostile_input_to_receive_is_refused_with_nothing_written() {
     assert_eq!(tip(&w), head);
     fsck_clean(&w);
 }
+
+#[test]
+fn ctrl_c_while_the_push_waits_keeps_the_push() {
+    use std::os::unix::process::CommandExt;
+    let Some(w) = world() else { return };
+    w.newproj().success();
+    // No grund: the server's receive waits for an answer that does not come.
+    let g = w.server_bin_dir().join("grunt");
+    let mut c = w.grunt_command(&["submit", "--wait=60", "-m", "one"]);
+    c.env(REMOTE_GRUNT, &g)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let child = c.spawn().unwrap();
+    grunt_tests::wait_until(60, "the push on the server", || {
+        subjects(&w)
+            .first()
+            .is_some_and(|s| s.starts_with("Submit job: ore000001"))
+    });
+    // The server's receive waits for grund's answer (there is no grund).
+    let bare = format!("bb/{}/", w.server_name);
+    let waiting = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c).replace('\0', " ");
+                c.contains(" receive ") && c.contains(bare.as_str())
+            })
+        })
+    };
+    assert!(waiting());
+    // Ctrl-C reaches the terminal's process group: grunt, the shell and ssh.
+    let pgid = i32::try_from(child.id()).unwrap();
+    // SAFETY: a plain system call on a process group this test started.
+    assert_eq!(unsafe { libc::kill(-pgid, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    // Before: the wait ran inside the push's ssh session and Ctrl-C killed grunt outright.
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(stdout.contains("submitted job ore000001"), "{stdout}");
+    assert!(
+        stderr.contains("interrupted: the request is already pushed"),
+        "{stderr}"
+    );
+    // The server's side stops waiting too (before: it waited out the 60 s).
+    grunt_tests::wait_until(30, "the server's receive to end", || !waiting());
+    // The client knows its push: the next submit builds on it in one session.
+    let (r, ssh) = grunt(&w, Some(&g), &["submit", "-m", "two"]);
+    assert!(r.success().stdout.contains("submitted job ore000002"));
+    assert_eq!(ssh, ["receive"]);
+}

@@ -41,6 +41,18 @@ impl RemoteOutput {
     }
 }
 
+/// What [`Host::run_with_input`] saw.
+#[derive(Debug)]
+pub struct InputRun {
+    /// The remote command's exit code (None: ssh was killed by a signal).
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    /// The tail of the remote command's (and ssh's) stderr.
+    pub stderr: String,
+    /// ssh's own failure (exit status 255, or killed), explained.
+    pub failure: Option<SshError>,
+}
+
 /// Whether a ControlMaster connection serves a host (`ssh -O check`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ControlMaster {
@@ -158,23 +170,29 @@ impl Host {
     }
 
     /// [`Host::run_bytes`] with `input` on the remote command's stdin (closed after it), for
-    /// a command that reads data, such as `grunt receive` reading a pack.
+    /// a command that reads data, such as `grunt receive` reading a pack. When ssh itself
+    /// failed or was killed (Ctrl-C), the output is still returned, with the explained error:
+    /// the command may have done its work and said so before.
     pub fn run_with_input(
         &self,
         command: &str,
         input: &[u8],
         timeout: Duration,
-    ) -> Result<(Option<i32>, Vec<u8>, String), SshError> {
+    ) -> Result<InputRun, SshError> {
         let launcher = Launcher::from_env();
         let interactive = io::stdin().is_terminal();
         let args = base_args(&self.url, !interactive, &[], Some(command.to_owned()));
         let (status, stdout, stderr) =
             self.run_args_input(&launcher, &args, command, interactive, timeout, input)?;
         let code = status.code();
-        if code.is_none() || code == Some(255) {
-            return Err(explain(&self.url, None, Some(status), &stderr, None));
-        }
-        Ok((code, stdout, stderr))
+        let failure = (code.is_none() || code == Some(255))
+            .then(|| explain(&self.url, None, Some(status), &stderr, None));
+        Ok(InputRun {
+            code,
+            stdout,
+            stderr,
+            failure,
+        })
     }
 
     /// Runs `command` there (as [`Host::run`]), copying its output to `out` as it comes,

@@ -309,6 +309,7 @@ impl Ctx {
     /// What a push asks the server to wait for (see [`Ctx::wait_after_push`]).
     pub fn push_wait(&self) -> Option<grunt_core::git::receive::Wait> {
         let secs = self.wait_after_push.get()?;
+        crate::wait::catch_interrupt();
         let have_results = git::open(&self.dirs.results())
             .ok()
             .and_then(|r| git::ref_target(&r, sync::TRACKING_REF).ok().flatten());

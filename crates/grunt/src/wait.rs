@@ -50,11 +50,18 @@ pub struct WaitArg {
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// Ctrl-C while waiting ends the wait, not the process in the middle of a git write.
-fn catch_interrupt() {
+/// Ctrl-C while waiting ends the wait, not the process in the middle of a git write. Also
+/// taken before a push that waits on the server (see `Ctx::push_wait`), so that Ctrl-C there
+/// ends only ssh, and the push that was done is still recorded and said.
+pub fn catch_interrupt() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        if let Err(e) = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst)) {
+        let handler = || {
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            // A wait on the server's side ends too (its ssh may not end on Ctrl-C).
+            grunt_ssh::stop_waiting();
+        };
+        if let Err(e) = ctrlc::set_handler(handler) {
             log::debug!("no Ctrl-C handler: {e}");
         }
     });
@@ -88,6 +95,8 @@ pub fn wait_for_what(ctx: &Ctx, commit: Oid, secs: u64, what: &str) -> Result<()
     ));
     let asked = match came_with_push(ctx, commit) {
         Some(r) => r,
+        // Ctrl-C during a push that waited: the push is done, the wait is over.
+        None if INTERRUPTED.load(Ordering::SeqCst) => Ok(None),
         None => ask_server(ctx, commit, secs),
     };
     let result = match asked {
@@ -122,7 +131,11 @@ fn ask_server(ctx: &Ctx, commit: Oid, secs: u64) -> Result<Option<bool>> {
         Remote::Local(path) => {
             let bare = git::open(&path)?;
             let deadline = Instant::now() + Duration::from_secs(secs);
-            let answered = answer::wait_answered(&bare, commit, deadline, &mut ref_pause(&path))?;
+            let mut pause = ref_pause(&path);
+            let answered = answer::wait_answered(&bare, commit, deadline, &mut |d| {
+                pause(d);
+                !INTERRUPTED.load(Ordering::SeqCst)
+            })?;
             ctx.pull_jobs()?;
             ctx.pull_results()?;
             Ok(Some(answered))

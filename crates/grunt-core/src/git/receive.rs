@@ -59,13 +59,22 @@ pub fn push(
         have_results: wait.map(|w| w.have_results.clone()).unwrap_or_default(),
     };
     let timeout = wait.map_or(PUSH_TIMEOUT, |w| Duration::from_secs(w.secs) + SEND_GRACE);
-    let (code, out, err) = host
+    let remote_err = |e: grunt_ssh::SshError| Error::Remote {
+        remote: url.to_string(),
+        message: e.to_string(),
+    };
+    let run = host
         .run_with_input(&req.command_line(&program), &pack, timeout)
-        .map_err(|e| Error::Remote {
-            remote: url.to_string(),
-            message: e.to_string(),
-        })?;
-    Ok(match receive::read_reply(&out) {
+        .map_err(remote_err)?;
+    let (code, err) = (run.code, run.stderr.trim());
+    let reply = receive::read_reply(&run.stdout);
+    match (run.failure, &reply) {
+        // Taken before ssh failed or was killed (Ctrl-C while waiting): the push is done.
+        (Some(e), Some((Verdict::Updated, _))) => log::debug!("after the push: {e}"),
+        (Some(e), _) => return Err(remote_err(e)),
+        (None, _) => {}
+    }
+    Ok(match reply {
         None => {
             log::debug!(
                 "no `{program} {}` on {host} (exit {code:?}: {}); pushing with git",

@@ -47,6 +47,18 @@ pub fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
+/// Whether nobody reads our stdout any more (the pipe or socket to sshd is closed).
+fn stdout_gone() -> bool {
+    let mut fd = libc::pollfd {
+        fd: 1,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no timeout; fd 1 is only looked at.
+    let n = unsafe { libc::poll(&mut fd, 1, 0) };
+    n > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
 /// Waits at most `secs` until the bare jobs repo under `base` answers `commit`, then packs
 /// what the client's haves do not reach (also for `grunt receive --wait`).
 pub fn answer(
@@ -59,7 +71,12 @@ pub fn answer(
     let jobs_path = base.join("jobs");
     let jobs = git::open(&jobs_path)?;
     let deadline = Instant::now() + Duration::from_secs(secs.min(MAX_SECS));
-    let answered = answer::wait_answered(&jobs, commit, deadline, &mut ref_pause(&jobs_path))?;
+    let mut pause = ref_pause(&jobs_path);
+    // Over ssh: a client gone (Ctrl-C, a lost connection) ends the wait, not the deadline.
+    let answered = answer::wait_answered(&jobs, commit, deadline, &mut |d| {
+        pause(d);
+        !stdout_gone()
+    })?;
     // The jobs tip first: grund commits results before jobs, so the results read after it
     // hold at least what that jobs tip answers.
     let jobs_update = answer::update_since(&jobs, have_jobs)?;
