@@ -10,7 +10,8 @@
 //!
 //! Each figure is the median (and p90) of N runs (default 10) after one warm-up run that also
 //! opens the ControlMaster. With `BENCH_STRACE=DIR`, every grunt run and grund go through
-//! `strace -f -tt` into DIR (to see where the milliseconds go; the figures are then not). Between two submits the bench waits (untimed) for grund's answer, so every
+//! `strace -f -tt` into DIR (to see where the milliseconds go; the figures are then not); with
+//! `BENCH_PERF=DIR`, every grunt run through `perf record -g`. Between two submits the bench waits (untimed) for grund's answer, so every
 //! submit meets a settled server. grunt runs `ssh -F <config>` as a user's setup would, and
 //! the server's grunt is named by `GRUNT_REMOTE_GRUNT`. Also prints how many ssh processes one
 //! submit and one `status --wait` start, and every sample in order.
@@ -157,23 +158,22 @@ fn main() -> ExitCode {
 fn grunt(w: &SshWorld, args: &[&str]) -> Run {
     let mut c = w.grunt_command(args);
     c.env("GRUNT_REMOTE_GRUNT", w.server_bin_dir().join("grunt"));
-    if let Some(dir) = std::env::var_os("BENCH_STRACE") {
+    let trace = std::env::var_os("BENCH_STRACE").map(|d| (d, "strace"));
+    if let Some((dir, tool)) = trace.or(std::env::var_os("BENCH_PERF").map(|d| (d, "perf"))) {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let mut s = Command::new("strace");
-        s.args([
-            "-f",
-            "-tt",
-            "--seccomp-bpf",
-            "-e",
-            "trace=execve,exit_group,fsync,fdatasync",
-            "-o",
-        ])
-        .arg(Path::new(&dir).join(format!("{n}-{}.txt", args[0])))
-        .arg(c.get_program())
-        .args(c.get_args())
-        .current_dir(c.get_current_dir().unwrap())
-        .env_clear();
+        let out = Path::new(&dir).join(format!("{n}-{}.{tool}", args[0]));
+        let mut s = Command::new(tool);
+        if tool == "perf" {
+            s.args(["record", "-q", "-F", "20000", "-g", "-o"]);
+        } else {
+            s.args(["-f", "-tt", "-o"]);
+        }
+        s.arg(out)
+            .arg(c.get_program())
+            .args(c.get_args())
+            .current_dir(c.get_current_dir().unwrap())
+            .env_clear();
         for (k, v) in c.get_envs() {
             if let Some(v) = v {
                 s.env(k, v);
