@@ -28,6 +28,17 @@ use std::time::Duration;
 use grunt_tests::sshworld::{median, timed, Options, SshWorld};
 use grunt_tests::{local_runner_text, Run};
 
+/// strace's options with BENCH_STRACE: the events that mark the steps (processes started and
+/// ended, files renamed into place, fsyncs), filtered in the kernel so that timing suffers
+/// little.
+const STRACE: [&str; 5] = [
+    "-f",
+    "-ttt",
+    "--seccomp-bpf",
+    "-e",
+    "trace=execve,exit_group,rename,renameat,renameat2,fsync,fdatasync,inotify_add_watch",
+];
+
 const TOML: &str = "[run]\ncommand = \"sh sim.sh\"\nresults = [\"*.csv\"]\n";
 
 fn main() -> ExitCode {
@@ -62,7 +73,8 @@ fn main() -> ExitCode {
     // With BENCH_STRACE=DIR, grund's system calls with times go to DIR/grund.txt.
     let _strace = std::env::var_os("BENCH_STRACE").map(|dir| {
         Command::new("strace")
-            .args(["-f", "-tt", "-o"])
+            .args(STRACE)
+            .arg("-o")
             .arg(Path::new(&dir).join("grund.txt"))
             .arg("-p")
             .arg(grund.child.id().to_string())
@@ -167,7 +179,7 @@ fn grunt(w: &SshWorld, args: &[&str]) -> Run {
         if tool == "perf" {
             s.args(["record", "-q", "-F", "20000", "-g", "-o"]);
         } else {
-            s.args(["-f", "-tt", "-o"]);
+            s.args(STRACE).arg("-o");
         }
         s.arg(out)
             .arg(c.get_program())
