@@ -87,7 +87,8 @@ pub fn split(
         // clap took -m itself: whatever follows came after it.
         if let Some(first) = tokens.iter().find(|t| !spells_option(t, own)) {
             return Err(usage(format!(
-                "{first:?} comes after -m MSG, where only grunt's options may follow"
+                "{} comes after -m MSG, where only grunt's options may follow",
+                shown(first)
             ))
             .hint("job arguments go before -m: grunt submit [args..] -m \"why\""));
         }
@@ -111,12 +112,14 @@ pub fn split(
     let checked = &job_args[..literal_from.unwrap_or(job_args.len()).min(job_args.len())];
     if let Some(opt) = checked.iter().find(|a| spells_option(a, own)) {
         return Err(usage(format!(
-            "{opt:?} is one of grunt's own options, here among the job's arguments"
+            "{} is one of grunt's own options, here among the job's arguments",
+            shown(opt)
         ))
         .hint("grunt's options go before the job's arguments or after -m MSG")
         .hint(format!(
-            "if the job takes {opt:?} itself, write `--` before the job's arguments: grunt submit -- {} -m \"…\"",
-            job_args.join(" ")
+            "if the job takes {} itself, write `--` before the job's arguments: grunt submit -- {} -m \"…\"",
+            shown(opt),
+            cut(&job_args.join(" "))
         )));
     }
     Ok(Split {
@@ -125,6 +128,28 @@ pub fn split(
         trailing: tokens[m + 2..].to_vec(),
     })
 }
+
+/// An argument as an error message quotes it: debug-quoted, and cut to a screen line so a
+/// 64 KiB argument does not flood the terminal.
+fn shown(arg: &str) -> String {
+    match arg.char_indices().nth(SHOWN_CHARS) {
+        None => format!("{arg:?}"),
+        Some((end, _)) => {
+            let q = format!("{:?}", &arg[..end]);
+            format!("{}…\" ({} bytes)", &q[..q.len() - 1], arg.len())
+        }
+    }
+}
+
+/// Text cut to [`SHOWN_CHARS`] characters, for hints that show a command line.
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    }
+}
+
+const SHOWN_CHARS: usize = 60;
 
 fn check_message(msg: &str) -> Result<String, CommandError> {
     if msg.trim().is_empty() {
@@ -222,6 +247,19 @@ mod tests {
         .is_err());
         // Other words that only look like options are the job's.
         assert!(split(&v(&["--waiting", "--dry", "-m", "x"]), None, &own()).is_ok());
+    }
+
+    #[test]
+    fn a_huge_argument_is_quoted_cut() {
+        let huge = "x".repeat(65536);
+        let among = split(&v(&[&huge, "--dry-run", "-m", "m"]), None, &own()).unwrap_err();
+        let after = split(&v(&[&huge]), Some("m"), &own()).unwrap_err();
+        for err in [among, after] {
+            let text = format!("{err:?}");
+            assert!(text.len() < 1000, "the error quotes {} bytes", text.len());
+        }
+        let after = split(&v(&[&huge]), Some("m"), &own()).unwrap_err();
+        assert!(after.to_string().contains("(65536 bytes)"), "{after}");
     }
 
     #[test]
