@@ -11,8 +11,8 @@
 //! OLD to NEW with a compare-and-swap. So a reader (grund) never sees a ref to objects it
 //! cannot read, and a push that raced another is refused with the server's tip: the client
 //! fetches and replays as after a rejected `git push`. Only `refs/heads/master` is accepted,
-//! and only in a repo without push hooks (grunt's repos have none; one with a hook is left to
-//! `git-receive-pack`, which runs it).
+//! and only in a repo without push hooks or `core.sharedRepository` (grunt's repos have neither;
+//! such a repo is left to `git-receive-pack`, which honours them).
 //!
 //! With `--wait SECS` (and `--have-results`), a successful receive goes on as `grunt await`
 //! (see [`super::answer`]) in the same session: it waits for grund's answer and sends it.
@@ -163,7 +163,7 @@ pub fn apply(
     }
     if let Some(hook) = hook(repo) {
         return Ok(Verdict::Refused(format!(
-            "the repo has a {hook} hook, which only a git push runs"
+            "the repo has {hook}, which only a git push honours"
         )));
     }
     // Cheap, before anything is written: most races are seen here.
@@ -195,13 +195,19 @@ pub fn apply(
     )
 }
 
-/// The hooks a `git push` would run, if the repo has one (grunt's own repos have none): such a
-/// repo is left to `git-receive-pack`, the client falls back to it.
+/// What a `git push` would honour and `grunt receive` does not, if the repo has it: a push hook,
+/// or group sharing (grunt's own repos have neither). Such a repo is left to
+/// `git-receive-pack`: the client falls back to it.
 fn hook(repo: &Repository) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(cfg) = repo.config() {
         if cfg.get_path("core.hooksPath").is_ok() {
             return Some("core.hooksPath".into());
+        }
+        // A repo shared by a group: git gives new objects the group's permissions.
+        let shared = cfg.get_string("core.sharedRepository").ok();
+        if shared.is_some_and(|v| !matches!(v.as_str(), "false" | "umask" | "0" | "no" | "off")) {
+            return Some("core.sharedRepository".into());
         }
     }
     let dir = repo.path().join("hooks");
@@ -536,6 +542,15 @@ mod tests {
             "{v:?}"
         );
         std::fs::remove_file(&hook).unwrap();
+        // So is a repo shared by a group.
+        let mut cfg = server.config().unwrap();
+        cfg.set_str("core.sharedRepository", "group").unwrap();
+        let v = apply(&server, BRANCH_REF, Some(a), b, &pack_b).unwrap();
+        assert!(
+            matches!(&v, Verdict::Refused(why) if why.contains("sharedRepository")),
+            "{v:?}"
+        );
+        cfg.remove("core.sharedRepository").unwrap();
         let side = commit(&client, None, "side");
         let pack_side = pack_for(&client, side, None).unwrap();
         let v = apply(&server, BRANCH_REF, Some(a), side, &pack_side).unwrap();
