@@ -19,7 +19,8 @@
 # disabled" and the runners fall back to `scontrol show job`, which
 # remembers a finished job for MinJobAge seconds (set high below). Job
 # completions are also logged by jobcomp/filetxt to $STATE/jobcomp.log, for
-# people debugging a test.
+# people debugging a test. jobacct_gather/linux measures each job's CPU time and
+# peak memory (sacct's TotalCPU and MaxRSS), which the runners put in job.usage.
 #
 # Environment:
 #   GRUNT_SLURM_STATE   where pid files, logs and spool go
@@ -225,7 +226,10 @@ OverTimeLimit=0
 InactiveLimit=0
 SlurmdTimeout=300
 SlurmdParameters=config_overrides
-JobAcctGatherType=jobacct_gather/none
+# Gathers each step's CPU time and peak memory, for sacct's TotalCPU and MaxRSS (the
+# runners' job.usage); with jobacct_gather/none both stay empty. Sampled every 30 s, and
+# at the interval a job asks for (sbatch --acctg-freq=task=1).
+JobAcctGatherType=jobacct_gather/linux
 $(accounting_lines)
 JobCompType=jobcomp/filetxt
 JobCompLoc=$STATE/jobcomp.log

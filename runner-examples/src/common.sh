@@ -89,10 +89,15 @@ megabytes() {
 		}'
 }
 
-# Batch ids are plain numbers in every scheduler these runners drive.
+# Batch ids are plain numbers in every scheduler these runners drive; a task
+# of an array (see submit-batch) is the array's number and the task's:
+# Slurm 831_2, Grid Engine and HTCondor 831.2, LSF 831[2].
 valid_id() {
-	case $1 in '' | *[!0-9]*) return 1 ;; esac
-	[ "${#1}" -le 20 ]
+	case $1 in
+	'' | *"$NL"*) return 1 ;;
+	*[!0-9]*) printf '%s\n' "$1" | grep -Eq '^[0-9]{1,20}([._][0-9]{1,9}|\[[0-9]{1,9}\])$' ;;
+	*) [ "${#1}" -le 20 ] ;;
+	esac
 }
 
 # The job's batch id from job.slurmid, if it holds a valid one.
@@ -114,11 +119,21 @@ read_id() {
 # job.end: the scheduler's word (TIMEOUT, CANCELLED, OUT_OF_MEMORY...), which
 # status and batch-status fetch, says what happened. (A job.end there would
 # make the job look Done to the original client's rule.)
+#
+# With $1 = an array's index file (see cmd_submit_batch), the script is each
+# task's of the array: it finds its job in the index by the task number in
+# the variable $ARRAY_TASK_VAR names, and runs there with its output in that
+# job's job.out and job.err.
 write_body() {
 	_cmd=$(job_command)
 	_es=$(res ENV_SCRIPT)
-	say "# grunt job ${GRUNT_JOBID:-?} of project ${GRUNT_PROJECT:-?}, written by grunter submit"
-	say "_dir=$(sq "$PWD")"
+	if [ -n "${1:-}" ]; then
+		say "# grunt jobs of project ${GRUNT_PROJECT:-?}, one a task, written by grunter submit-batch"
+		array_task_lookup "$1"
+	else
+		say "# grunt job ${GRUNT_JOBID:-?} of project ${GRUNT_PROJECT:-?}, written by grunter submit"
+		say "_dir=$(sq "$PWD")"
+	fi
 	say "_cmd=$(sq "$_cmd")"
 	say '_run() {'
 	if has_text "$_es"; then
@@ -152,6 +167,14 @@ write_body() {
 	# shellcheck disable=SC2016 # text of the batch script
 	say '	eval "$_cmd \"\$@\""'
 	say '}'
+	# How the job records its end (a replicate array's task: see the Slurm runner).
+	cat <<'EOF'
+_ended() {
+	_put job.exitcode "$1"
+	_put job.end "$(_ts)"
+}
+EOF
+	replicate_ending
 	cat <<'EOF'
 cd "$_dir" || exit 1
 _ts() { date -u '+%Y-%m-%d %H:%M:%S UTC'; }
@@ -167,8 +190,7 @@ if [ -f job.args ]; then
 fi
 (_run "$@")
 _rc=$?
-_put job.exitcode "$_rc"
-_put job.end "$(_ts)"
+_ended "$_rc"
 exit "$_rc"
 EOF
 }
@@ -185,6 +207,10 @@ cmd_submit() {
 		warn 'no command to run: set [run] command in grunt.toml, e.g.'
 		warn '  [run]'
 		warn '  command = "python3 sim.py"'
+		exit 2
+	fi
+	if has_text "$(res ARRAY)" && [ -z "${REPLICATE_ARRAYS:-}" ]; then
+		warn "array = \"$(res ARRAY)\": replicate arrays are the Slurm runner's; this $SCHED runner has none"
 		exit 2
 	fi
 	if [ -e job.canceled ]; then
@@ -231,11 +257,170 @@ cmd_submit() {
 	say "submitted: $SCHED job $_out"
 }
 
-# The lines of $GRUNT_BATCH_FILE that name a valid batch id, as
-# "<batch id> TAB <dir>", for the scheduler's states function.
+# ---- native arrays: submit-batch ----
+#
+# Each scheduler part sets ARRAY_TASK_VAR (the variable holding a task's
+# number) and ARRAY_BASE (the first task's number), and defines
+# array_directives N K (the array's directives: N tasks, at most K running;
+# HTCondor's go into its submit description), and sets ARRAY_ID_FORMAT, the
+# printf format of a task's job.slurmid from the array's id and the task.
+#
+# grund hands the jobs of one sweep to `submit-batch` in one call
+# ($GRUNT_BATCH_FILE: "<jobid> TAB <dir>" lines, in task order). This claims
+# each job (creates its job.slurmid exclusively, as submit does; a job that
+# has one, or was canceled, stays out), writes job.array (the index: "<task>
+# TAB <jobid> TAB <dir>" lines) and job.sbatch (the array's script) into the
+# first claimed job's directory, and submits them as ONE array of the
+# scheduler (one per `array_max` jobs), at most `array_throttle` tasks (from
+# the profile) running at once. Each job's job.slurmid then names its task
+# (ARRAY_ID_FORMAT), so status, batch-status and cancel work per job. grund
+# submits the jobs left without a job.slurmid one by one.
+
+# The lines of the array's script that find its task's job in the index
+# file $1 ("<task> TAB <jobid> TAB <dir>") by the task number in the
+# variable $ARRAY_TASK_VAR names, go there and send the output to its
+# job.out and job.err.
+array_task_lookup() {
+	say "_index=$(sq "$1")"
+	say "_task=\${$ARRAY_TASK_VAR:-}"
+	cat <<'EOF'
+_line=$(awk -F '\t' -v t="$_task" '$1 == t { print $2 "\t" $3; exit }' "$_index")
+_dir=${_line#*	}
+if [ -z "$_task" ] || [ -z "$_line" ] || ! cd "$_dir"; then
+	echo "grunt: no job directory for array task ${_task:-?} in $_index" >&2
+	exit 1
+fi
+GRUNT_JOBID=${_line%%	*}
+export GRUNT_JOBID
+exec >job.out 2>job.err
+EOF
+}
+
+# Replicate arrays (`array` in the profile) are the Slurm runner's (it sets
+# REPLICATE_ARRAYS); the others refuse a job that asks for one.
+# shellcheck disable=SC2317 # the Slurm part overrides it
+replicate_ending() { :; }
+
+# Undoes the claims of the jobs in the claim list $1 ("<jobid> TAB <dir>")
+# from line $2 + 1 on (nothing of those was queued), removes the list and
+# exits with $3.
+unclaim() {
+	awk -F '\t' -v s="$2" 'NR > s { print $2 }' "$1" |
+		while IFS= read -r _jd; do rm -f "$_jd/job.slurmid"; done
+	rm -f "$1"
+	exit "$3"
+}
+
+# How many jobs one array takes at most: `array_max` of the profile, else
+# 1000 (what Slurm's MaxArraySize and LSF's MAX_JOB_ARRAY_SIZE allow by
+# default). A bigger sweep is submitted as several arrays.
+array_max() {
+	_am=$(res ARRAY_MAX)
+	case $_am in
+	'') printf 1000 ;;
+	*[!0-9]* | 0)
+		warn "array_max = \"$_am\" is not a positive number"
+		return 1
+		;;
+	*) printf '%s' "$_am" ;;
+	esac
+}
+
+cmd_submit_batch() {
+	_bf=${GRUNT_BATCH_FILE:-}
+	if [ -z "$_bf" ] || [ ! -r "$_bf" ]; then
+		# shellcheck disable=SC2016 # the variable's name
+		warn 'submit-batch reads the jobs from $GRUNT_BATCH_FILE (lines "<jobid> TAB <dir>")'
+		exit 2
+	fi
+	if ! has_text "$(job_command)"; then
+		warn 'no command to run: set [run] command in grunt.toml'
+		exit 2
+	fi
+	if has_text "$(res ARRAY)"; then
+		warn 'these jobs are replicate arrays (array in the profile): submit them one by one'
+		exit 1
+	fi
+	_sbk=$(res ARRAY_THROTTLE)
+	case $_sbk in
+	'') ;;
+	*[!0-9]* | 0)
+		warn "array_throttle = \"$_sbk\" is not a positive number"
+		exit 2
+		;;
+	esac
+	_sbmax=$(array_max) || exit 2
+	# Claim the jobs into a list kept in the first claimed job's directory.
+	_sball=
+	_sbn=0
+	while IFS='	' read -r _sbjid _sbjd || [ -n "$_sbjid" ]; do
+		case $_sbjid in '' | *[!A-Za-z0-9]*) continue ;; esac
+		case $_sbjd in /*) ;; *) continue ;; esac
+		if [ ! -d "$_sbjd" ] || [ -e "$_sbjd/job.canceled" ]; then continue; fi
+		# Exclusively (noclobber), without a subshell per job: `true` is not
+		# a special built-in, so a failed redirection only fails it.
+		set -C
+		if ! { true >"$_sbjd/job.slurmid"; } 2>/dev/null; then
+			set +C
+			continue
+		fi
+		set +C
+		if [ -z "$_sball" ]; then
+			_sball="$_sbjd/.job.array.claimed.$$"
+			: >"$_sball"
+		fi
+		printf '%s\t%s\n' "$_sbjid" "$_sbjd" >>"$_sball"
+		_sbn=$((_sbn + 1))
+	done <"$_bf"
+	if [ "$_sbn" = 0 ]; then
+		warn 'submit-batch: no job to submit (each has a job.slurmid already, or was canceled)'
+		return 0
+	fi
+	# One array per array_max jobs, each with its index and script in its
+	# first job's directory.
+	_sbdone=0
+	while [ "$_sbdone" -lt "$_sbn" ]; do
+		_sbc=$((_sbn - _sbdone))
+		[ "$_sbc" -le "$_sbmax" ] || _sbc=$_sbmax
+		# (The scheduler parts' functions use short names like _c: these
+		# variables are prefixed so that none clobbers them.)
+		_sbhome=$(awk -F '\t' -v s="$_sbdone" 'NR == s + 1 { print $2; exit }' "$_sball")
+		cd "$_sbhome" || unclaim "$_sball" "$_sbdone" 1
+		awk -F '\t' -v s="$_sbdone" -v c="$_sbc" -v b="$ARRAY_BASE" '
+			NR > s && NR <= s + c { print NR - s - 1 + b "\t" $1 "\t" $2 }' "$_sball" >job.array ||
+			unclaim "$_sball" "$_sbdone" 1
+		{
+			say '#!/bin/sh'
+			directives && array_directives "$_sbc" "$_sbk" && write_body "$PWD/job.array"
+		} >.job.sbatch.tmp.$$ || {
+			rm -f .job.sbatch.tmp.$$
+			unclaim "$_sball" "$_sbdone" 2
+		}
+		mv -f .job.sbatch.tmp.$$ job.sbatch
+		_sbout=$(submit_script) || unclaim "$_sball" "$_sbdone" 1
+		case $_sbout in
+		'' | *[!0-9]*)
+			# Something may have been queued: keep the claims, say what came back.
+			warn "could not read an array id from the scheduler's answer: $_sbout"
+			rm -f "$_sball"
+			exit 1
+			;;
+		esac
+		# Each task's id into its job's claimed job.slurmid, in one awk for all.
+		awk -F '\t' -v a="$_sbout" -v fmt="$ARRAY_ID_FORMAT\n" '
+			{ f = $3 "/job.slurmid"; printf fmt, a, $1 > f; close(f) }' job.array
+		say "submitted: $SCHED array $_sbout of $_sbc jobs"
+		_sbdone=$((_sbdone + _sbc))
+	done
+	rm -f "$_sball"
+}
+
+# The lines of $GRUNT_BATCH_FILE that name a valid batch id (an array task's
+# too), as "<batch id> TAB <dir>", for the scheduler's states function.
 batch_lines() {
 	awk -F '\t' '
-		NF >= 2 && $1 !~ /[[:space:]]/ && $2 ~ /^[0-9]+$/ && length($2) <= 20 {
+		NF >= 2 && $1 !~ /[[:space:]]/ && length($2) <= 32 &&
+		($2 ~ /^[0-9]+$/ || $2 ~ /^[0-9]+[._][0-9]+$/ || $2 ~ /^[0-9]+[[][0-9]+[]]$/) {
 			print $2 "\t" $3
 		}' "$1"
 }
@@ -263,7 +448,49 @@ cmd_batch_status() {
 	fi
 	_lines=$(batch_lines "$_bf")
 	[ -n "$_lines" ] || return 0
-	printf '%s\n' "$_lines" | states | join_states "$_bf"
+	_states=$(printf '%s\n' "$_lines" | states)
+	printf '%s\n' "$_states" | join_states "$_bf"
+	printf '%s\n' "$_lines" | record_usage "$_states"
+}
+
+# ---- job.usage: what an ended job used (docs/runner-protocol.md) ----
+
+# stdin: "<batch id> TAB <dir>" lines; $1: what states said of them ("<batch id> <WORD>
+# [<code>]" lines). For each job the scheduler says has ended that started and has no
+# job.usage yet, asks the scheduler's accounting (usage_of: one query for them all where the
+# scheduler allows it) and writes job.usage. No accounting (switched off, down, not in yet)
+# writes nothing and is no error: the next status asks again.
+record_usage() {
+	_ended=$(awk -F '\t' -v st="$1" '
+		BEGIN {
+			n = split(st, l, "\n")
+			for (i = 1; i <= n; i++) { split(l[i], f, " "); if (f[1] != "") w[f[1]] = f[2] }
+		}
+		$1 != "" && $2 != "" && ($1 in w) &&
+			w[$1] !~ /^(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED|UNKNOWN)$/ {
+			print $1 "\t" $2
+		}')
+	[ -n "$_ended" ] || return 0
+	_want=$(printf '%s\n' "$_ended" | while IFS='	' read -r _uid _udir; do
+		if [ -e "$_udir/job.start" ] && [ ! -e "$_udir/job.usage" ]; then
+			printf '%s\t%s\n' "$_uid" "$_udir"
+		fi
+	done)
+	[ -n "$_want" ] || return 0
+	_got=$(printf '%s\n' "$_want" | usage_of) || return 0
+	[ -n "$_got" ] || return 0
+	printf '%s\n' "$_want" | while IFS='	' read -r _uid _udir; do
+		_kv=$(printf '%s\n' "$_got" | awk -v id="$_uid" '$1 == id { sub(/^[^ ]+ /, ""); print }')
+		[ -n "$_kv" ] || continue
+		printf '%s\n' "$_kv" >"$_udir/.job.usage.tmp.$$" &&
+			mv -f "$_udir/.job.usage.tmp.$$" "$_udir/job.usage"
+	done
+}
+
+# Whether the job's script ($1) asks for a resource, by a directive line matching $2 (an
+# extended regular expression): a value the scheduler filled in by default is no request.
+asks() {
+	[ -f "$1" ] && grep -Eq "$2" "$1" 2>/dev/null
 }
 
 cmd_status() {
@@ -305,6 +532,7 @@ cmd_status() {
 	if [ -n "$_code" ] && [ ! -e job.exitcode ]; then
 		put job.exitcode "$_code"
 	fi
+	printf '%s\t%s\n' "$_id" "$PWD" | record_usage "$_id $_w" >/dev/null
 	say "$_w"
 }
 
@@ -387,12 +615,13 @@ main() {
 	submit) cmd_submit ;;
 	status) cmd_status ;;
 	batch-status) cmd_batch_status ;;
+	submit-batch) cmd_submit_batch ;;
 	cancel) cmd_cancel ;;
 	results) cmd_results ;;
 	queue) cmd_queue ;;
 	help | -h | --help) usage ;;
 	*)
-		warn "unknown command: $1 (this runner knows submit, status, batch-status, cancel, results, queue)"
+		warn "unknown command: $1 (this runner knows submit, submit-batch, status, batch-status, cancel, results, queue)"
 		usage >&2
 		exit 1
 		;;

@@ -39,8 +39,13 @@ commands:
   status        ask HTCondor for the job's state, write it to job.status and
                 print it (PENDING, RUNNING, SUSPENDED, COMPLETED, FAILED,
                 TIMEOUT, OUT_OF_MEMORY, CANCELLED)
+                (once it ended, also job.usage from condor_history)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <cluster id> TAB <dir>" lines)
+  submit-batch  submit the jobs listed in $GRUNT_BATCH_FILE ("<jobid> TAB
+                <dir>" lines: the points of one sweep) as ONE cluster (queue
+                N, max_materialize = array_throttle of the profile); writes
+                each job's job.slurmid (CLUSTER.PROC)
   cancel        condor_rm the job and write job.canceled
   results       print the files matching [run] results, one per line
   queue         write your queue and your held jobs with their reasons to
@@ -114,6 +119,27 @@ condor_description() {
 	say 'queue'
 }
 
+# Native arrays (submit-batch): one cluster of N procs; proc i runs the job on
+# line i of job.array (its number reaches the script as GRUNT_ARRAY_TASK);
+# its own output goes to its job.out and job.err, HTCondor's to dot-files of
+# the array's first job. The description's last line, `queue`, becomes the
+# array's.
+ARRAY_TASK_VAR=GRUNT_ARRAY_TASK
+ARRAY_BASE=0
+array_directives() {
+	sed '$d' .job.condor.new >.job.condor.arr || return 1
+	# shellcheck disable=SC2016 # HTCondor's own $(Process)
+	{
+		say 'environment = "GRUNT_ARRAY_TASK=$(Process)"'
+		say 'output = .job.array-$(Process).out'
+		say 'error = .job.array-$(Process).err'
+		say 'log = job.condorlog'
+		[ -z "$2" ] || say "max_materialize = $2"
+		say "queue $1"
+	} >>.job.condor.arr && mv -f .job.condor.arr .job.condor.new
+}
+ARRAY_ID_FORMAT='%s.%s'
+
 # `condor_submit -terse` prints "<cluster>.<proc> - <cluster>.<proc>"; without
 # -terse: "1 job(s) submitted to cluster 42."
 submit_script() {
@@ -127,35 +153,43 @@ submit_script() {
 }
 
 # The attributes asked of condor_q and condor_history, in this order.
-ATTRS='ClusterId JobStatus HoldReasonCode ExitCode ExitBySignal ExitSignal'
+ATTRS='ClusterId JobStatus HoldReasonCode ExitCode ExitBySignal ExitSignal ProcId'
 
-# `condor_q|condor_history -af $ATTRS` output -> "<id> <WORD> [<code>]".
+# `condor_q|condor_history -af $ATTRS` output -> "<id> <WORD> [<code>]"; a
+# proc of an array (see submit-batch) is also told about as
+# "<cluster>.<proc>".
 # JobStatus: 1 idle, 2 running, 3 removed, 4 completed, 5 held, 6 transferring
 # output, 7 suspended.
 parse_af() {
 	awk '
+		function say(w) { print id " " w; if (proc ~ /^[0-9]+$/) print id "." proc " " w }
 		$1 ~ /^[0-9]+$/ && NF >= 2 {
-			id = $1; st = $2; hold = $3; ex = $4; bysig = tolower($5); sig = $6
-			if (st == 1) print id " PENDING"
-			else if (st == 2 || st == 6) print id " RUNNING"
-			else if (st == 7) print id " SUSPENDED"
-			else if (st == 3) print id " CANCELLED"
+			id = $1; st = $2; hold = $3; ex = $4; bysig = tolower($5); sig = $6; proc = $7
+			if (st == 1) say("PENDING")
+			else if (st == 2 || st == 6) say("RUNNING")
+			else if (st == 7) say("SUSPENDED")
+			else if (st == 3) say("CANCELLED")
 			else if (st == 5) {
-				if (hold == 46 || hold == 47) print id " TIMEOUT"
-				else if (hold == 34) print id " OUT_OF_MEMORY"
-				else print id " PENDING"
+				if (hold == 46 || hold == 47) say("TIMEOUT")
+				else if (hold == 34) say("OUT_OF_MEMORY")
+				else say("PENDING")
 			} else if (st == 4) {
-				if (bysig == "true" && sig ~ /^[0-9]+$/) print id " FAILED " 128 + sig
-				else if (ex == "0") print id " COMPLETED 0"
-				else if (ex ~ /^[0-9]+$/) print id " FAILED " ex
-				else print id " FAILED"
+				if (bysig == "true" && sig ~ /^[0-9]+$/) say("FAILED " 128 + sig)
+				else if (ex == "0") say("COMPLETED 0")
+				else if (ex ~ /^[0-9]+$/) say("FAILED " ex)
+				else say("FAILED")
 			}
 		}'
 }
 
-# "ClusterId == 1 || ClusterId == 2" for the ids of $1 (one a line).
+# "ClusterId == 1 || ClusterId == 2" for the ids of $1 (one a line); an
+# array's proc 42.3 is "(ClusterId == 42 && ProcId == 3)".
 constraint() {
-	printf '%s\n' "$1" | awk 'NF { printf "%s%s", (n++ ? " || " : ""), "ClusterId == " $1 }'
+	printf '%s\n' "$1" | awk 'NF {
+		c = "ClusterId == " $1
+		if (split($1, p, ".") == 2) c = "(ClusterId == " p[1] " && ProcId == " p[2] ")"
+		printf "%s%s", (n++ ? " || " : ""), c
+	}'
 }
 
 # stdin: "<cluster id> TAB <dir>" lines. Prints "<id> <WORD> [<code>]": one
@@ -175,6 +209,46 @@ states() {
 	# shellcheck disable=SC2086
 	condor_history -limit "$(printf '%s\n' "$_rest" | wc -l)" \
 		-constraint "$(constraint "$_rest")" -af $ATTRS 2>/dev/null | parse_af
+}
+
+# The attributes of job.usage, asked of condor_history: wall-clock and CPU seconds, CPUs, the
+# peak memory (MemoryUsage, MB), the memory asked for (RequestMemory, MB) and the time limit
+# (AllowedExecuteDuration, seconds; undefined when none was asked for).
+USAGE_ATTRS='ClusterId JobStatus RemoteWallClockTime RemoteUserCpu RemoteSysCpu RequestCpus MemoryUsage RequestMemory AllowedExecuteDuration'
+
+# stdin: "<cluster id> TAB <dir>" lines of ended jobs. Prints "<id> KEY=VALUE" lines of
+# job.usage from one condor_history call.
+usage_of() {
+	_uin=$(cat)
+	_uids=$(printf '%s\n' "$_uin" | cut -f 1 | awk 'NF && !seen[$1]++')
+	[ -n "$_uids" ] || return 0
+	# RequestMemory always has a value (a default expression); only request_memory in the
+	# job's description is a request.
+	_asked=$(printf '%s\n' "$_uin" | while IFS='	' read -r _uid _udir; do
+		if asks "$_udir/job.condor" '^[[:space:]]*request_memory[[:space:]]*='; then say "$_uid"; fi
+	done)
+	# shellcheck disable=SC2086 # the attribute names are words
+	condor_history -limit "$(printf '%s\n' "$_uids" | wc -l)" \
+		-constraint "$(constraint "$_uids")" -af $USAGE_ATTRS 2>/dev/null |
+		parse_af_usage "$_asked"
+}
+
+# `condor_history -af $USAGE_ATTRS` output -> "<id> KEY=VALUE" lines for completed (4) and
+# removed (3) jobs; $1: the ids whose memory request counts, one a line.
+parse_af_usage() {
+	awk -v asked="$1" '
+		function num(s) { return s ~ /^[0-9]+(\.[0-9]+)?$/ }
+		BEGIN { n = split(asked, a, "\n"); for (i = 1; i <= n; i++) ask[a[i]] = 1 }
+		$1 ~ /^[0-9]+$/ && ($2 == 3 || $2 == 4) {
+			id = $1
+			print id " source=condor_history"
+			if (num($3)) print id " elapsed=" $3
+			if (num($4) && num($5)) printf "%s cpu_time=%.3f\n", id, $4 + $5
+			if ($6 ~ /^[0-9]+$/) print id " cpus=" $6
+			if (num($7)) print id " mem_used=" $7 "M"
+			if ((id in ask) && num($8)) print id " mem_requested=" $8 "M"
+			if (num($9)) print id " time_requested=" $9
+		}'
 }
 
 # condor_rm of a job that has left the queue says "Couldn't find/remove all

@@ -29,7 +29,7 @@ Local runner for grunt: runs the job on this machine, detached.
 commands:
   submit   run [run] command from grunt.toml with job.args appended, detached;
            output goes to job.out; writes job.slurmid, job.start, job.exitcode,
-           job.end
+           job.end, and job.usage (with GNU time: elapsed, CPU, peak memory)
   status   print the job's state and write it to job.status (PENDING,
            RUNNING, COMPLETED, FAILED, CANCELLED or UNKNOWN)
   batch-status
@@ -215,10 +215,51 @@ run_job() {
 	# Outlive a TERM from cancel long enough to record how the job ended; the
 	# subshell gets default signal handling back.
 	trap : HUP INT TERM
-	(eval "$_cmd \"\$@\"")
-	_rc=$?
+	if timer_works; then
+		# The same shell text in a shell of its own (with this one's -u), under
+		# GNU time for job.usage.
+		"$TIMER" -f '%e %U %S %M' -o ".job.time.$$" /bin/sh -uc "$_cmd \"\$@\"" sh "$@"
+		_rc=$?
+		write_usage ".job.time.$$"
+	else
+		(eval "$_cmd \"\$@\"")
+		_rc=$?
+	fi
 	put job.exitcode "$_rc"
 	put job.end "$(ts)"
+}
+
+# job.usage comes from GNU time (elapsed, CPU and peak memory of the job's processes) where
+# /usr/bin/time is GNU's; elsewhere the local runner records no usage.
+TIMER=/usr/bin/time
+timer_works() {
+	[ -x "$TIMER" ] && "$TIMER" -f %e -o /dev/null true </dev/null >/dev/null 2>&1
+}
+
+# Writes job.usage from GNU time's last line in $1 ("%e %U %S %M"), with the CPUs, memory and
+# time of the job's profile as what was asked for (this runner enforces none of them).
+write_usage() {
+	_um=${GRUNT_RES_MEM:-${GRUNT_RESOURCES_MEM:-}}
+	_uc=${GRUNT_RES_CPUS:-${GRUNT_RESOURCES_CPUS:-}}
+	_ut=${GRUNT_RES_TIME:-${GRUNT_RESOURCES_TIME:-}}
+	if [ -s "$1" ]; then
+		tail -n 1 "$1" | awk -v mem="$_um" -v cpus="$_uc" -v limit="$_ut" '
+			NF == 4 && $4 ~ /^[0-9]+$/ {
+				print "source=time"
+				print "elapsed=" $1
+				printf "cpu_time=%.2f\n", $2 + $3
+				print "mem_used=" $4 "K"
+				if (cpus ~ /^[0-9]+$/ && cpus > 0) print "cpus=" cpus
+				# Profiles give megabytes, or a number with a unit.
+				if (mem ~ /^[0-9]+$/) print "mem_requested=" mem "M"
+				else if (mem ~ /^[0-9.]+[KkMmGgTt][Bb]?$/) print "mem_requested=" mem
+				# Slurm forms; a plain number is minutes.
+				if (limit ~ /^[0-9]+$/) print "time_requested=" limit ":00"
+				else if (limit ~ /^[0-9]+(-[0-9]+)?(:[0-9]+)*$/) print "time_requested=" limit
+			}' >.job.usage.tmp.$$
+		if [ -s .job.usage.tmp.$$ ]; then mv -f .job.usage.tmp.$$ job.usage; fi
+	fi
+	rm -f "$1" .job.usage.tmp.$$
 }
 
 job_state() {

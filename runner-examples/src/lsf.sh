@@ -39,8 +39,13 @@ commands:
   status        ask LSF for the job's state, write it to job.status and print
                 it (PENDING, RUNNING, SUSPENDED, COMPLETED, FAILED, TIMEOUT,
                 OUT_OF_MEMORY, CANCELLED, PREEMPTED)
+                (once it ended, also job.usage from bjobs)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <LSF job id> TAB <dir>" lines)
+  submit-batch  submit the jobs listed in $GRUNT_BATCH_FILE ("<jobid> TAB
+                <dir>" lines: the points of one sweep) as ONE job array
+                (bsub -J "name[1-N]%K", K = array_throttle of the profile);
+                writes each job's job.slurmid (JOBID[INDEX])
   cancel        bkill the job and write job.canceled
   results       print the files matching [run] results, one per line
   queue         write your jobs (bjobs) and the queues (bqueues) to job.queue
@@ -104,19 +109,33 @@ directives() {
 	done
 }
 
+# Native arrays (submit-batch): element i runs the job on line i of
+# job.array; its own output goes to its job.out and job.err, LSF's to a
+# dot-file of the array's first job.
+ARRAY_TASK_VAR=LSB_JOBINDEX
+ARRAY_BASE=1
+array_directives() {
+	say "#BSUB -J \"${GRUNT_JOBID:-grunt}[1-$1]${2:+%$2}\""
+	say '#BSUB -o .job.array-%I.log'
+	say '#BSUB -e .job.array-%I.log'
+}
+ARRAY_ID_FORMAT='%s[%s]'
+
 # bsub says "Job <42> is submitted to default queue <normal>."
 submit_script() {
 	_so=$(bsub <job.sbatch) || return 1
 	printf '%s\n' "$_so" | sed -n 's/^Job <\([0-9][0-9]*\)> is submitted.*/\1/p' | tail -n 1
 }
 
-# `bjobs -o "jobid stat exit_code exit_reason delimiter='|'" -noheader`
-# output -> "<id> <WORD> [<code>]". PSUSP is a pending job held by its owner;
+# `bjobs -o "jobid stat exit_code exit_reason jobindex delimiter='|'"
+# -noheader` output -> "<id> <WORD> [<code>]"; an element of a job array
+# (see submit-batch) is told about as "<id>[<index>]". PSUSP is a pending job held by its owner;
 # UNKWN and ZOMBI (the host is unreachable) are left unanswered.
 parse_bjobs() {
 	awk -F '|' '
 		$1 ~ /^[0-9]+$/ && NF >= 2 {
 			id = $1; st = $2; ex = $3; why = $4
+			if ($5 ~ /^[1-9][0-9]*$/) id = id "[" $5 "]"
 			sub(/:.*/, "", why); gsub(/[[:space:]]/, "", why)
 			if (st == "PEND" || st == "PSUSP" || st == "WAIT" || st == "PROV") print id " PENDING"
 			else if (st == "RUN") print id " RUNNING"
@@ -140,9 +159,40 @@ parse_bjobs() {
 states() {
 	_ids=$(cut -f 1 | awk 'NF && !seen[$1]++')
 	[ -n "$_ids" ] || return 0
-	# shellcheck disable=SC2086 # one argument per id
-	bjobs -a -o "jobid stat exit_code exit_reason delimiter='|'" -noheader $_ids 2>/dev/null |
+	# One argument per id, never globbed (an array element is 42[3]).
+	set -f
+	# shellcheck disable=SC2086
+	bjobs -a -o "jobid stat exit_code exit_reason jobindex delimiter='|'" -noheader $_ids 2>/dev/null |
 		parse_bjobs
+	set +f
+}
+
+# stdin: "<job id> TAB <dir>" lines of ended jobs. Prints "<id> KEY=VALUE" lines of
+# job.usage from one bjobs call (LSF remembers finished jobs for CLEAN_PERIOD, an hour by
+# default): run time, CPU time, peak memory, the -M limit (the memory asked for) and slots.
+usage_of() {
+	_uids=$(cut -f 1 | awk 'NF && !seen[$1]++')
+	[ -n "$_uids" ] || return 0
+	# shellcheck disable=SC2086 # one argument per id
+	bjobs -a -o "jobid stat run_time cpu_used max_mem memlimit nalloc_slot delimiter='|'" -noheader $_uids 2>/dev/null |
+		parse_bjobs_usage
+}
+
+# `bjobs -o "jobid stat run_time cpu_used max_mem memlimit nalloc_slot delimiter='|'"` ->
+# "<id> KEY=VALUE" lines, for DONE and EXIT jobs. Times come as "32 second(s)" (or hh:mm:ss
+# with LSB_HMS_TIME_FORMAT), memory as "2 Mbytes" or "1.5 G"; "-" is none.
+parse_bjobs_usage() {
+	awk -F '|' '
+		function val(s) { gsub(/second\(s\)/, "", s); gsub(/^[[:space:]]+|[[:space:]]+$/, "", s); return s == "-" ? "" : s }
+		$1 ~ /^[0-9]+$/ && ($2 == "DONE" || $2 == "EXIT") {
+			id = $1
+			print id " source=bjobs"
+			if (val($3) != "") print id " elapsed=" val($3)
+			if (val($4) != "") print id " cpu_time=" val($4)
+			if (val($5) != "") print id " mem_used=" val($5)
+			if (val($6) != "") print id " mem_requested=" val($6)
+			if (val($7) ~ /^[0-9]+$/) print id " cpus=" val($7)
+		}'
 }
 
 # bkill of an ended job says "Job has already finished" or "No matching job

@@ -41,8 +41,13 @@ commands:
   status        ask Grid Engine for the job's state, write it to job.status
                 and print it (PENDING, RUNNING, SUSPENDED, COMPLETED, FAILED,
                 TIMEOUT, OUT_OF_MEMORY, CANCELLED)
+                (once it ended, also job.usage from qacct)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <job number> TAB <dir>" lines)
+  submit-batch  submit the jobs listed in $GRUNT_BATCH_FILE ("<jobid> TAB
+                <dir>" lines: the points of one sweep) as ONE array job
+                (qsub -t 1-N -tc K, K = array_throttle of the profile);
+                writes each job's job.slurmid (JOBNUMBER.TASK)
   cancel        qdel the job and write job.canceled
   results       print the files matching [run] results, one per line
   queue         write your jobs (qstat) and the queues' summary (qstat -g c)
@@ -116,6 +121,21 @@ directives() {
 	done
 }
 
+# Native arrays (submit-batch): task i runs the job on line i of job.array;
+# its own output goes to its job.out and job.err, Grid Engine's to a
+# dot-file of the array's first job.
+ARRAY_TASK_VAR=SGE_TASK_ID
+ARRAY_BASE=1
+array_directives() {
+	say "#\$ -t 1-$1"
+	[ -z "$2" ] || say "#\$ -tc $2"
+	# shellcheck disable=SC2016 # Grid Engine's own $TASK_ID
+	say '#$ -o .job.array-$TASK_ID.log'
+	# shellcheck disable=SC2016
+	say '#$ -e .job.array-$TASK_ID.log'
+}
+ARRAY_ID_FORMAT='%s.%s'
+
 # `qsub -terse` prints the job number; without -terse (old versions) it says
 # 'Your job 42 ("name") has been submitted'.
 submit_script() {
@@ -128,7 +148,9 @@ submit_script() {
 
 # Grid Engine's state letters, in Slurm's words: d deleting, E error (held
 # until cleared: still queued), s/S/T suspended, r/t/R running, q/w/h queued.
-# `qstat` output -> "<id> <WORD>".
+# `qstat -g d` output -> "<id> <WORD>"; a task of an array job (one a line:
+# its ja-task-ID is the last column, after the queue of a running task) is
+# also told about as "<id>.<task>".
 parse_qstat() {
 	awk '
 		$1 ~ /^[0-9]+$/ && NF >= 5 {
@@ -139,6 +161,7 @@ parse_qstat() {
 			else if (s ~ /[rtR]/) w = "RUNNING"
 			else w = "PENDING"
 			print $1 " " w
+			if ((NF >= 10 || (NF == 9 && $8 !~ /@/)) && $NF ~ /^[0-9]+$/) print $1 "." $NF " " w
 		}'
 }
 
@@ -195,7 +218,10 @@ ended_state() {
 	elif [ -e "$2/job.canceled" ]; then
 		say "$1 CANCELLED"
 	else
-		qacct -j "$1" 2>/dev/null | parse_qacct | awk -v id="$1" '{ $1 = id; print }'
+		case $1 in
+		*.*) qacct -j "${1%.*}" -t "${1#*.}" ;;
+		*) qacct -j "$1" ;;
+		esac 2>/dev/null | parse_qacct | awk -v id="$1" '{ $1 = id; print }'
 	fi
 }
 
@@ -204,7 +230,7 @@ states() {
 	_in=$(awk -F '\t' 'NF && !seen[$1]++')
 	[ -n "$_in" ] || return 0
 	# Without qstat's answer nothing can be told apart: say nothing.
-	_q=$(qstat 2>/dev/null) || return 0
+	_q=$(qstat -g d 2>/dev/null) || return 0
 	_live=$(printf '%s\n' "$_q" | parse_qstat)
 	printf '%s\n' "$_in" | while IFS='	' read -r _id _dir; do
 		_w=$(printf '%s\n' "$_live" | awk -v id="$_id" '$1 == id { print; exit }')
@@ -214,6 +240,67 @@ states() {
 			ended_state "$_id" "${_dir:-.}"
 		fi
 	done
+}
+
+# stdin: "<job number> TAB <dir>" lines of ended jobs. Prints "<id> KEY=VALUE" lines of
+# job.usage from `qacct -j N` (one call per job: qacct takes one at a time).
+usage_of() {
+	while IFS='	' read -r _uid _udir; do
+		[ -n "$_uid" ] || continue
+		qacct -j "$_uid" 2>/dev/null | parse_qacct_usage | sed "s/^/$_uid /"
+	done
+}
+
+# The last record of `qacct -j N` -> job.usage's KEY=VALUE lines: ru_wallclock, cpu, slots,
+# the peak memory (maxvmem, or ru_maxrss where that is larger), and from the category
+# the memory asked for (h_vmem, mem_free, m_mem_free or h_rss, which count per slot) and the
+# time limit (h_rt).
+# qacct prints ru_maxrss, which getrusage gives in KB, as if it were bytes ("207.906KB" for
+# 208 MB): its unit is one step up.
+parse_qacct_usage() {
+	awk '
+		function bytes(s,   u, n) {
+			n = s + 0; u = toupper(s); sub(/^[0-9.]+/, "", u); sub(/B$/, "", u)
+			if (u == "K") return n * 1024
+			if (u == "M") return n * 1048576
+			if (u == "G") return n * 1073741824
+			if (u == "T") return n * 1099511627776
+			return n
+		}
+		/^====/ { wall = ""; cpu = ""; slots = ""; vmem = ""; rss = ""; cat = ""; next }
+		$1 == "ru_wallclock" { wall = $2 }
+		$1 == "cpu" { cpu = $2 }
+		$1 == "slots" { slots = $2 }
+		$1 == "maxvmem" { vmem = $2 }
+		$1 == "ru_maxrss" { rss = $2 }
+		$1 == "category" { cat = $0 }
+		END {
+			if (wall == "") exit
+			print "source=qacct"
+			print "elapsed=" wall
+			if (cpu != "") print "cpu_time=" cpu
+			if (slots ~ /^[0-9]+$/) print "cpus=" slots
+			# ru_maxrss in its true unit.
+			if (rss ~ /[1-9]/) {
+				u = rss; sub(/^[0-9.]+/, "", u); n = substr(rss, 1, length(rss) - length(u))
+				up["B"] = "K"; up["KB"] = "M"; up["K"] = "M"; up["MB"] = "G"; up["M"] = "G"; up["GB"] = "T"; up["G"] = "T"
+				if (u == "") rss = n "K"
+				else if (u in up) rss = n up[u]
+				else rss = ""
+			} else rss = ""
+			# maxvmem is sampled and may miss a short peak; ru_maxrss (resident, so never
+			# above the true virtual peak) is exact: the larger of the two.
+			if (vmem ~ /[1-9]/ && bytes(vmem) >= bytes(rss)) print "mem_used=" vmem
+			else if (rss != "") print "mem_used=" rss
+			if (match(cat, /(h_vmem|mem_free|m_mem_free|h_rss)=[0-9.]+[KMGTkmgt]?/)) {
+				v = substr(cat, RSTART, RLENGTH); sub(/^[^=]*=/, "", v)
+				# Per slot: the suffix c multiplies by the CPUs (slots).
+				if (v ~ /[KMGTkmgt]$/) print "mem_requested=" v (slots ~ /^[0-9]+$/ ? "c" : "")
+				else if (slots ~ /^[0-9]+$/) printf "mem_requested=%.0f\n", v * slots
+				else print "mem_requested=" v
+			}
+			if (match(cat, /h_rt=[0-9:]+/)) print "time_requested=" substr(cat, RSTART + 5, RLENGTH - 5)
+		}'
 }
 
 # qdel of a job that has ended says 'job "42" does not exist', which is fine.

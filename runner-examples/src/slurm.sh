@@ -37,9 +37,14 @@ commands:
   status        ask Slurm for the job's state, write it to job.status and
                 print it (PENDING, RUNNING, COMPLETED, FAILED, TIMEOUT,
                 OUT_OF_MEMORY, CANCELLED, NODE_FAIL, ...)
+                (once it ended, also job.usage from sacct)
   batch-status  print "<jobid> <STATE> [<exit code>]" for every job listed in
                 $GRUNT_BATCH_FILE ("<jobid> TAB <slurm id> TAB <dir>" lines),
                 asking Slurm once
+  submit-batch  submit the jobs listed in $GRUNT_BATCH_FILE ("<jobid> TAB
+                <dir>" lines: the points of one sweep) as ONE Slurm array
+                (sbatch --array=0-N%K, K = array_throttle of the profile);
+                writes each job's job.slurmid (ARRAYID_TASK)
   cancel        scancel the job and write job.canceled
   results       print the files matching [run] results, one per line
   queue         write your Slurm queue and a partition summary to job.queue
@@ -53,6 +58,7 @@ EOF
 
 # The #SBATCH lines of job.sbatch, from the profile.
 directives() {
+	replicate_directives || return 1
 	_t=$(res TIME)
 	_m=$(res MEM)
 	_c=$(res CPUS)
@@ -76,6 +82,10 @@ directives() {
 		}
 		;;
 	esac
+	if [ -n "${REPLICAS:-}" ]; then
+		say '#SBATCH --output=job.out.%a'
+		say '#SBATCH --error=job.err.%a'
+	fi
 	[ -z "$_t" ] || say "#SBATCH --time=$_t"
 	[ -z "$_m" ] || say "#SBATCH --mem=$_m"
 	[ -z "$_c" ] || say "#SBATCH --cpus-per-task=$_c"
@@ -92,6 +102,79 @@ directives() {
 		*) say "#SBATCH $_l" ;;
 		esac
 	done
+}
+
+# Native arrays (submit-batch): task i of the array runs the job on line i
+# of job.array; its own output goes to its job.out and job.err, Slurm's to a
+# dot-file of the array's first job.
+ARRAY_TASK_VAR=SLURM_ARRAY_TASK_ID
+ARRAY_BASE=0
+REPLICATE_ARRAYS=1
+array_directives() {
+	say "#SBATCH --array=0-$(($1 - 1))${2:+%$2}"
+	say '#SBATCH --output=.job.array-%a.log'
+	say '#SBATCH --error=.job.array-%a.log'
+}
+ARRAY_ID_FORMAT='%s_%s'
+
+# The original's replicate arrays: `array = "0-9"` in the profile runs the
+# job's command once per index, as one Slurm array, with the index in
+# GRUNT_ARRAY_TASK (and Slurm's SLURM_ARRAY_TASK_ID). Task N writes
+# job.out.N, job.err.N and job.exitcode.N; the last one to end writes the
+# job's job.exitcode (the first non-zero of the tasks', else 0) and job.end.
+replicate_directives() {
+	_arr=$(res ARRAY)
+	has_text "$_arr" || return 0
+	plain array "$_arr" || return 1
+	_nt=$(replicas "$_arr") || {
+		warn "array = \"$_arr\" is not a Slurm array (e.g. 0-9, 1,3,5, 0-15:4, 0-9%2)"
+		return 1
+	}
+	say "#SBATCH --array=$_arr"
+	# After the profile's --output/--error (directives says those first).
+	REPLICAS=$_nt
+}
+
+# How many tasks a Slurm --array spec makes: "A", "A-B", "A-B:S" items,
+# comma-separated, with an optional "%K" throttle.
+replicas() {
+	case $1 in *[!0-9,:%-]* | '') return 1 ;; esac
+	printf '%s\n' "${1%%%*}" | awk -F , '
+		{
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /^[0-9]+$/) { n++; continue }
+				if ($i !~ /^[0-9]+-[0-9]+(:[0-9]+)?$/) exit 1
+				split($i, r, /[-:]/); s = (r[3] == "" ? 1 : r[3] + 0)
+				if (s < 1 || r[2] + 0 < r[1] + 0) exit 1
+				n += int((r[2] - r[1]) / s) + 1
+			}
+			print n
+		}'
+}
+
+# The ending of each task of a replicate array (see replicate_directives),
+# for write_body.
+replicate_ending() {
+	[ -n "${REPLICAS:-}" ] || return 0
+	say "_replicas=$REPLICAS"
+	cat <<'EOF'
+GRUNT_ARRAY_TASK=${SLURM_ARRAY_TASK_ID:-0}
+export GRUNT_ARRAY_TASK
+_ended() {
+	_put "job.exitcode.$GRUNT_ARRAY_TASK" "$1"
+	_n=0
+	_first=0
+	for _f in job.exitcode.*; do
+		[ -f "$_f" ] || continue
+		_n=$((_n + 1))
+		IFS= read -r _c <"$_f" || :
+		[ "$_first" != 0 ] || _first=${_c:-0}
+	done
+	[ "$_n" -ge "$_replicas" ] || return 0
+	_put job.exitcode "$_first"
+	_put job.end "$(_ts)"
+}
+EOF
 }
 
 # sbatch's answer to --parsable is "<id>" or "<id>;<cluster>".
@@ -130,16 +213,31 @@ function emit(id, w, x,   c) {
 }
 '
 
-# `squeue -h -o "%i %T"` output -> "<id> <WORD>" for live jobs only.
+# `squeue -h -r -o "%i %T"` output -> "<id> <WORD>" for live jobs only. An
+# array task (831_2) is also told about as its array (831: RUNNING while one
+# task runs), for a replicate array's job.
 parse_squeue() {
 	awk "$SLURM_AWK"'
-		$1 ~ /^[0-9]+$/ { w = word($2); if (live(w)) print $1 " " w }'
+		$1 ~ /^[0-9]+(_[0-9]+)?$/ {
+			w = word($2); if (!live(w)) next
+			print $1 " " w
+			if (split($1, a, "_") == 2 && arr[a[1]] != "RUNNING") arr[a[1]] = w
+		}
+		END { for (a1 in arr) print a1 " " arr[a1] }'
 }
 
 # `sacct -P -n -X -o JobID,State,ExitCode` output -> "<id> <WORD> [<code>]".
+# An ended array (all its tasks) is also told about as the array: COMPLETED
+# when every task did, else the first other end.
 parse_sacct() {
 	awk -F '|' "$SLURM_AWK"'
-		$1 ~ /^[0-9]+$/ && $2 != "" { emit($1, word($2), $3) }'
+		$1 ~ /^[0-9]+(_[0-9]+)?$/ && $2 != "" {
+			w = word($2); emit($1, w, $3)
+			if (split($1, a, "_") != 2) next
+			if (live(w)) { busy[a[1]] = 1; next }
+			if (!(a[1] in arr) || (arr[a[1]] == "COMPLETED" && w != "COMPLETED")) { arr[a[1]] = w; ex[a[1]] = $3 }
+		}
+		END { for (a1 in arr) if (!(a1 in busy)) emit(a1, arr[a1], ex[a1]) }'
 }
 
 # `scontrol -o show job` output (one job a line of KEY=VALUE words) ->
@@ -152,7 +250,12 @@ parse_scontrol() {
 				if ($i ~ /^JobId=/) id = substr($i, 7)
 				else if ($i ~ /^JobState=/) st = substr($i, 10)
 				else if ($i ~ /^ExitCode=/) ex = substr($i, 10)
+				else if ($i ~ /^ArrayJobId=/) aj = substr($i, 12)
+				else if ($i ~ /^ArrayTaskId=/) at = substr($i, 13)
 			}
+			# An array task is asked about as ARRAYID_TASK.
+			if (aj ~ /^[0-9]+$/ && at ~ /^[0-9]+$/) id = aj "_" at
+			aj = ""; at = ""
 			if (id ~ /^[0-9]+$/ && st != "") emit(id, word(st), ex)
 		}'
 }
@@ -175,7 +278,7 @@ states() {
 	_list=$(printf '%s\n' "$_ids" | paste -s -d , -)
 	# Older squeue fails with "Invalid job id specified" when none of the ids
 	# is queued any more; that just means none is live.
-	_live=$(squeue -h -j "$_list" -o '%i %T' 2>/dev/null | parse_squeue)
+	_live=$(squeue -h -r -j "$_list" -o '%i %T' 2>/dev/null | parse_squeue)
 	[ -z "$_live" ] || printf '%s\n' "$_live"
 	_rest=$(ids_without "$_ids" "$_live")
 	[ -n "$_rest" ] || return 0
@@ -192,6 +295,70 @@ states() {
 		$1 in ok' ;;
 	*) scontrol -o show job "$_rest" 2>/dev/null | parse_scontrol ;;
 	esac
+}
+
+# stdin: "<slurm id> TAB <dir>" lines of ended jobs. Prints "<id> KEY=VALUE" lines of
+# job.usage from one sacct call: the job's line gives the state, elapsed time, CPU time,
+# CPUs, nodes, requested memory and time limit, its steps' lines (.batch, .extern, .0, ...)
+# the peak memory (MaxRSS, largest step). Nothing for a job whose record is not complete yet.
+usage_of() {
+	_uin=$(cat)
+	_uids=$(printf '%s\n' "$_uin" | cut -f 1 | awk 'NF && !seen[$1]++' | paste -s -d , -)
+	[ -n "$_uids" ] || return 0
+	_acct=$(sacct -j "$_uids" -n -P -o JobID,State,Elapsed,TotalCPU,AllocCPUS,NNodes,ReqMem,MaxRSS,Timelimit 2>/dev/null) || return 1
+	# Without --mem (--time) in its script, ReqMem (Timelimit) is Slurm's default, often the
+	# whole node (the partition's limit): no request.
+	_asked=$(printf '%s\n' "$_uin" | while IFS='	' read -r _uid _udir; do
+		if asks "$_udir/job.sbatch" '^#SBATCH[[:space:]]+--mem'; then say "$_uid mem"; fi
+		if asks "$_udir/job.sbatch" '^#SBATCH[[:space:]]+(--time|-t)'; then say "$_uid time"; fi
+	done)
+	printf '%s\n' "$_acct" | parse_sacct_usage "$_asked"
+}
+
+# `sacct -n -P -o JobID,State,Elapsed,TotalCPU,AllocCPUS,NNodes,ReqMem,MaxRSS,Timelimit`
+# output -> "<id> KEY=VALUE" lines; $1: "<id> mem" and "<id> time" lines for the requests that
+# count. TotalCPU stays 0 where accounting gathers nothing (jobacct_gather/none): left out
+# then.
+parse_sacct_usage() {
+	awk -F '|' -v asked="$1" "$SLURM_AWK"'
+		function bytes(s,   u, n) {
+			u = toupper(substr(s, length(s))); n = s + 0
+			if (u == "K") return n * 1024
+			if (u == "M") return n * 1048576
+			if (u == "G") return n * 1073741824
+			if (u == "T") return n * 1099511627776
+			return n
+		}
+		BEGIN { n = split(asked, a, "\n"); for (i = 1; i <= n; i++) ask[a[i]] = 1 }
+		{
+			id = $1; step = ""
+			if (index(id, ".")) { step = substr(id, index(id, ".") + 1); id = substr(id, 1, index(id, ".") - 1) }
+			# A plain job, or one task of an array (123_4).
+			if (id !~ /^[0-9]+(_[0-9]+)?$/) next
+			if (step == "") {
+				st[id] = word($2); el[id] = $3; cpu[id] = $4; nc[id] = $5; nn[id] = $6; rm[id] = $7; tl[id] = $9
+			} else {
+				if (step == "batch") bst[id] = word($2)
+				if ($8 != "" && (!(id in rss) || bytes($8) > bytes(rss[id]))) rss[id] = $8
+			}
+		}
+		END {
+			for (id in st) {
+				if (live(st[id]) || ((id in bst) && live(bst[id]))) continue
+				# Just after the end sacct may give a half-written record (ReqMem "16?", no
+				# Timelimit): wait for the whole one.
+				if (tl[id] == "" || (rm[id] != "" && rm[id] !~ /^[0-9.]+[KMGTP]?[nc]?$/)) continue
+				print id " source=sacct"
+				print id " state=" st[id]
+				if (el[id] != "") print id " elapsed=" el[id]
+				if (cpu[id] ~ /[1-9]/) print id " cpu_time=" cpu[id]
+				if (nc[id] ~ /^[0-9]+$/) print id " cpus=" nc[id]
+				if (nn[id] ~ /^[0-9]+$/) print id " nodes=" nn[id]
+				if (id in rss) print id " mem_used=" rss[id]
+				if (((id " mem") in ask) && rm[id] != "") print id " mem_requested=" rm[id]
+				if (((id " time") in ask) && tl[id] ~ /^[0-9]/) print id " time_requested=" tl[id]
+			}
+		}'
 }
 
 # scancel is quiet about jobs that have ended; older versions complain with

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly
 
+mod arrays;
 mod bad_input;
 mod client_cli;
 mod commands;
@@ -33,4 +34,5 @@ mod submit_options;
 mod sweeps;
 mod terminal;
 mod ui;
+mod usage;
 mod wire;

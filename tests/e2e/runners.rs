@@ -663,7 +663,8 @@ fn slurm_batch_status_asks_squeue_then_sacct_once_each() {
     // Only the job nobody knows is left for scontrol: one call, for that id.
     assert_eq!(b.count("scontrol"), 1, "{calls:?}");
     assert!(
-        calls[0].starts_with("squeue -h -j 829,830,831,832,833,834,835,901,902,903,904,905,99999 "),
+        calls[0]
+            .starts_with("squeue -h -r -j 829,830,831,832,833,834,835,901,902,903,904,905,99999 "),
         "{calls:?}"
     );
     assert_eq!(
@@ -1204,6 +1205,631 @@ impl Job {
     }
 }
 
+// ---------------------------------------------------------------- native arrays
+
+impl Job {
+    /// Task `task` of an array's script as the scheduler starts it: in the job directory
+    /// that holds the script, with the task's number in `var`.
+    fn run_task(&self, var: &str, task: usize) -> Out {
+        let mut c = Command::new("sh");
+        c.arg("job.sbatch")
+            .current_dir(&self.dir)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", &self.home)
+            .env(var, task.to_string());
+        run_with_deadline(c, &format!("task {task} of job.sbatch"))
+    }
+}
+
+/// A batch file for `submit-batch`: "<jobid> TAB <dir>" for each job.
+fn submit_batch_file(b: &Bench, jobs: &[Job]) -> String {
+    let path = b.root.path().join("submit-batch.in");
+    let text: String = jobs
+        .iter()
+        .map(|j| format!("{}\t{}\n", j.jobid, j.dir.display()))
+        .collect();
+    fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// Three jobs of a sweep, each with its own args, for `runner_name`.
+fn sweep_jobs(b: &Bench, runner_name: &str) -> Vec<Job> {
+    (1..=3)
+        .map(|i| {
+            let j = b
+                .job(runner_name, &format!("ore{i:06}"))
+                .with("GRUNT_RES_ARRAY_THROTTLE", "2");
+            j.write("job.sh", "echo \"point $*\"\n");
+            j.write("job.args", &format!("--i={i}\n"));
+            j
+        })
+        .collect()
+}
+
+/// A runner's array case: its name, the task variable, the first task's number, the three
+/// jobs' ids, the file holding the array's directives, and text that must be in it.
+type ArrayCase = (
+    &'static str,
+    &'static str,
+    usize,
+    [&'static str; 3],
+    &'static str,
+    &'static [&'static str],
+);
+
+/// `submit-batch`: each batch runner submits the jobs of the batch file as ONE array with
+/// one call of its scheduler (the array and its throttle in the scheduler's words), writes
+/// each job's task into its job.slurmid, and each task of the script, started as the
+/// scheduler starts it, runs its own job in that job's directory, output included.
+#[test]
+fn every_batch_runner_submits_a_sweep_as_one_array() {
+    let cases: [ArrayCase; 4] = [
+        (
+            "slurm",
+            "SLURM_ARRAY_TASK_ID",
+            0,
+            ["836_0", "836_1", "836_2"],
+            "job.sbatch",
+            &["#SBATCH --array=0-2%2\n"],
+        ),
+        (
+            "sge",
+            "SGE_TASK_ID",
+            1,
+            ["19.1", "19.2", "19.3"],
+            "job.sbatch",
+            &["#$ -t 1-3\n", "#$ -tc 2\n"],
+        ),
+        (
+            "htcondor",
+            "GRUNT_ARRAY_TASK",
+            0,
+            ["4242.0", "4242.1", "4242.2"],
+            "job.condor",
+            &[
+                "environment = \"GRUNT_ARRAY_TASK=$(Process)\"\n",
+                "max_materialize = 2\nqueue 3\n",
+            ],
+        ),
+        (
+            "lsf",
+            "LSB_JOBINDEX",
+            1,
+            ["5101[1]", "5101[2]", "5101[3]"],
+            "job.sbatch",
+            &["#BSUB -J \"ore000001[1-3]%2\"\n"],
+        ),
+    ];
+    for (name, var, base, ids, file, wants) in cases {
+        let b = Bench::new();
+        b.fake(
+            "sbatch",
+            &format!("cat '{}'", data("slurm/sbatch-parsable.txt")),
+        );
+        b.fake("qsub", &format!("cat '{}'", data("sge/qsub-terse.txt")));
+        b.fake(
+            "condor_submit",
+            &format!("cat '{}'", data("htcondor/condor_submit-terse.txt")),
+        );
+        b.fake(
+            "bsub",
+            &format!("cat > /dev/null; cat '{}'", data("lsf/bsub.txt")),
+        );
+        let jobs = sweep_jobs(&b, name);
+        let bf = submit_batch_file(&b, &jobs);
+        let r = jobs[0].run_with("GRUNT_BATCH_FILE", &bf, "submit-batch");
+        assert_eq!(r.code, Some(0), "{name}: {r:?}");
+        assert_eq!(b.calls().len(), 1, "{name}: one call: {:?}", b.calls());
+        for (j, id) in jobs.iter().zip(ids) {
+            assert_eq!(j.read("job.slurmid"), format!("{id}\n"), "{name}");
+        }
+        let text = jobs[0].read(file);
+        for w in wants {
+            assert!(text.contains(w), "{name}: {w:?} not in {file}:\n{text}");
+        }
+        assert!(
+            !jobs[1].has("job.sbatch"),
+            "{name}: one script, in the first job"
+        );
+        for t in 0..3 {
+            let o = jobs[0].run_task(var, t + base);
+            assert_eq!(o.code, Some(0), "{name} task {t}: {o:?}");
+        }
+        for (i, j) in jobs.iter().enumerate() {
+            assert_eq!(
+                j.read("job.out"),
+                format!("point --i={}\n", i + 1),
+                "{name}"
+            );
+            assert_eq!(j.read("job.exitcode"), "0\n", "{name}");
+            assert!(j.has("job.end"), "{name}");
+        }
+    }
+}
+
+/// A failed array submit frees every job for a submit of its own; a job submitted already
+/// stays out of the array; per job, status and cancel name the job's own task.
+#[test]
+fn slurm_array_failures_and_per_task_status_and_cancel() {
+    let b = Bench::new();
+    b.fake(
+        "sbatch",
+        "echo 'sbatch: error: Batch job submission failed' >&2; exit 1",
+    );
+    let jobs = sweep_jobs(&b, "slurm");
+    let bf = submit_batch_file(&b, &jobs);
+    let r = jobs[0].run_with("GRUNT_BATCH_FILE", &bf, "submit-batch");
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(jobs.iter().all(|j| !j.has("job.slurmid")), "claims undone");
+
+    b.fake("sbatch", "echo 900");
+    jobs[0].write("job.slurmid", "77\n");
+    let r = jobs[0].run_with("GRUNT_BATCH_FILE", &bf, "submit-batch");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(jobs[0].read("job.slurmid"), "77\n", "not submitted twice");
+    assert_eq!(jobs[1].read("job.slurmid"), "900_0\n");
+    assert_eq!(jobs[2].read("job.slurmid"), "900_1\n");
+    assert!(jobs[1]
+        .read("job.sbatch")
+        .contains("#SBATCH --array=0-1%2\n"));
+
+    // More jobs than `array_max`: one array per array_max jobs, each with its own script.
+    let b2 = Bench::new();
+    b2.fake(
+        "sbatch",
+        &format!(
+            "n=$(cat '{c}' 2>/dev/null || echo 500); echo $((n + 1)) > '{c}'; echo $((n + 1))",
+            c = b2.root.path().join("count").display()
+        ),
+    );
+    let big: Vec<Job> = sweep_jobs(&b2, "slurm")
+        .into_iter()
+        .map(|j| j.with("GRUNT_RES_ARRAY_MAX", "2"))
+        .collect();
+    let bf2 = submit_batch_file(&b2, &big);
+    let r = big[0].run_with("GRUNT_BATCH_FILE", &bf2, "submit-batch");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(b2.count("sbatch"), 2, "{:?}", b2.calls());
+    let ids: Vec<String> = big.iter().map(|j| j.read("job.slurmid")).collect();
+    assert_eq!(ids, ["501_0\n", "501_1\n", "502_0\n"]);
+    assert!(big[0]
+        .read("job.sbatch")
+        .contains("#SBATCH --array=0-1%2\n"));
+    assert!(big[2]
+        .read("job.sbatch")
+        .contains("#SBATCH --array=0-0%2\n"));
+    assert!(!big[1].has("job.sbatch"));
+
+    b.fake("squeue", "echo '900_1 RUNNING'; echo '900_0 PENDING'");
+    assert_eq!(jobs[2].run("status").stdout, "RUNNING\n");
+    assert!(
+        b.calls()
+            .iter()
+            .any(|c| c.starts_with("squeue -h -r -j 900_1 ")),
+        "{:?}",
+        b.calls()
+    );
+    b.fake("scancel", "exit 0");
+    assert_eq!(jobs[2].run("cancel").code, Some(0));
+    assert!(
+        b.calls().iter().any(|c| c == "scancel 900_1"),
+        "{:?}",
+        b.calls()
+    );
+}
+
+// ---------------------------------------------------------------- job.usage
+
+/// `job.usage` as KEY=VALUE pairs, in order.
+fn usage_lines(j: &Job) -> Vec<String> {
+    j.read("job.usage").lines().map(str::to_string).collect()
+}
+
+/// A job that ran (it has job.start and the script submit wrote) with batch id `id`.
+fn ran(b: &Bench, runner_name: &str, jobid: &str, id: &str, script: &str) -> Job {
+    let j = b.job(runner_name, jobid);
+    j.write("job.slurmid", &format!("{id}\n"));
+    j.write("job.start", "2026-12-07 22:03:14 UTC\n");
+    j.write(
+        if runner_name == "htcondor" {
+            "job.condor"
+        } else {
+            "job.sbatch"
+        },
+        script,
+    );
+    j
+}
+
+/// A batch file for `jobs`, with the batch id each holds.
+fn batch_of(b: &Bench, jobs: &[&Job]) -> String {
+    let ids: Vec<String> = jobs
+        .iter()
+        .map(|j| j.read("job.slurmid").trim().to_string())
+        .collect();
+    let spec: Vec<(&str, &str, &Path)> = jobs
+        .iter()
+        .zip(&ids)
+        .map(|(j, id)| (j.jobid.as_str(), id.as_str(), j.dir.as_path()))
+        .collect();
+    batch_file(b, &spec)
+}
+
+/// Fakes for Slurm whose sacct answers the state query (`-X`) and the usage query from
+/// `usage` (a recording of `sacct -n -P -o JobID,State,Elapsed,TotalCPU,AllocCPUS,NNodes,
+/// ReqMem,MaxRSS,Timelimit`), by the ids asked.
+fn slurm_usage_fakes(b: &Bench, usage: &str) {
+    b.fake("squeue", "echo '7618 RUNNING'");
+    let ids_from_j =
+        r#"IDS=; while [ $# -gt 0 ]; do case $1 in -j) IDS=$2; shift ;; esac; shift; done"#;
+    b.fake(
+        "sacct",
+        &format!(
+            r#"X=; for a in "$@"; do [ "$a" = -X ] && X=1; done
+{ids_from_j}
+if [ -n "$X" ]; then
+  {} | awk -F '|' '$1 !~ /\./ {{ print $1 "|" $2 "|" ($2 == "FAILED" ? "3:0" : "0:0") }}'
+else
+  {}
+fi"#,
+            filter_by_ids(&[usage], "split($0, f, \"|\"); id = f[1]"),
+            filter_by_ids(
+                &[usage],
+                "split($0, f, \"|\"); id = f[1]; sub(/\\..*/, \"\", id)"
+            ),
+        ),
+    );
+}
+
+#[test]
+fn slurm_records_job_usage_of_ended_jobs_with_one_sacct_call() {
+    let b = Bench::new();
+    slurm_usage_fakes(&b, "slurm/sacct-usage.txt");
+    let asked = "#!/bin/sh\n#SBATCH --mem=4G\n";
+    let done = ran(&b, "slurm", "ore000001", "7615", asked);
+    let failed = ran(&b, "slurm", "ore000002", "7616", "#SBATCH --mem=300M\n");
+    // Canceled while it ran; asked for no memory (ReqMem is then the node's).
+    let canceled = ran(&b, "slurm", "ore000003", "7617", "#!/bin/sh\n");
+    let running = ran(&b, "slurm", "ore000004", "7618", asked);
+    // Accounting that gathers nothing (jobacct_gather/none): TotalCPU 00:00:00, no MaxRSS.
+    let bare = ran(&b, "slurm", "ore000005", "7386", asked);
+    // Ended, but never started (canceled while pending): no usage to ask for.
+    let never = b.job("slurm", "ore000006");
+    never.write("job.slurmid", "7615\n");
+    let limited = ran(
+        &b,
+        "slurm",
+        "ore000007",
+        "8706",
+        "#SBATCH --mem=1G\n#SBATCH --time=30\n",
+    );
+    let all = [&done, &failed, &canceled, &running, &bare, &never, &limited];
+    let bf = batch_of(&b, &all);
+    let r = done.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "ore000001 COMPLETED 0\nore000002 FAILED 3\nore000003 CANCELLED\nore000004 RUNNING\n\
+         ore000005 COMPLETED 0\nore000006 COMPLETED 0\nore000007 COMPLETED 0\n"
+    );
+    let sacct: Vec<String> = b
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("sacct"))
+        .collect();
+    assert_eq!(
+        sacct,
+        [
+            "sacct -j 7615,7616,7617,7386,8706 -P -n -X -o JobID,State,ExitCode",
+            "sacct -j 7615,7616,7617,7386,8706 -n -P -o JobID,State,Elapsed,TotalCPU,AllocCPUS,NNodes,ReqMem,MaxRSS,Timelimit",
+        ],
+        "one query for the states, one for the usage of the jobs that ended"
+    );
+    assert_eq!(
+        usage_lines(&done),
+        [
+            "source=sacct",
+            "state=COMPLETED",
+            "elapsed=00:00:03",
+            "cpu_time=00:03.229",
+            "cpus=2",
+            "nodes=1",
+            "mem_used=220456K",
+            "mem_requested=4G"
+        ]
+    );
+    assert!(usage_lines(&failed).contains(&"mem_used=117316K".to_string()));
+    assert!(usage_lines(&failed).contains(&"mem_requested=300M".to_string()));
+    let c = usage_lines(&canceled);
+    assert!(c.contains(&"state=CANCELLED".to_string()), "{c:?}");
+    assert!(
+        !c.iter().any(|l| l.starts_with("mem_requested")),
+        "no --mem: Slurm's default is no request: {c:?}"
+    );
+    assert_eq!(
+        usage_lines(&bare),
+        [
+            "source=sacct",
+            "state=COMPLETED",
+            "elapsed=00:00:03",
+            "cpus=1",
+            "nodes=1",
+            "mem_requested=500M"
+        ],
+        "no CPU time or peak where accounting gathered none"
+    );
+    assert!(!running.has("job.usage") && !never.has("job.usage"));
+    let l = usage_lines(&limited);
+    for want in ["mem_requested=1G", "time_requested=00:30:00"] {
+        assert!(l.contains(&want.to_string()), "{want}: {l:?}");
+    }
+    assert!(
+        !usage_lines(&done)
+            .iter()
+            .any(|l| l.starts_with("time_requested")),
+        "asked for no time: the partition's limit is no request"
+    );
+
+    // Recorded once: the next call asks sacct for states only.
+    let before = b.count("sacct");
+    done.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
+    assert_eq!(b.count("sacct"), before + 1, "{:?}", b.calls());
+
+    // The status of one job records its usage the same way.
+    let one = ran(&b, "slurm", "ore000008", "7616", "#!/bin/sh\n");
+    assert_eq!(one.run("status").stdout, "FAILED\n");
+    assert!(usage_lines(&one).contains(&"elapsed=00:00:03".to_string()));
+}
+
+/// Slurm before 21.08 wrote ReqMem per CPU (`4000Mc`) or per node (`2Gn`), other units for
+/// MaxRSS and more steps; the runner copies them as they are (grunt reads them).
+#[test]
+fn slurm_usage_from_an_older_sacct() {
+    let b = Bench::new();
+    slurm_usage_fakes(&b, "slurm/sacct-usage-old.txt");
+    let asked = "#SBATCH --mem-per-cpu=4000M\n#SBATCH -t 3-0\n";
+    let per_cpu = ran(&b, "slurm", "ore000001", "5101", asked);
+    let per_node = ran(&b, "slurm", "ore000002", "5102", asked);
+    let bf = batch_of(&b, &[&per_cpu, &per_node]);
+    let r = per_cpu.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
+    assert_eq!(
+        r.stdout, "ore000001 COMPLETED 0\nore000002 TIMEOUT\n",
+        "{r:?}"
+    );
+    assert_eq!(
+        usage_lines(&per_cpu),
+        [
+            "source=sacct",
+            "state=COMPLETED",
+            "elapsed=2-00:00:00",
+            "cpu_time=1-02:03:04",
+            "cpus=4",
+            "nodes=1",
+            "mem_used=3.50G",
+            "mem_requested=4000Mc",
+            "time_requested=3-00:00:00"
+        ],
+        "the largest step's peak"
+    );
+    let n = usage_lines(&per_node);
+    for want in [
+        "state=TIMEOUT",
+        "nodes=2",
+        "mem_used=1.90G",
+        "mem_requested=2Gn",
+        "time_requested=01:00:00",
+    ] {
+        assert!(n.contains(&want.to_string()), "{want}: {n:?}");
+    }
+}
+
+#[test]
+fn slurm_without_accounting_records_no_usage_and_still_answers() {
+    let b = Bench::new();
+    slurm_fakes(&b, false);
+    let j = ran(&b, "slurm", "ore000001", "830", "#SBATCH --mem=1G\n");
+    let r = j.run("status");
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "COMPLETED\n"),
+        "{r:?}"
+    );
+    assert!(!j.has("job.usage"));
+    assert!(
+        b.calls()
+            .iter()
+            .any(|c| c.starts_with("sacct -j 830 -n -P")),
+        "{:?}",
+        b.calls()
+    );
+}
+
+/// Just after a job ended, sacct may give a half-written record (seen on Slurm 22.05: ReqMem
+/// `16?`, no Timelimit): no job.usage until the whole record is in.
+#[test]
+fn slurm_waits_for_a_whole_sacct_record() {
+    let b = Bench::new();
+    let rec = b.root.path().join("sacct now.txt");
+    fs::copy(data("slurm/sacct-usage-incomplete.txt"), &rec).unwrap();
+    b.fake("squeue", "exit 0");
+    b.fake(
+        "sacct",
+        &format!(
+            "case \"$*\" in *-X*) echo '8706|COMPLETED|0:0' ;; *) cat '{}' ;; esac",
+            rec.display()
+        ),
+    );
+    let j = ran(
+        &b,
+        "slurm",
+        "ore000001",
+        "8706",
+        "#SBATCH --mem=1G\n#SBATCH --time=30\n",
+    );
+    assert_eq!(j.run("status").stdout, "COMPLETED\n");
+    assert!(!j.has("job.usage"), "half a record is no usage");
+    fs::copy(data("slurm/sacct-usage.txt"), &rec).unwrap();
+    assert_eq!(j.run("status").stdout, "COMPLETED\n");
+    let u = usage_lines(&j);
+    for want in [
+        "mem_requested=1G",
+        "time_requested=00:30:00",
+        "mem_used=117216K",
+    ] {
+        assert!(u.contains(&want.to_string()), "{want}: {u:?}");
+    }
+}
+
+#[test]
+fn sge_records_job_usage_from_qacct() {
+    let b = Bench::new();
+    b.fake("qstat", "exit 0");
+    b.fake(
+        "qacct",
+        &format!(
+            r#"case $2 in
+161) cat '{}' ;; 184) cat '{}' ;; 11) cat '{}' ;;
+*) echo "error: job id $2 not found" >&2; exit 1 ;;
+esac"#,
+            data("sge/qacct-usage.txt"),
+            data("sge/qacct-usage-pe.txt"),
+            data("sge/qacct-completed.txt"),
+        ),
+    );
+    let one = ran(&b, "sge", "ore000001", "161", "#!/bin/sh\n");
+    one.write("job.exitcode", "0\n");
+    let pe = ran(&b, "sge", "ore000002", "184", "#!/bin/sh\n");
+    pe.write("job.exitcode", "0\n");
+    // Too short for Grid Engine to sample: maxvmem 0, so ru_maxrss (printed a unit low). (The
+    // others' maxvmem is above their ru_maxrss.)
+    let short = ran(&b, "sge", "ore000003", "11", "#!/bin/sh\n");
+    short.write("job.exitcode", "0\n");
+    let gone = ran(&b, "sge", "ore000004", "99", "#!/bin/sh\n");
+    gone.write("job.exitcode", "0\n");
+    let bf = batch_of(&b, &[&one, &pe, &short, &gone]);
+    let r = one.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(
+        usage_lines(&one),
+        [
+            "source=qacct",
+            "elapsed=3s",
+            "cpu_time=2.449s",
+            "cpus=1",
+            "mem_used=209.875MB",
+            "mem_requested=1000Mc"
+        ]
+    );
+    let p = usage_lines(&pe);
+    for want in ["cpus=2", "cpu_time=3.069s", "mem_requested=500Mc"] {
+        assert!(p.contains(&want.to_string()), "{want}: {p:?}");
+    }
+    let s = usage_lines(&short);
+    for want in ["mem_used=4.465M", "time_requested=60"] {
+        assert!(s.contains(&want.to_string()), "{want}: {s:?}");
+    }
+    assert!(!gone.has("job.usage"), "qacct knows nothing: no file");
+    let qacct = |b: &Bench| b.count("qacct");
+    assert_eq!(qacct(&b), 4, "{:?}", b.calls());
+    // Recorded: qacct is not asked again, except for the job it knows nothing about.
+    one.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
+    assert_eq!(qacct(&b), 5, "{:?}", b.calls());
+}
+
+#[test]
+fn lsf_records_job_usage_from_bjobs() {
+    let b = Bench::new();
+    b.fake(
+        "bjobs",
+        &format!(
+            r#"IDS=; for a in "$@"; do case $a in [0-9]*) IDS="$IDS $a" ;; esac; done
+case "$*" in
+*run_time*) {} ;;
+*) {} ;;
+esac"#,
+            filter_by_ids(&["lsf/bjobs-usage.txt"], "split($0, f, \"|\"); id = f[1]"),
+            filter_by_ids(&["lsf/bjobs-o.txt"], "split($0, f, \"|\"); id = f[1]"),
+        ),
+    );
+    let done = ran(&b, "lsf", "ore000001", "5001", "#!/bin/sh\n");
+    let failed = ran(&b, "lsf", "ore000002", "5002", "#!/bin/sh\n");
+    let bf = batch_of(&b, &[&done, &failed]);
+    let r = done.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
+    assert_eq!(
+        r.stdout, "ore000001 COMPLETED 0\nore000002 FAILED 3\n",
+        "{r:?}"
+    );
+    assert_eq!(
+        usage_lines(&done),
+        [
+            "source=bjobs",
+            "elapsed=754",
+            "cpu_time=2890.4",
+            "mem_used=1.2 Gbytes",
+            "mem_requested=16 Gbytes",
+            "cpus=4"
+        ]
+    );
+    assert!(!usage_lines(&failed)
+        .iter()
+        .any(|l| l.starts_with("mem_requested")));
+    assert_eq!(
+        b.count("bjobs"),
+        2,
+        "one for states, one for usage: {:?}",
+        b.calls()
+    );
+}
+
+#[test]
+fn htcondor_records_job_usage_from_condor_history() {
+    let b = Bench::new();
+    condor_fakes(&b);
+    // condor_history answers the usage query (its attributes) from its own recording.
+    let ids = r#"IDS=; while [ $# -gt 0 ]; do case $1 in -constraint) IDS=$(printf '%s\n' "$2" | awk '{ for (i = 1; i < NF; i++) if ($i == "==") printf "%s ", $(i + 1) }'); shift ;; esac; shift; done"#;
+    b.fake(
+        "condor_history",
+        &format!(
+            "case \"$*\" in *RemoteWallClockTime*) F='{}' ;; *) F='{}' ;; esac\n{ids}\ncat \"$F\" | awk -v ids=\"$IDS\" 'BEGIN {{ n = split(ids, a, / +/); for (i = 1; i <= n; i++) ok[a[i]] = 1 }} $1 in ok'",
+            data("htcondor/condor_history-usage.txt"),
+            data("htcondor/condor_history-af.txt"),
+        ),
+    );
+    let done = ran(
+        &b,
+        "htcondor",
+        "ore000001",
+        "4001",
+        "request_memory = 16384\n",
+    );
+    let failed = ran(&b, "htcondor", "ore000002", "4002", "universe = vanilla\n");
+    let bf = batch_of(&b, &[&done, &failed]);
+    let r = done.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
+    assert_eq!(
+        r.stdout, "ore000001 COMPLETED 0\nore000002 FAILED 3\n",
+        "{r:?}"
+    );
+    assert_eq!(
+        usage_lines(&done),
+        [
+            "source=condor_history",
+            "elapsed=754.0",
+            "cpu_time=2890.000",
+            "cpus=4",
+            "mem_used=1229M",
+            "mem_requested=16384M",
+            "time_requested=7200"
+        ]
+    );
+    let f = usage_lines(&failed);
+    assert!(f.contains(&"mem_used=2M".to_string()), "{f:?}");
+    assert!(
+        !f.iter().any(|l| l.starts_with("mem_requested")),
+        "RequestMemory's default is no request: {f:?}"
+    );
+}
+
 // ---------------------------------------------------------------- a real Grid Engine
 
 /// Whether a Grid Engine answers here; under `CI=true` it must (`.ci/run` starts one).
@@ -1318,6 +1944,215 @@ fn sge_runner_against_a_real_grid_engine() {
     assert!(
         !jobs[2].has("job.exitcode"),
         "killed at h_rt: no exit code of its own"
+    );
+}
+
+/// Replicate arrays (`array` in the profile) are the Slurm runner's: its script runs the
+/// command once per index with its own output; the others refuse such a job, submitting nothing.
+#[test]
+fn replicate_arrays_are_slurms_and_refused_elsewhere() {
+    for name in ["sge", "htcondor", "lsf"] {
+        let b = Bench::new();
+        let j = b.job(name, "ore000001").with("GRUNT_RES_ARRAY", "0-2");
+        let r = j.run("submit");
+        assert_eq!(r.code, Some(2), "{name}: {r:?}");
+        assert!(r.stderr.contains("replicate arrays"), "{name}: {r:?}");
+        assert!(!j.has("job.slurmid") && b.calls().is_empty(), "{name}");
+    }
+    let b = Bench::new();
+    b.fake("sbatch", "echo 700");
+    let j = b.job("slurm", "ore000001").with("GRUNT_RES_ARRAY", "0-4:2");
+    j.write(
+        "job.sh",
+        "echo \"task $GRUNT_ARRAY_TASK\"; exit $((GRUNT_ARRAY_TASK / 2))\n",
+    );
+    assert_eq!(j.run("submit").code, Some(0));
+    assert_eq!(j.read("job.slurmid"), "700\n", "the array's id");
+    let script = j.read("job.sbatch");
+    for want in ["#SBATCH --array=0-4:2\n", "#SBATCH --output=job.out.%a\n"] {
+        assert!(script.contains(want), "{want:?} in {script}");
+    }
+    // Three tasks (0, 2, 4); the job ends with the last, with the first non-zero code.
+    for t in [0, 4, 2] {
+        assert!(!j.has("job.end"), "not ended before its last task");
+        let o = j.run_task("SLURM_ARRAY_TASK_ID", t);
+        assert_eq!(o.code, Some(t as i32 / 2), "task {t}: {o:?}");
+        assert_eq!(j.read(&format!("job.exitcode.{t}")), format!("{}\n", t / 2));
+    }
+    assert!(j.has("job.end"));
+    assert_eq!(
+        j.read("job.exitcode"),
+        "1\n",
+        "the first non-zero: task 2's"
+    );
+    let bad = b.job("slurm", "ore000002").with("GRUNT_RES_ARRAY", "0-x");
+    assert_eq!(bad.run("submit").code, Some(2));
+}
+
+/// HTCondor and LSF tell an array's task apart (`4242.1`, `5101[2]`) in status and cancel.
+#[test]
+fn htcondor_and_lsf_status_and_cancel_per_array_task() {
+    let b = Bench::new();
+    b.fake(
+        "condor_q",
+        "echo '4242 2 undefined undefined undefined undefined 1'; echo '4242 1 undefined undefined undefined undefined 0'",
+    );
+    b.fake("condor_rm", "exit 0");
+    let c = b.job("htcondor", "ore000002");
+    c.write("job.slurmid", "4242.1\n");
+    assert_eq!(c.run("status").stdout, "RUNNING\n");
+    assert!(
+        b.calls()
+            .iter()
+            .any(|l| l.contains("-constraint (ClusterId == 4242 && ProcId == 1) ")),
+        "{:?}",
+        b.calls()
+    );
+    assert_eq!(c.run("cancel").code, Some(0));
+    assert!(b.calls().iter().any(|l| l == "condor_rm 4242.1"));
+
+    b.fake("bjobs", "echo '5101|PEND|||1'; echo '5101|RUN|||2'");
+    b.fake("bkill", "exit 0");
+    let l = b.job("lsf", "ore000003");
+    l.write("job.slurmid", "5101[2]\n");
+    assert_eq!(l.run("status").stdout, "RUNNING\n");
+    assert!(
+        b.calls().iter().any(|c| c.ends_with(" -noheader 5101[2]")),
+        "{:?}",
+        b.calls()
+    );
+    assert_eq!(l.run("cancel").code, Some(0));
+    assert!(b.calls().iter().any(|c| c == "bkill 5101[2]"));
+}
+
+/// A sweep as ONE Grid Engine array job (`qsub -t 1-3 -tc 2`): each job's job.slurmid is
+/// its task (`N.1`..`N.3` of one job number), each task runs in its own job's directory, and
+/// batch-status tells each task's end.
+#[test]
+fn sge_sweep_is_one_array_job_on_a_real_grid_engine() {
+    if !sge_is_up() {
+        return;
+    }
+    let b = Bench::new();
+    let path = std::env::var("PATH").unwrap_or_default();
+    let jobs: Vec<Job> = sweep_jobs(&b, "sge")
+        .into_iter()
+        .map(|mut j| {
+            j.path = path.clone();
+            j
+        })
+        .collect();
+    let bf = submit_batch_file(&b, &jobs);
+    let r = jobs[0].run_with("GRUNT_BATCH_FILE", &bf, "submit-batch");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let ids: Vec<String> = jobs
+        .iter()
+        .map(|j| j.read("job.slurmid").trim().to_string())
+        .collect();
+    let number = ids[0].split('.').next().unwrap_or_default().to_string();
+    struct Qdel(String);
+    impl Drop for Qdel {
+        fn drop(&mut self) {
+            let _ = Command::new("qdel")
+                .arg(&self.0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+    let _cleanup = Qdel(number.clone());
+    for (t, id) in ids.iter().enumerate() {
+        assert_eq!(id, &format!("{number}.{}", t + 1), "{ids:?}");
+    }
+    let spec: Vec<(&str, &str, &Path)> = jobs
+        .iter()
+        .zip(&ids)
+        .map(|(j, id)| (j.jobid.as_str(), id.as_str(), j.dir.as_path()))
+        .collect();
+    let status = batch_file(&b, &spec);
+    let want = "ore000001 COMPLETED 0\nore000002 COMPLETED 0\nore000003 COMPLETED 0\n";
+    let end = Instant::now() + Duration::from_secs(90);
+    loop {
+        let r = jobs[0].run_with("GRUNT_BATCH_FILE", &status, "batch-status");
+        if r.stdout == want {
+            break;
+        }
+        assert!(Instant::now() < end, "Grid Engine states: {r:?}");
+        thread::sleep(Duration::from_millis(500));
+    }
+    for (i, j) in jobs.iter().enumerate() {
+        assert_eq!(j.read("job.out"), format!("point --i={}\n", i + 1));
+    }
+}
+
+/// `job.usage` from a real qacct: a job that touches 150M and burns a second of CPU on 2
+/// slots with 1G asked for.
+#[test]
+fn sge_job_usage_from_a_real_qacct() {
+    if !sge_is_up() {
+        return;
+    }
+    let root = tempfile::Builder::new()
+        .prefix("grunt sge usage ")
+        .tempdir()
+        .unwrap();
+    let dir = root.path().join("active/ore000001/my proj");
+    fs::create_dir_all(&dir).unwrap();
+    fs::copy(runner("sge"), dir.join("grunter")).unwrap();
+    fs::write(dir.join("burn.py"), crate::usage::BURN_PY).unwrap();
+    fs::write(dir.join("job.args"), "150\n1\n2\n").unwrap();
+    let j = Job {
+        dir,
+        jobid: "ore000001".into(),
+        home: root.path().to_path_buf(),
+        path: std::env::var("PATH").unwrap_or_default(),
+        env: vec![
+            ("GRUNT_RUN_COMMAND".into(), "python3 burn.py".into()),
+            ("GRUNT_RES_MEM".into(), "1G".into()),
+            ("GRUNT_RES_CPUS".into(), "2".into()),
+        ],
+    };
+    let r = j.run("submit");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let id = j.read("job.slurmid").trim().to_string();
+    struct Qdel(String);
+    impl Drop for Qdel {
+        fn drop(&mut self) {
+            let _ = Command::new("qdel")
+                .arg(&self.0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+    let _cleanup = Qdel(id);
+    let end = Instant::now() + Duration::from_secs(90);
+    while !j.has("job.usage") {
+        assert!(Instant::now() < end, "no job.usage: {:?}", j.run("status"));
+        assert_eq!(j.run("status").code, Some(0));
+        thread::sleep(Duration::from_secs(1));
+    }
+    assert_eq!(j.read("job.status"), "COMPLETED\n");
+    let u = usage_lines(&j);
+    for want in ["source=qacct", "cpus=2", "mem_requested=512Mc"] {
+        assert!(u.contains(&want.to_string()), "{want}: {u:?}");
+    }
+    let value = |k: &str| {
+        u.iter()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    // Grid Engine's own forms: "3s", "1.049s", "209.723MB" (or, where it sampled no maxvmem,
+    // ru_maxrss a unit up: "207.906M").
+    let secs = |v: String| v.trim_end_matches('s').parse::<f64>().unwrap_or(0.0);
+    assert!(secs(value("elapsed")) >= 2.0, "{u:?}");
+    assert!(secs(value("cpu_time")) >= 0.8, "{u:?}");
+    let mem = value("mem_used");
+    let mb = mem.trim_end_matches('B').trim_end_matches('M');
+    assert!(
+        (mem.ends_with('M') || mem.ends_with("MB")) && mb.parse::<f64>().unwrap_or(0.0) >= 150.0,
+        "{u:?}"
     );
 }
 

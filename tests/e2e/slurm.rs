@@ -64,7 +64,7 @@ impl Drop for SlurmJobs {
 }
 
 /// Adds, commits and (for `None`) removes files in the project's git repo.
-fn commit(w: &World, files: &[(&str, Option<&str>)]) {
+pub(crate) fn commit(w: &World, files: &[(&str, Option<&str>)]) {
     let repo = git2::Repository::open(&w.project).unwrap();
     let mut idx = repo.index().unwrap();
     for (name, text) in files {
@@ -300,8 +300,13 @@ env_script = "setup.sh"
 /// A directory of `squeue`, `sacct` and `scontrol` wrappers that log each call to `log` and
 /// run the real command.
 fn logging_wrappers(dir: &Path, log: &Path) {
+    logging_wrappers_of(dir, log, &["squeue", "sacct", "scontrol"]);
+}
+
+/// Wrappers of the Slurm commands `cmds`, as [`logging_wrappers`].
+fn logging_wrappers_of(dir: &Path, log: &Path, cmds: &[&str]) {
     std::fs::create_dir_all(dir).unwrap();
-    for cmd in ["squeue", "sacct", "scontrol"] {
+    for &cmd in cmds {
         let real = Command::new("sh")
             .args(["-c", &format!("command -v {cmd}")])
             .output()
@@ -479,17 +484,24 @@ fn batch_status_uses_sacct_and_falls_back_to_scontrol() {
         .args(["-n", "-X", "-j", "1"])
         .output()
         .is_ok_and(|o| o.status.success());
+    let dirs = [first.clone(), root.path().join("ore000002/sim")];
     eventually(60, "both jobs ended", || {
         let _ = std::fs::remove_file(&log);
         let (_, out) = run(&first, "batch-status", &wrapped, &env);
         let calls = std::fs::read_to_string(&log).unwrap_or_default();
-        let settled = !accounting || !calls.contains("scontrol");
+        // With accounting, each ended job's job.usage too (one more sacct call, once).
+        let settled = !accounting
+            || (!calls.contains("scontrol") && dirs.iter().all(|d| d.join("job.usage").exists()));
         if out == want && settled {
             Ok(())
         } else {
             Err(format!("{out:?}, calls: {calls}"))
         }
     });
+    // Settled: one squeue and one sacct for the states, no more.
+    let _ = std::fs::remove_file(&log);
+    let (_, out) = run(&first, "batch-status", &wrapped, &env);
+    assert_eq!(out, want);
     let calls = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
         calls.lines().filter(|l| l.starts_with("squeue")).count(),
@@ -641,4 +653,289 @@ fn a_timeout_is_retried_with_twice_the_time() {
     assert!(sbatch.contains("#SBATCH --time=00:02:00\n"), "{sbatch}");
     let parent = World::file_in(&w.bare_jobs(), "active/ore000002/sim/job.parent");
     assert_eq!(parent.as_deref(), Some("ore000001\n"));
+}
+
+/// A sweep point's job: sleeps `--t=N` seconds and says which point it is.
+const POINT_SH: &str = r#"t=0
+for a in "$@"; do case $a in --t=*) t=${a#--t=} ;; esac; done
+echo "point t=$t task ${SLURM_ARRAY_TASK_ID:-none}"
+sleep "$t"
+"#;
+
+/// A 4-point sweep is ONE Slurm array: one sbatch call, one array id that every job's
+/// job.slurmid shares (`ARRAYID_TASK`), the profile's `array_throttle` as the array's
+/// throttle; each task runs in its own job's directory, with its own output, and ends Done;
+/// `grunt cancel` of one job cancels its task only.
+#[test]
+fn a_sweep_is_one_slurm_array_with_a_throttle() {
+    if !slurm_is_up() {
+        return;
+    }
+    let toml = "[run]\ncommand = \"sh point.sh\"\n\n[resources]\narray_throttle = 2\n";
+    let w = World::new(&slurm_runner_text(), toml);
+    commit(&w, &[("point.sh", Some(POINT_SH))]);
+    let wrappers = w.tmp.path().join("wrappers");
+    let log = w.tmp.path().join("scheduler-calls.log");
+    logging_wrappers_of(&wrappers, &log, &["sbatch"]);
+    let path = format!(
+        "{}:{}",
+        wrappers.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut slurm = SlurmJobs::default();
+    w.grunt(&["submit", "--sweep", "t=1,2,3,120", "-m", "four points"])
+        .success();
+    let r = w
+        .server
+        .command(&grund_bin(), &w.server.home)
+        .env("PATH", &path)
+        .args(["--once", "--server", &w.server_name])
+        .output()
+        .unwrap();
+    let jobs = jobs_by_id(&w);
+    let ids: Vec<String> = (1..=4)
+        .map(|n| {
+            jobs[&format!("ore{n:06}")]["batch_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    let array = ids[0].split('_').next().unwrap_or_default().to_string();
+    slurm.add(&array);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(
+        calls.lines().filter(|l| l.starts_with("sbatch ")).count(),
+        1,
+        "one sbatch for the sweep:\n{calls}"
+    );
+    assert!(
+        !array.is_empty() && array.bytes().all(|b| b.is_ascii_digit()),
+        "{ids:?}"
+    );
+    for (t, id) in ids.iter().enumerate() {
+        assert_eq!(id, &format!("{array}_{t}"), "{ids:?}");
+    }
+    let sbatch =
+        std::fs::read_to_string(w.server_jobs_dir().join("active/ore000001/sim/job.sbatch"))
+            .unwrap();
+    assert!(sbatch.contains("#SBATCH --array=0-3%2\n"), "{sbatch}");
+    assert_eq!(scontrol_job(&ids[3])["ArrayTaskThrottle"], "2");
+
+    let _d = w.spawn_grund(&["--poll", "1", "--refresh", "10"]);
+    // The long point is canceled, alone.
+    w.grunt(&["cancel", "--wait=60", "4"]).success();
+    let want = ["Done", "Done", "Done", "Canceled"];
+    eventually(180, "three points Done, the fourth Canceled", || {
+        let jobs = jobs_by_id(&w);
+        let got: Vec<String> = (1..=4)
+            .map(|n| {
+                jobs[&format!("ore{n:06}")]["status"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string()
+            })
+            .collect();
+        match got == want {
+            true => Ok(()),
+            false => Err(format!("{got:?}")),
+        }
+    });
+    for t in 0..3 {
+        let out = w.grunt(&["out", &(t + 1).to_string()]).success();
+        assert!(
+            out.stdout.contains(&format!("point t={} task {t}", t + 1)),
+            "job {}: {}",
+            t + 1,
+            out.stdout
+        );
+    }
+    let task3 = scontrol_job(&ids[3]);
+    assert!(
+        task3.get("JobState").is_none_or(|s| s == "CANCELLED"),
+        "{task3:?}"
+    );
+}
+
+/// The original's replicate arrays: `array = "0-2"` in a profile runs the job's command as
+/// a 3-task Slurm array, each with its index in GRUNT_ARRAY_TASK and SLURM_ARRAY_TASK_ID and
+/// its own output file; the job ends Done when all three have.
+#[test]
+fn a_replicate_array_runs_the_command_once_per_task() {
+    if !slurm_is_up() {
+        return;
+    }
+    let toml = "[run]\ncommand = \"sh rep.sh\"\n\n[profile.reps]\narray = \"0-2\"\n";
+    let w = World::new(&slurm_runner_text(), toml);
+    let rep = "echo \"task $GRUNT_ARRAY_TASK slurm $SLURM_ARRAY_TASK_ID args $*\"\nsleep 1\n";
+    commit(&w, &[("rep.sh", Some(rep))]);
+    let _d = w.spawn_grund(&["--poll", "1", "--refresh", "10"]);
+    let mut slurm = SlurmJobs::default();
+    w.grunt(&[
+        "submit",
+        "--wait=60",
+        "--profile",
+        "reps",
+        "x",
+        "-m",
+        "three replicas",
+    ])
+    .success();
+    let jobs = jobs_by_id(&w);
+    let id = jobs["ore000001"]["batch_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    slurm.add(&id);
+    assert!(
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()),
+        "the array's id: {id:?}"
+    );
+    eventually(120, "the replicate array Done", || {
+        match w.job_state("ore000001").as_deref() {
+            Some("Done") => Ok(()),
+            s => Err(format!("{s:?}")),
+        }
+    });
+    let dir = w.server_jobs_dir().join("active/ore000001/sim");
+    for t in 0..3 {
+        let out = std::fs::read_to_string(dir.join(format!("job.out.{t}"))).unwrap();
+        assert_eq!(out, format!("task {t} slurm {t} args x\n"));
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("job.exitcode")).unwrap(),
+        "0\n"
+    );
+    // `grunt out` shows every task's output, in task order.
+    let out = w.grunt(&["out", "1"]).success().stdout;
+    let at = |t: usize| {
+        out.find(&format!(
+            "==> task {t} (job.out.{t}) <==\ntask {t} slurm {t}"
+        ))
+    };
+    assert!(at(0).is_some() && at(0) < at(1) && at(1) < at(2), "{out}");
+    let sacct = Command::new("sacct")
+        .args(["-j", &id, "-P", "-n", "-X", "-o", "JobID"])
+        .output()
+        .unwrap();
+    let tasks = String::from_utf8_lossy(&sacct.stdout);
+    let mut tasks: Vec<&str> = tasks.lines().collect();
+    tasks.sort();
+    if !tasks.is_empty() {
+        // With accounting: the three tasks of one array.
+        let want: Vec<String> = (0..3).map(|t| format!("{id}_{t}")).collect();
+        assert_eq!(tasks, want);
+    }
+}
+
+/// The original grunt's `grunter.py` knows no `submit-batch` (it exits non-zero for it): a
+/// sweep still reaches Slurm, one `sbatch` per job, as with the original grund.
+#[test]
+fn the_original_grunter_py_gets_a_sweep_one_job_at_a_time() {
+    if !slurm_is_up() {
+        return;
+    }
+    let w = World::new("#!/bin/sh\nexit 1\n", "");
+    let original =
+        std::fs::read_to_string(repo_file("tests/data/schedulers/slurm/original-grunter.py"))
+            .unwrap();
+    commit(&w, &[("grunter", None), ("grunter.py", Some(&original))]);
+    let mut slurm = SlurmJobs::default();
+    w.grunt(&["submit", "--sweep", "x=0.5,0.7", "-m", "a sweep"])
+        .success();
+    w.grund_once().success();
+    let mut ids = Vec::new();
+    for n in 1..=2 {
+        let dir = w.server_jobs_dir().join(format!("active/ore{n:06}/sim"));
+        let id = std::fs::read_to_string(dir.join("job.slurmid")).unwrap_or_default();
+        slurm.add(id.trim());
+        assert!(
+            !id.trim().is_empty() && id.trim().bytes().all(|b| b.is_ascii_digit()),
+            "job {n}: {id:?}"
+        );
+        assert!(!dir.join("job.error").exists(), "job {n} has no error");
+        assert!(
+            std::fs::read_to_string(dir.join("job.sbatch"))
+                .unwrap()
+                .contains(&format!("sh sim.sh --x={}", ["0.5", "0.7"][n - 1])),
+            "the original's own batch script"
+        );
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1], "one Slurm job each");
+}
+
+/// `job.usage` from a real sacct: a job that touches 150M and keeps one of its 4 CPUs busy
+/// for a second ends with its usage recorded by grund's refresh, and `grunt show` prints the
+/// efficiency and what to ask for next time.
+#[test]
+fn an_ended_jobs_usage_comes_from_sacct_and_show_prints_its_efficiency() {
+    if !slurm_is_up() {
+        return;
+    }
+    // Sampled every second: Slurm's default (30 s) would miss the peak of a short job.
+    let toml = "[run]\ncommand = \"python3 burn.py\"\n\n[resources]\nmem = \"2G\"\ncpus = 4\ntime = \"1:00:00\"\nsbatch = [\"--acctg-freq=task=1\"]\n";
+    let w = World::new(&slurm_runner_text(), toml);
+    commit(&w, &[("burn.py", Some(crate::usage::BURN_PY))]);
+    let _d = w.spawn_grund(&["--poll", "1", "--refresh", "10"]);
+    let mut slurm = SlurmJobs::default();
+    w.grunt(&[
+        "submit",
+        "--wait=60",
+        "150",
+        "1",
+        "3",
+        "-m",
+        "burns a little",
+    ])
+    .success();
+    slurm.add(
+        jobs_by_id(&w)["ore000001"]["batch_id"]
+            .as_str()
+            .unwrap_or_default(),
+    );
+    // No status command: the refresh learns the end, and sacct's record, by itself.
+    let job = eventually(120, "the job Done with its usage", || {
+        let j = jobs_by_id(&w)["ore000001"].clone();
+        if j["status"] == "Done" && !j["usage"].is_null() {
+            Ok(j)
+        } else {
+            Err(j.to_string())
+        }
+    });
+    let u = &job["usage"];
+    assert_eq!(u["source"], "sacct", "{u}");
+    assert_eq!(u["state"], "COMPLETED", "{u}");
+    assert_eq!(u["cpus"], 4, "{u}");
+    assert_eq!(u["mem_requested_bytes"], 2u64 << 30, "{u}");
+    assert_eq!(u["time_requested_secs"], 3600.0, "{u}");
+    let used = u["mem_used_bytes"].as_u64().unwrap_or(0);
+    assert!(
+        (150 << 20..1 << 30).contains(&used),
+        "peak of a job that touched 150M: {u}"
+    );
+    let cpu = u["cpu_secs"].as_f64().unwrap_or(0.0);
+    let elapsed = u["elapsed_secs"].as_f64().unwrap_or(0.0);
+    assert!(cpu >= 0.8 && elapsed >= 3.0 && cpu < elapsed, "{u}");
+    assert!(u["cpu_percent"].as_f64().unwrap_or(100.0) < 25.0, "{u}");
+
+    let show = w.grunt(&["show", "1"]).success().stdout;
+    let words = show.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("peak of 2G requested ("), "{show}");
+    assert!(words.contains("of CPU time on 4 CPUs"), "{show}");
+    assert!(
+        words.contains("requested 2G, used ")
+            && words.contains("ask for ~256M next time (mem in the profile)"),
+        "{show}"
+    );
+    assert!(
+        words.contains("ask for ~1 next time (cpus in the profile)"),
+        "{show}"
+    );
+    assert!(
+        words.contains(" of a 1:00:00 limit (")
+            && words.contains("ask for ~0:15:00 next time (time in the profile)"),
+        "{show}"
+    );
 }

@@ -75,6 +75,10 @@ pub fn process(p: &Project) -> Result<Report> {
         let (pending, answered) =
             crate::refresh::answer_statuses(p, &jobs_repo, &tree, pending, &mut batch)?;
         (commands, keys) = (commands + answered.commands, [keys, answered.keys].concat());
+        // The submits of one sweep: one `submit-batch` call, one scheduler array.
+        let (pending, answered) =
+            crate::arrays::submit_sweeps(p, &jobs_repo, &tree, pending, &mut batch)?;
+        (commands, keys) = (commands + answered.commands, [keys, answered.keys].concat());
         for cmd in pending {
             match p.execute(&jobs_repo, &tree, &cmd, &mut batch) {
                 Ok(()) => {}

@@ -333,12 +333,22 @@ impl Project {
 
     /// The runner's `submit`, at most once per job (the first key wins).
     pub(crate) fn run_submit(&self, job: &JobId, dir: &Path, key: &str) -> Result<()> {
-        if !self.may_submit(dir, key)? {
+        if !self.claim_submit(job, dir, key)? {
             return self.job_error(
                 dir,
                 words::SUBMIT,
                 "the job was submitted already; not submitting it again (use a new job)",
             );
+        }
+        self.run_word(job, dir, words::SUBMIT, key)
+    }
+
+    /// Claims the job's one submit for `key` (false: another key has it, or the runner was
+    /// given the job already) and records its inputs: what every runner call that submits
+    /// the job (`submit`, `submit-batch`) does first.
+    pub(crate) fn claim_submit(&self, job: &JobId, dir: &Path, key: &str) -> Result<bool> {
+        if !self.may_submit(dir, key)? {
+            return Ok(false);
         }
         // The data as it is when the job starts; a failure is the record's, not the job's.
         self.activity
@@ -346,7 +356,7 @@ impl Project {
         if let Err(e) = crate::inputs::record(&self.layout.root, &self.key.project, dir) {
             log::warn!("{}: inputs of {job}: {e}", self.key.project);
         }
-        self.run_word(job, dir, words::SUBMIT, key)
+        Ok(true)
     }
 
     /// One runner call, once per `key`.
@@ -400,7 +410,7 @@ impl Project {
         );
     }
 
-    fn invocation(&self, id: &JobId, dir: &Path, word: &str) -> Result<Invocation> {
+    pub(crate) fn invocation(&self, id: &JobId, dir: &Path, word: &str) -> Result<Invocation> {
         let cfg = ProjectConfig::load(dir)?;
         Ok(Invocation::new(&self.ctx(id, dir), word, &cfg)?)
     }

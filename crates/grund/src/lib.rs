@@ -9,6 +9,7 @@
 //! - [`exec`]: what each command does, in git and on disk.
 //! - [`ledger`]: the durable per-command progress, for exactly-once processing.
 //! - [`supervisor`]: a runner call in a process that outlives grund, recorded in a [`supervisor::Slot`].
+//! - [`arrays`]: the submits of one sweep handed to the runner in one `submit-batch` call.
 //! - [`hold`]: jobs held back by a cap on jobs in flight or by dependencies, and their release.
 //! - [`retry`]: retries by cause, each a new job naming its parent.
 //! - [`workdir`]: the job directories on disk, written from git only for jobs grund touches.
@@ -19,6 +20,7 @@
 //! - [`handback`]: `grund handback`, going back to the original `grund.py`.
 //! - [`heartbeat`]: the file that tells clients grund is alive.
 
+pub mod arrays;
 pub mod cycle;
 pub mod daemon;
 pub mod exec;

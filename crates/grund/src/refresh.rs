@@ -4,7 +4,8 @@
 //! - [`refresh`]: every refresh interval, grund asks about all of a project's active jobs at
 //!   once, writes what it learns into the jobs (`job.status`, and `job.exitcode` when the job
 //!   ended without writing one), and commits every active job's `job.*` files that changed on
-//!   disk, so `grunt jobs` after `grunt pull` is current.
+//!   disk, so `grunt jobs` after `grunt pull` is current. A job that ended is asked about
+//!   again for a while when its runner records `job.usage` and has not yet.
 //! - [`answer_statuses`]: an explicit `grunt status` of several jobs is answered the same way,
 //!   in one call, instead of one `status` call per job.
 //!
@@ -103,15 +104,20 @@ fn live_jobs(p: &Project, repo: &git2::Repository) -> Result<Vec<Live>> {
         .map_err(Error::git("reading tree", repo.path()))?;
     let mut out = Vec::new();
     for rec in jobs::list(repo, &tree, &p.key.project) {
+        // Ended as committed, and neither the scheduler's final word nor the usage to wait for.
+        let over = state::derive(&rec.files).0.is_finished() && !awaits_final_word(&rec.files);
         if rec.location != Location::Active
             || rec.files.line(jobfile::BATCHID).is_empty()
-            || (state::derive(&rec.files).0.is_finished() && !awaits_final_word(&rec.files))
+            || (over && !may_await_usage(&rec.files))
         {
             continue;
         }
         let Some((_, dir)) = p.work.find(&rec.id, &rec.project) else {
             continue;
         };
+        if over && !awaits_usage(&rec.files, &dir) {
+            continue;
+        }
         // The files grund would commit: the state rule needs no others.
         let mut files = JobFiles::default();
         for (name, data) in workdir::job_files(&dir)? {
@@ -141,6 +147,65 @@ fn awaits_final_word(files: &JobFiles) -> bool {
     }
     grunt_core::time::parse(&files.line(jobfile::END))
         .is_some_and(|end| (chrono::Utc::now() - end).num_seconds() < FINAL_WORD_WINDOW_SECS)
+}
+
+/// How long after its end a job is still asked about for its `job.usage`: accounting (Slurm's
+/// sacct) may lag the end by seconds, and the call that sees the end may come before it.
+const USAGE_WINDOW_SECS: i64 = 600;
+/// How much of a runner is searched for `job.usage`.
+const RUNNER_TEXT_MAX: u64 = 1 << 20;
+
+/// Cheap, on the committed files: a job that ran, has no `job.usage` yet, and did not end
+/// (by its own `job.end` or `job.canceled`) longer than [`USAGE_WINDOW_SECS`] ago.
+fn may_await_usage(files: &JobFiles) -> bool {
+    files.has(jobfile::START)
+        && !files.has(jobfile::USAGE)
+        && ended_at(files).is_none_or(within_usage_window)
+}
+
+/// When the job ended by its own files.
+fn ended_at(files: &JobFiles) -> Option<chrono::DateTime<chrono::Utc>> {
+    [jobfile::END, jobfile::CANCELED]
+        .iter()
+        .find_map(|n| grunt_core::time::parse(&files.line(n)))
+}
+
+fn within_usage_window(t: chrono::DateTime<chrono::Utc>) -> bool {
+    (chrono::Utc::now() - t).num_seconds() < USAGE_WINDOW_SECS
+}
+
+/// A job (its committed `files`, its directory `dir`) that ran, has no `job.usage` yet,
+/// ended less than [`USAGE_WINDOW_SECS`] ago, and whose runner records one (its text mentions
+/// `job.usage`, as the shipped runners do): asked about again until its usage is in, so one
+/// refresh that came too early loses nothing. Other runners (the original `grunter.py`) are
+/// never asked about an ended job.
+fn awaits_usage(files: &JobFiles, dir: &Path) -> bool {
+    if !may_await_usage(files) {
+        return false;
+    }
+    // Killed by the scheduler, a job writes no end: then when its final word was written.
+    let ended = ended_at(files).or_else(|| {
+        let m = fs::symlink_metadata(dir.join(jobfile::STATUS)).ok()?;
+        Some(chrono::DateTime::<chrono::Utc>::from(m.modified().ok()?))
+    });
+    ended.is_some_and(within_usage_window) && runner_records_usage(dir)
+}
+
+/// Whether the job's runner (`grunter`, else `grunter.py`) mentions `job.usage`.
+fn runner_records_usage(dir: &Path) -> bool {
+    use std::io::Read;
+    for name in [jobfile::RUNNER_EXE, jobfile::RUNNER_PY] {
+        let Ok(f) = fsutil::open_regular(&dir.join(name)) else {
+            continue;
+        };
+        let mut text = Vec::new();
+        if f.take(RUNNER_TEXT_MAX).read_to_end(&mut text).is_err() {
+            return false;
+        }
+        let needle = jobfile::USAGE.as_bytes();
+        return text.windows(needle.len()).any(|w| w == needle);
+    }
+    false
 }
 
 /// One `batch-status` call in the newest job's directory; applies its answer. False when the
@@ -374,5 +439,47 @@ mod tests {
         let mut ok = files(&now, "");
         ok.insert("job.exitcode", b"0");
         assert!(!awaits_final_word(&ok));
+    }
+
+    #[test]
+    fn ended_jobs_wait_for_their_usage_only_with_a_runner_that_records_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = grunt_core::time::now();
+        let mut f = JobFiles::default();
+        for (n, c) in [
+            ("job.start", now.as_str()),
+            ("job.slurmid", "5"),
+            ("job.exitcode", "0"),
+            ("job.end", now.as_str()),
+        ] {
+            f.insert(n, c.as_bytes());
+        }
+        // No runner, or one that never mentions job.usage (the original grunter.py): no wait.
+        assert!(!awaits_usage(&f, dir.path()));
+        std::fs::write(dir.path().join("grunter.py"), "print('status')\n").unwrap();
+        assert!(!awaits_usage(&f, dir.path()));
+        std::fs::write(
+            dir.path().join("grunter"),
+            "#!/bin/sh\n# writes job.usage\n",
+        )
+        .unwrap();
+        assert!(awaits_usage(&f, dir.path()));
+        // Recorded, ended long ago, or never started: no wait.
+        let mut with = f.clone();
+        with.insert("job.usage", b"elapsed=3\n");
+        assert!(!awaits_usage(&with, dir.path()));
+        let mut old = f.clone();
+        old.insert("job.end", b"2020-01-01 00:00:00 UTC\n");
+        assert!(!awaits_usage(&old, dir.path()));
+        let mut never = JobFiles::default();
+        never.insert("job.canceled", now.as_bytes());
+        assert!(!awaits_usage(&never, dir.path()));
+        // Killed by the scheduler (no job.end): the scheduler's word on disk says when.
+        let mut killed = JobFiles::default();
+        killed.insert("job.start", now.as_bytes());
+        killed.insert("job.slurmid", b"5");
+        assert!(!awaits_usage(&killed, dir.path()), "no end known");
+        std::fs::write(dir.path().join("job.status"), "TIMEOUT\n").unwrap();
+        assert!(awaits_usage(&killed, dir.path()));
     }
 }

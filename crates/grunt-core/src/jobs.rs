@@ -53,6 +53,11 @@ impl JobRecord {
         let params = f
             .text(jobfile::PARAMS)
             .map(|t| crate::sweep::parse_params(t).into_iter().collect());
+        let usage = f
+            .text(jobfile::USAGE)
+            .map(jobfile::usage::Usage::parse)
+            .filter(|u| !u.is_empty())
+            .map(UsageSummary::new);
         let mut sum = JobSummary {
             id: self.id.to_string(),
             server: server.to_string(),
@@ -76,6 +81,7 @@ impl JobRecord {
             profile,
             sweep,
             params,
+            usage,
         };
         sum.submit_time = time::parse(&sum.submit).map(|t| t.to_rfc3339());
         sum.start_time = time::parse(&sum.start).map(|t| t.to_rfc3339());
@@ -127,6 +133,25 @@ pub struct JobSummary {
     /// The job's sweep parameters (`job.params`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<std::collections::BTreeMap<String, String>>,
+    /// What the ended job used (`job.usage`) and the efficiency derived from it, if recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageSummary>,
+}
+
+/// A job's `job.usage` with its efficiency, as `jobs --json` and `show --json` print it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageSummary {
+    #[serde(flatten)]
+    pub usage: jobfile::usage::Usage,
+    #[serde(flatten)]
+    pub efficiency: jobfile::usage::Efficiency,
+}
+
+impl UsageSummary {
+    pub fn new(usage: jobfile::usage::Usage) -> UsageSummary {
+        let efficiency = usage.efficiency();
+        UsageSummary { usage, efficiency }
+    }
 }
 
 impl JobSummary {

@@ -10,6 +10,7 @@ use grunt_core::git::{self, sync, tree};
 use grunt_core::protocol::answer::Reply;
 use grunt_core::protocol::batch::{BatchAnswer, BatchJob};
 use grunt_core::protocol::status_file::GrundStatus;
+use grunt_core::protocol::submit_batch::SubmitJob;
 
 fn sample(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -64,6 +65,19 @@ fn batch_status_request_and_answer_load() {
     ]
     .map(|(i, w, c)| (i.to_string(), w.to_string(), c));
     assert_eq!(got, want);
+}
+
+#[test]
+fn submit_batch_request_loads() {
+    let text = String::from_utf8(sample("submit-batch.in")).unwrap();
+    let jobs = SubmitJob::parse_all(&text);
+    assert_eq!(jobs.len(), 3);
+    assert_eq!(jobs[0].id.to_string(), "ore000012");
+    assert_eq!(
+        jobs[2].dir,
+        PathBuf::from("/home/ore/my runs/gruntsrv/wc/clust/ore/sim/jobs/active/ore000014/sim")
+    );
+    assert_eq!(SubmitJob::render_all(&jobs), text);
 }
 
 #[test]

@@ -4,8 +4,10 @@
 //! `job.sbatch`, `job.slurmid` (the batch id, whatever the scheduler), `job.start`, `job.end`,
 //! `job.exitcode`, `job.status`, `job.canceled`, `job.out`, `job.err*`, `job.queue`.
 //! grund: `job.list` (its format in [`list`]), `job.error`, `job.grunter.out`, `job.grunter.err`.
+//! Runner, once the job ended: `job.usage` (its format in [`usage`]).
 
 pub mod list;
+pub mod usage;
 
 use std::collections::BTreeMap;
 
@@ -54,6 +56,8 @@ pub const PARENT: &str = "job.parent";
 pub const ATTEMPT: &str = "job.attempt";
 /// Written by grund into a job it retried: the retry's id.
 pub const RETRIED: &str = "job.retried";
+/// Written by the runner once the job ended: what it used (see [`usage`]).
+pub const USAGE: &str = "job.usage";
 
 /// Files only the client writes. grund never commits them back from disk, so a message the
 /// client changes while a command runs is not overwritten by the stale copy on the server.

@@ -4,6 +4,8 @@
 //! - [`status_file`]: `grund_status.txt`, grund's record of the last client commit it answered.
 //! - [`batch`]: the runner's `batch-status` call: the jobs file grund writes, the lines the
 //!   runner prints.
+//! - [`submit_batch`]: the runner's `submit-batch` call: the jobs of one sweep in one call,
+//!   submitted as one scheduler array.
 //! - [`vars`]: the `GRUNT_*` variables a runner gets.
 //! - [`words`]: the command words grund gives the runner.
 //! - [`answer`]: `grunt await`, the server-side wait for grund's answer (`--wait`), and the
@@ -18,5 +20,6 @@ pub mod answer;
 pub mod batch;
 pub mod receive;
 pub mod status_file;
+pub mod submit_batch;
 pub mod vars;
 pub mod words;

@@ -13,7 +13,8 @@ pub const SERVER: &str = "GRUNT_SERVER";
 pub const USER: &str = "GRUNT_USER";
 /// The job's resource profile (`grunt submit --profile NAME`).
 pub const PROFILE: &str = "GRUNT_PROFILE";
-/// For `batch-status`: the file listing the jobs asked about (see [`super::batch`]).
+/// For `batch-status` and `submit-batch`: the file listing the jobs (see [`super::batch`],
+/// [`super::submit_batch`]).
 pub const BATCH_FILE: &str = "GRUNT_BATCH_FILE";
 /// `1` for a dry run of `submit`: write the script, submit nothing.
 pub const DRY_RUN: &str = "GRUNT_DRY_RUN";

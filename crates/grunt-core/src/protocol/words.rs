@@ -14,3 +14,6 @@ pub const CANCEL: &str = "cancel";
 pub const QUEUE: &str = "queue";
 /// Ask the scheduler about many jobs at once (see [`super::batch`]). Optional.
 pub const BATCH_STATUS: &str = "batch-status";
+/// Submit many jobs (the points of one sweep) as one scheduler array (see
+/// [`super::submit_batch`]). Optional.
+pub const SUBMIT_BATCH: &str = "submit-batch";

@@ -75,7 +75,7 @@ pub struct Args {
     /// Only the jobs of this sweep (the id or number of its first job).
     #[arg(long, value_name = "SWEEP")]
     pub sweep: Option<String>,
-    /// Print JSON: one object per job (id, state, exit_code, reason, times in RFC 3339, elapsed_secs, args, message, location, ...).
+    /// Print JSON: one object per job (id, state, exit_code, reason, times in RFC 3339, elapsed_secs, args, message, location, usage: what an ended job used, ...).
     #[arg(long)]
     pub json: bool,
 }

@@ -63,6 +63,45 @@ fn file_of(ctx: &Ctx, j: &JobRecord, name: &str) -> Result<Option<Vec<u8>>> {
     ))
 }
 
+/// The job's output: `job.out`; for a replicate array (`array` in a Slurm profile), whose
+/// tasks write `job.out.0`, `job.out.1`, …, each task's, in task order, after a line naming
+/// it.
+pub fn output_of(ctx: &Ctx, j: &JobRecord) -> Result<Option<Vec<u8>>> {
+    if let Some(d) = file_of(ctx, j, jobfile::OUT)? {
+        return Ok(Some(d));
+    }
+    let Some(root) = ctx.tip()? else {
+        return Ok(None);
+    };
+    let Some(dir) = tree::subtree(&ctx.jobs, &root, &j.dir()) else {
+        return Ok(None);
+    };
+    let prefix = format!("{}.", jobfile::OUT);
+    let mut tasks: Vec<(u64, String)> = dir
+        .iter()
+        .filter_map(|e| {
+            let name = e.name().ok().map(str::to_string);
+            let task = name.as_deref().and_then(|n| n.strip_prefix(&prefix));
+            let task: Option<u64> = task.and_then(|t| t.parse().ok());
+            task.zip(name)
+        })
+        .collect();
+    if tasks.is_empty() {
+        return Ok(None);
+    }
+    tasks.sort();
+    let mut out = Vec::new();
+    for (task, name) in tasks {
+        let data = tree::read_file(&ctx.jobs, &dir, &name).unwrap_or_default();
+        out.extend_from_slice(format!("==> task {task} ({name}) <==\n").as_bytes());
+        out.extend_from_slice(&data);
+        if !data.ends_with(b"\n") && !data.is_empty() {
+            out.push(b'\n');
+        }
+    }
+    Ok(Some(out))
+}
+
 /// The last `n` lines of `text` (all with `None`).
 pub fn tail(text: &str, n: Option<usize>) -> String {
     let text = text.trim_end();
@@ -93,7 +132,7 @@ pub fn out(ctx: &Ctx, a: OutArgs) -> Result<()> {
     }
     let mut json = Vec::new();
     for j in &jobs {
-        let data = file_of(ctx, j, jobfile::OUT)?;
+        let data = output_of(ctx, j)?;
         let when = ctx.last_commit_time(j)?;
         if a.json {
             json.push(OutJson {

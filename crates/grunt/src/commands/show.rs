@@ -1,6 +1,7 @@
 //! `grunt show JOB`: everything about one job in one place: message, args, profile, state and
-//! its reason, times and elapsed, batch id, `job.error`, the tail of the runner's stderr and of
-//! the output, the files, and the commits that touched it.
+//! its reason, times and elapsed, what it used (`job.usage`: memory, CPU efficiency and time
+//! against the limit, with a hint when a request was far too large), batch id, `job.error`, the tail of the runner's
+//! stderr and of the output, the files, and the commits that touched it.
 
 use anyhow::Result;
 use grunt_core::git::tree;
@@ -75,7 +76,8 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let stderr = text(jobfile::RUNNER_ERR)?
         .map(|t| super::out::tail(&t, Some(a.lines)))
         .filter(|t| !t.is_empty());
-    let output = text(jobfile::OUT)?.map(|t| super::out::tail(&t, Some(a.lines)));
+    let output = super::out::output_of(ctx, job)?
+        .map(|d| super::out::tail(&String::from_utf8_lossy(&d), Some(a.lines)));
     let files: Vec<String> = text(jobfile::LIST)?
         .map(|t| joblist::parse(&t).into_iter().map(|e| e.name).collect())
         .unwrap_or_default();
@@ -158,8 +160,38 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     if !s.end.is_empty() {
         o.push(format!("  end       {}", super::jobs::local(&s.end)));
     }
-    if let Some(e) = s.elapsed_secs {
-        o.push(format!("  elapsed   {}", table::duration(e.unsigned_abs())));
+    let usage = s.usage.as_ref();
+    // Against the time limit asked for, when the accounting knows it.
+    let limit = usage
+        .and_then(|u| Some((u.usage.time_requested_secs?, u.efficiency.time_percent?)))
+        .map(|(l, p)| {
+            use grunt_core::jobfile::usage::{format_hms, percent};
+            format!(" of a {} limit ({})", format_hms(l), percent(p))
+        })
+        .unwrap_or_default();
+    match (s.elapsed_secs, usage.and_then(|u| u.usage.elapsed_secs)) {
+        (Some(e), _) => o.push(format!(
+            "  elapsed   {}{limit}",
+            table::duration(e.unsigned_abs())
+        )),
+        // Killed by the scheduler, the job wrote no job.end; its accounting knows.
+        (None, Some(e)) => o.push(format!("  elapsed   {}{limit}", secs(e))),
+        _ => {}
+    }
+    if let Some(u) = usage {
+        // Hints are sentences: wrapped at 80 columns at most, even into a pipe.
+        let hint_width = width.unwrap_or(80).clamp(40, 80);
+        for (label, value) in usage_lines(u) {
+            let line = format!("  {label:<9} {value}");
+            match label {
+                "hint" => o.push(
+                    crate::ui::wrap(&line, 12, hint_width)
+                        .trim_end()
+                        .to_string(),
+                ),
+                _ => o.push(field(label, &value)),
+            }
+        }
     }
     if !s.batch_id.is_empty() {
         o.push(format!("  batch id  {}", s.batch_id));
@@ -224,6 +256,50 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     }
     ui::out(o.join("\n"))?;
     Ok(())
+}
+
+/// The lines `show` prints from `job.usage`: memory used against requested, CPU efficiency,
+/// and the hints for requests that were far too large.
+fn usage_lines(u: &grunt_core::jobs::UsageSummary) -> Vec<(&'static str, String)> {
+    use grunt_core::jobfile::usage::{format_bytes, percent};
+    let (us, eff) = (&u.usage, &u.efficiency);
+    let mut out = Vec::new();
+    let mem = match (us.mem_used_bytes, us.mem_requested_bytes, eff.mem_percent) {
+        (Some(used), Some(req), Some(p)) => Some(format!(
+            "{} peak of {} requested ({})",
+            format_bytes(used),
+            format_bytes(req),
+            percent(p)
+        )),
+        (Some(used), _, _) => Some(format!("{} peak", format_bytes(used))),
+        (None, Some(req), _) => Some(format!("{} requested, use not measured", format_bytes(req))),
+        _ => None,
+    };
+    out.extend(mem.map(|m| ("memory", m)));
+    let cpus = |n: u32| format!("{n} CPU{}", if n == 1 { "" } else { "s" });
+    let cpu = match (us.cpu_secs, us.cpus, eff.cpu_percent) {
+        (Some(c), Some(n), Some(p)) => Some(format!(
+            "{} efficiency: {} of CPU time on {}",
+            percent(p),
+            secs(c),
+            cpus(n)
+        )),
+        (Some(c), _, _) => Some(format!("{} of CPU time", secs(c))),
+        (None, Some(n), _) => Some(cpus(n)),
+        _ => None,
+    };
+    out.extend(cpu.map(|c| ("cpu", c)));
+    out.extend(eff.hints.iter().map(|h| ("hint", h.clone())));
+    out
+}
+
+/// Seconds for people: tenths below a minute (`2.8s`), else as the tables show durations.
+fn secs(s: f64) -> String {
+    if s < 59.95 {
+        format!("{s:.1}s")
+    } else {
+        table::duration(s.round() as u64)
+    }
 }
 
 /// `job.commit` in one line: sha, branch, remote, and whether there was a patch.
