@@ -78,6 +78,8 @@ pub fn run(opts: &Options) -> Result<()> {
     let mut scan = Scan::default();
     let mut last_refresh: Option<Instant> = None;
     let mut wake = Wake::Timeout;
+    // At once at the start (people and tests wait for it), then after each wake's work.
+    beat.write(opts, &pool);
     // Bounded by the process's life: a daemon runs until it is stopped.
     loop {
         lock.check()?;
