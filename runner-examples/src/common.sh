@@ -532,7 +532,7 @@ cmd_status() {
 		say PENDING
 		return 0
 	fi
-	_st=$(printf '%s\t%s\n' "$_id" "$PWD" | states | awk -v id="$_id" '$1 == id { s = $2 " " $3 } END { print s }')
+	_st=$(printf '%s\t%s\n' "$_id" "$PWD" | states | awk -v id="$_id" '"" $1 == id "" { s = $2 " " $3 } END { print s }')
 	_w=${_st%% *}
 	_code=${_st#* }
 	if [ -z "$_w" ]; then

@@ -233,7 +233,7 @@ states() {
 	_q=$(qstat -g d 2>/dev/null) || return 0
 	_live=$(printf '%s\n' "$_q" | parse_qstat)
 	printf '%s\n' "$_in" | while IFS='	' read -r _id _dir; do
-		_w=$(printf '%s\n' "$_live" | awk -v id="$_id" '$1 == id { print; exit }')
+		_w=$(printf '%s\n' "$_live" | awk -v id="$_id" '"" $1 == id "" { print; exit }')
 		if [ -n "$_w" ]; then
 			say "$_w"
 		else

@@ -2252,3 +2252,24 @@ fn grunt_runner_installs_the_committed_runners() {
     assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
     assert!(!installed.exists());
 }
+
+/// Grid Engine task ids are compared as text: task 184.20 is not task 184.2 (awk would
+/// compare the two as the same number).
+#[test]
+fn sge_task_ids_are_compared_as_text() {
+    let b = Bench::new();
+    b.fake(
+        "qstat",
+        "printf '%s\\n' \
+         'job-ID prior name user state submit/start at queue slots ja-task-ID' \
+         '184 0.55500 job root r 12/07/2026 10:00:00 all.q@vm 1 2' \
+         '184 0.55500 job root qw 12/07/2026 10:00:00 1 20'",
+    );
+    b.fake("qacct", "exit 1");
+    let two = b.job("sge", "ore000001");
+    two.write("job.slurmid", "184.2\n");
+    let twenty = b.job("sge", "ore000002");
+    twenty.write("job.slurmid", "184.20\n");
+    assert_eq!(two.run("status").stdout.trim(), "RUNNING");
+    assert_eq!(twenty.run("status").stdout.trim(), "PENDING");
+}
