@@ -219,7 +219,19 @@ fn run_with_deadline(mut c: Command, what: &str) -> Out {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = c.spawn().unwrap_or_else(|e| panic!("starting {what}: {e}"));
+    // A runner copied in just now may be "text file busy" for a moment: a child another test
+    // thread forked meanwhile holds the copy's descriptor until its own exec.
+    let mut tries = 0;
+    let mut child = loop {
+        match c.spawn() {
+            Ok(child) => break child,
+            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                tries += 1;
+                thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("starting {what}: {e}"),
+        }
+    };
     let drain = |mut p: Box<dyn Read + Send>| {
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
