@@ -480,11 +480,31 @@ record_usage() {
 	_got=$(printf '%s\n' "$_want" | usage_of) || return 0
 	[ -n "$_got" ] || return 0
 	printf '%s\n' "$_want" | while IFS='	' read -r _uid _udir; do
-		_kv=$(printf '%s\n' "$_got" | awk -v id="$_uid" '$1 == id { sub(/^[^ ]+ /, ""); print }')
+		# As strings: 4001.0 is not 4001.
+		_kv=$(printf '%s\n' "$_got" | awk -v id="$_uid" '($1 "") == (id "") { sub(/^[^ ]+ /, ""); print }')
 		[ -n "$_kv" ] || continue
 		printf '%s\n' "$_kv" >"$_udir/.job.usage.tmp.$$" &&
 			mv -f "$_udir/.job.usage.tmp.$$" "$_udir/job.usage"
 	done
+}
+
+# The path of the job's script $2 (job.sbatch, job.condor) for the job in directory $1; for a
+# task of a native array, which has none of its own, the array's, which submit-batch wrote
+# into the first job's directory: the sweep's first job (job.sweep), beside this one.
+script_of() {
+	if [ -f "$1/$2" ]; then
+		printf '%s' "$1/$2"
+		return 0
+	fi
+	[ -s "$1/job.sweep" ] || return 1
+	_sw=
+	IFS= read -r _sw <"$1/job.sweep" || [ -n "$_sw" ] || return 1
+	case $_sw in '' | *[!A-Za-z0-9]*) return 1 ;; esac
+	_sp=${1%/}
+	_sroot=${_sp%/*}
+	_sroot=${_sroot%/*}
+	[ -f "$_sroot/$_sw/${_sp##*/}/$2" ] || return 1
+	printf '%s' "$_sroot/$_sw/${_sp##*/}/$2"
 }
 
 # Whether the job's script ($1) asks for a resource, by a directive line matching $2 (an
@@ -512,7 +532,7 @@ cmd_status() {
 		say PENDING
 		return 0
 	fi
-	_st=$(printf '%s\t%s\n' "$_id" "$PWD" | states | awk -v id="$_id" '$1 == id { s = $2 " " $3 } END { print s }')
+	_st=$(printf '%s\t%s\n' "$_id" "$PWD" | states | awk -v id="$_id" '"" $1 == id "" { s = $2 " " $3 } END { print s }')
 	_w=${_st%% *}
 	_code=${_st#* }
 	if [ -z "$_w" ]; then

@@ -214,7 +214,7 @@ states() {
 # The attributes of job.usage, asked of condor_history: wall-clock and CPU seconds, CPUs, the
 # peak memory (MemoryUsage, MB), the memory asked for (RequestMemory, MB) and the time limit
 # (AllowedExecuteDuration, seconds; undefined when none was asked for).
-USAGE_ATTRS='ClusterId JobStatus RemoteWallClockTime RemoteUserCpu RemoteSysCpu RequestCpus MemoryUsage RequestMemory AllowedExecuteDuration'
+USAGE_ATTRS='ClusterId JobStatus RemoteWallClockTime RemoteUserCpu RemoteSysCpu RequestCpus MemoryUsage RequestMemory AllowedExecuteDuration ProcId'
 
 # stdin: "<cluster id> TAB <dir>" lines of ended jobs. Prints "<id> KEY=VALUE" lines of
 # job.usage from one condor_history call.
@@ -225,7 +225,8 @@ usage_of() {
 	# RequestMemory always has a value (a default expression); only request_memory in the
 	# job's description is a request.
 	_asked=$(printf '%s\n' "$_uin" | while IFS='	' read -r _uid _udir; do
-		if asks "$_udir/job.condor" '^[[:space:]]*request_memory[[:space:]]*='; then say "$_uid"; fi
+		_us=$(script_of "$_udir" job.condor) || continue
+		if asks "$_us" '^[[:space:]]*request_memory[[:space:]]*='; then say "$_uid"; fi
 	done)
 	# shellcheck disable=SC2086 # the attribute names are words
 	condor_history -limit "$(printf '%s\n' "$_uids" | wc -l)" \
@@ -234,20 +235,22 @@ usage_of() {
 }
 
 # `condor_history -af $USAGE_ATTRS` output -> "<id> KEY=VALUE" lines for completed (4) and
-# removed (3) jobs; $1: the ids whose memory request counts, one a line.
+# removed (3) jobs, also as "<cluster>.<proc>" for a proc of an array; $1: the ids whose
+# memory request counts, one a line.
 parse_af_usage() {
 	awk -v asked="$1" '
 		function num(s) { return s ~ /^[0-9]+(\.[0-9]+)?$/ }
+		function out(kv) { print id " " kv; if (proc ~ /^[0-9]+$/) print id "." proc " " kv }
 		BEGIN { n = split(asked, a, "\n"); for (i = 1; i <= n; i++) ask[a[i]] = 1 }
 		$1 ~ /^[0-9]+$/ && ($2 == 3 || $2 == 4) {
-			id = $1
-			print id " source=condor_history"
-			if (num($3)) print id " elapsed=" $3
-			if (num($4) && num($5)) printf "%s cpu_time=%.3f\n", id, $4 + $5
-			if ($6 ~ /^[0-9]+$/) print id " cpus=" $6
-			if (num($7)) print id " mem_used=" $7 "M"
-			if ((id in ask) && num($8)) print id " mem_requested=" $8 "M"
-			if (num($9)) print id " time_requested=" $9
+			id = $1; proc = $10
+			out("source=condor_history")
+			if (num($3)) out("elapsed=" $3)
+			if (num($4) && num($5)) out(sprintf("cpu_time=%.3f", $4 + $5))
+			if ($6 ~ /^[0-9]+$/) out("cpus=" $6)
+			if (num($7)) out("mem_used=" $7 "M")
+			if (((id in ask) || ((id "." proc) in ask)) && num($8)) out("mem_requested=" $8 "M")
+			if (num($9)) out("time_requested=" $9)
 		}'
 }
 

@@ -173,19 +173,24 @@ states() {
 usage_of() {
 	_uids=$(cut -f 1 | awk 'NF && !seen[$1]++')
 	[ -n "$_uids" ] || return 0
-	# shellcheck disable=SC2086 # one argument per id
-	bjobs -a -o "jobid stat run_time cpu_used max_mem memlimit nalloc_slot delimiter='|'" -noheader $_uids 2>/dev/null |
+	# One argument per id, never globbed (an array element is 42[3]).
+	set -f
+	# shellcheck disable=SC2086
+	bjobs -a -o "jobid stat run_time cpu_used max_mem memlimit nalloc_slot jobindex delimiter='|'" -noheader $_uids 2>/dev/null |
 		parse_bjobs_usage
+	set +f
 }
 
-# `bjobs -o "jobid stat run_time cpu_used max_mem memlimit nalloc_slot delimiter='|'"` ->
-# "<id> KEY=VALUE" lines, for DONE and EXIT jobs. Times come as "32 second(s)" (or hh:mm:ss
+# `bjobs -o "jobid stat run_time cpu_used max_mem memlimit nalloc_slot jobindex
+# delimiter='|'"` -> "<id> KEY=VALUE" lines, for DONE and EXIT jobs ("<id>[<index>]" for an
+# element of an array). Times come as "32 second(s)" (or hh:mm:ss
 # with LSB_HMS_TIME_FORMAT), memory as "2 Mbytes" or "1.5 G"; "-" is none.
 parse_bjobs_usage() {
 	awk -F '|' '
 		function val(s) { gsub(/second\(s\)/, "", s); gsub(/^[[:space:]]+|[[:space:]]+$/, "", s); return s == "-" ? "" : s }
 		$1 ~ /^[0-9]+$/ && ($2 == "DONE" || $2 == "EXIT") {
 			id = $1
+			if ($8 ~ /^[1-9][0-9]*$/) id = id "[" $8 "]"
 			print id " source=bjobs"
 			if (val($3) != "") print id " elapsed=" val($3)
 			if (val($4) != "") print id " cpu_time=" val($4)

@@ -233,7 +233,7 @@ states() {
 	_q=$(qstat -g d 2>/dev/null) || return 0
 	_live=$(printf '%s\n' "$_q" | parse_qstat)
 	printf '%s\n' "$_in" | while IFS='	' read -r _id _dir; do
-		_w=$(printf '%s\n' "$_live" | awk -v id="$_id" '$1 == id { print; exit }')
+		_w=$(printf '%s\n' "$_live" | awk -v id="$_id" '"" $1 == id "" { print; exit }')
 		if [ -n "$_w" ]; then
 			say "$_w"
 		else
@@ -243,11 +243,15 @@ states() {
 }
 
 # stdin: "<job number> TAB <dir>" lines of ended jobs. Prints "<id> KEY=VALUE" lines of
-# job.usage from `qacct -j N` (one call per job: qacct takes one at a time).
+# job.usage from `qacct -j N` (one call per job: qacct takes one at a time; a task of an
+# array, N.T, is `qacct -j N -t T`).
 usage_of() {
 	while IFS='	' read -r _uid _udir; do
 		[ -n "$_uid" ] || continue
-		qacct -j "$_uid" 2>/dev/null | parse_qacct_usage | sed "s/^/$_uid /"
+		case $_uid in
+		*.*) qacct -j "${_uid%.*}" -t "${_uid#*.}" ;;
+		*) qacct -j "$_uid" ;;
+		esac 2>/dev/null | parse_qacct_usage | sed "s/^/$_uid /"
 	done
 }
 

@@ -309,8 +309,9 @@ usage_of() {
 	# Without --mem (--time) in its script, ReqMem (Timelimit) is Slurm's default, often the
 	# whole node (the partition's limit): no request.
 	_asked=$(printf '%s\n' "$_uin" | while IFS='	' read -r _uid _udir; do
-		if asks "$_udir/job.sbatch" '^#SBATCH[[:space:]]+--mem'; then say "$_uid mem"; fi
-		if asks "$_udir/job.sbatch" '^#SBATCH[[:space:]]+(--time|-t)'; then say "$_uid time"; fi
+		_us=$(script_of "$_udir" job.sbatch) || continue
+		if asks "$_us" '^#SBATCH[[:space:]]+--mem'; then say "$_uid mem"; fi
+		if asks "$_us" '^#SBATCH[[:space:]]+(--time|-t)'; then say "$_uid time"; fi
 	done)
 	printf '%s\n' "$_acct" | parse_sacct_usage "$_asked"
 }

@@ -8,8 +8,10 @@
 //! - `grunt status --wait`: push a command, grund runs the runner and answers, the answer comes
 //!   back with the server's `grunt await` (target ≤ 2.5× the floor, ≤ 0.5 s absolute).
 //!
-//! Each figure is the median of N runs (default 10) after one warm-up run that also opens the
-//! ControlMaster. Between two submits the bench waits (untimed) for grund's answer, so every
+//! Each figure is the median (and p90) of N runs (default 10) after one warm-up run that also
+//! opens the ControlMaster. With `BENCH_STRACE=DIR`, every grunt run and grund go through
+//! `strace -f -tt` into DIR (to see where the milliseconds go; the figures are then not); with
+//! `BENCH_PERF=DIR`, every grunt run through `perf record -g`. Between two submits the bench waits (untimed) for grund's answer, so every
 //! submit meets a settled server. grunt runs `ssh -F <config>` as a user's setup would, and
 //! the server's grunt is named by `GRUNT_REMOTE_GRUNT`. Also prints how many ssh processes one
 //! submit and one `status --wait` start, and every sample in order.
@@ -25,6 +27,17 @@ use std::time::Duration;
 
 use grunt_tests::sshworld::{median, timed, Options, SshWorld};
 use grunt_tests::{local_runner_text, Run};
+
+/// strace's options with BENCH_STRACE: the events that mark the steps (processes started and
+/// ended, files renamed into place, fsyncs), filtered in the kernel so that timing suffers
+/// little.
+const STRACE: [&str; 5] = [
+    "-f",
+    "-ttt",
+    "--seccomp-bpf",
+    "-e",
+    "trace=execve,exit_group,rename,renameat,renameat2,fsync,fdatasync,inotify_add_watch",
+];
 
 const TOML: &str = "[run]\ncommand = \"sh sim.sh\"\nresults = [\"*.csv\"]\n";
 
@@ -56,7 +69,18 @@ fn main() -> ExitCode {
         }
     );
     ok(w.newproj());
-    let _grund = w.spawn_grund();
+    let grund = w.spawn_grund();
+    // With BENCH_STRACE=DIR, grund's system calls with times go to DIR/grund.txt.
+    let _strace = std::env::var_os("BENCH_STRACE").map(|dir| {
+        Command::new("strace")
+            .args(STRACE)
+            .arg("-o")
+            .arg(Path::new(&dir).join("grund.txt"))
+            .arg("-p")
+            .arg(grund.child.id().to_string())
+            .spawn()
+            .unwrap()
+    });
     let mut next = 1;
 
     let ssh_per_submit = ssh_per(&w, &mut next, &["submit", "-m", "count"], true);
@@ -92,8 +116,8 @@ fn main() -> ExitCode {
         floor_s * 1000.0
     );
     println!(
-        "{:<36} {:>9} {:>7} {:>7} {:>8} {:>8} {:>8}",
-        "", "median s", "min s", "max s", "× floor", "target ×", "target s"
+        "{:<36} {:>9} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8}",
+        "", "median s", "p90 s", "min s", "max s", "× floor", "p90 ×", "target ×", "target s"
     );
     for (name, mut samples, ratio, target) in [
         (
@@ -111,12 +135,14 @@ fn main() -> ExitCode {
         ),
     ] {
         let m = median(&mut samples).as_secs_f64();
+        let p90 = samples[(samples.len() * 9).div_ceil(10).saturating_sub(1)].as_secs_f64();
         let x = m / floor_s;
         let met = ratio.is_none_or(|r| x <= r) && m <= target;
         println!(
-            "{name:<36} {m:>9.3} {:>7.3} {:>7.3} {x:>8.2} {:>8} {:>8} {}",
+            "{name:<36} {m:>9.3} {p90:>7.3} {:>7.3} {:>7.3} {x:>8.2} {:>8.2} {:>8} {:>8} {}",
             samples[0].as_secs_f64(),
             samples[samples.len() - 1].as_secs_f64(),
+            p90 / floor_s,
             ratio
                 .map(|r| format!("≤ {r}"))
                 .unwrap_or_else(|| "-".into()),
@@ -142,11 +168,32 @@ fn main() -> ExitCode {
 
 /// `grunt args` in the project, with the server's grunt named explicitly.
 fn grunt(w: &SshWorld, args: &[&str]) -> Run {
-    w.grunt_command(args)
-        .env("GRUNT_REMOTE_GRUNT", w.server_bin_dir().join("grunt"))
-        .output()
-        .unwrap()
-        .into()
+    let mut c = w.grunt_command(args);
+    c.env("GRUNT_REMOTE_GRUNT", w.server_bin_dir().join("grunt"));
+    let trace = std::env::var_os("BENCH_STRACE").map(|d| (d, "strace"));
+    if let Some((dir, tool)) = trace.or(std::env::var_os("BENCH_PERF").map(|d| (d, "perf"))) {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let out = Path::new(&dir).join(format!("{n}-{}.{tool}", args[0]));
+        let mut s = Command::new(tool);
+        if tool == "perf" {
+            s.args(["record", "-q", "-F", "20000", "-g", "-o"]);
+        } else {
+            s.args(STRACE).arg("-o");
+        }
+        s.arg(out)
+            .arg(c.get_program())
+            .args(c.get_args())
+            .current_dir(c.get_current_dir().unwrap())
+            .env_clear();
+        for (k, v) in c.get_envs() {
+            if let Some(v) = v {
+                s.env(k, v);
+            }
+        }
+        c = s;
+    }
+    c.output().unwrap().into()
 }
 
 /// One `ssh -F <config> HOST true` through the master: the floor.

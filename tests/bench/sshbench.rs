@@ -6,10 +6,12 @@
 //! Starts a private sshd (see `sshd.rs`), then for each side runs one
 //! warm-up round (which also opens the ControlMaster) followed by N rounds
 //! of: make one small commit, time the push, time a fetch of it into a
-//! second repository. Then N times `ssh HOST true`. Prints median and p90 in
+//! second repository; and N pushes through the server's `grunt receive` (what `grunt submit`
+//! uses). Then N times `ssh HOST true`. Prints median and p90 in
 //! milliseconds, and the medians' ratios to the floor's.
 //!
-//! Usage: `sshbench [ROUNDS]` (default 20). Needs sshd installed.
+//! Usage: `cargo build --release -p grunt -p grund && cargo run --release -p grunt-tests --bin
+//! sshbench [ROUNDS]` (default 20). Needs sshd installed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -60,6 +62,12 @@ fn run() -> Res<()> {
     let sdir = server.scratch_dir()?;
     sdir.init_bare("ours.git")?;
     sdir.init_bare("cli.git")?;
+    sdir.init_bare("receive.git")?;
+    // The server's `grunt`, for `grunt receive`: a copy the server account can run.
+    let grunt = sdir.path().join("grunt");
+    fs::copy(grunt_tests::grunt_bin(), &grunt).map_err(|e| format!("copying grunt: {e}"))?;
+    server.give(&grunt)?;
+    std::env::set_var(grunt_core::protocol::receive::REMOTE_GRUNT_VAR, &grunt);
 
     println!(
         "sshbench: {rounds} rounds over ssh to 127.0.0.1:{} with ControlMaster ({})",
@@ -75,6 +83,8 @@ fn run() -> Res<()> {
     let (push_ours, fetch_ours) = bench_git2(home.path(), &url, rounds)?;
     let url = format!("{alias}:{}/cli.git", sdir.rel());
     let (push_cli, fetch_cli) = bench_cli(home.path(), &url, &ssh_command, rounds)?;
+    let url = format!("{alias}:{}/receive.git", sdir.rel());
+    let push_receive = bench_receive(home.path(), &url, rounds)?;
 
     let floor = bench_floor(&config, alias, rounds)?;
     let (floor_median, _) = stats(&floor);
@@ -88,6 +98,7 @@ fn run() -> Res<()> {
         ("push  (grunt transport)", &push_ours),
         ("fetch (git CLI)", &fetch_cli),
         ("push  (git CLI)", &push_cli),
+        ("push  (grunt receive)", &push_receive),
     ] {
         let (median, p90) = stats(samples);
         println!(
@@ -187,6 +198,31 @@ fn git2_fetch(repo: &Repository, url: &str) -> Res<Oid> {
 }
 
 type Samples = (Vec<Duration>, Vec<Duration>);
+
+/// Pushes through the server's `grunt receive` (one session, no `git-receive-pack`), as
+/// `grunt submit` does.
+fn bench_receive(home: &Path, url: &str, rounds: usize) -> Res<Vec<Duration>> {
+    use grunt_core::git::remote::Pushed;
+    let pusher = init(&home.join("receive-push"))?;
+    let mut pushes = Vec::new();
+    let mut old = None;
+    for round in 0..=rounds {
+        let oid = commit(&pusher, round)?;
+        let t = Instant::now();
+        let pushed = grunt_core::git::receive::push(&pusher, url, oid, old, None)
+            .map_err(|e| e.to_string())?;
+        let push = t.elapsed();
+        match pushed {
+            Some((Pushed::Ok, _)) => {}
+            other => return Err(format!("grunt receive did not take the push: {other:?}")),
+        }
+        old = Some(oid);
+        if round > 0 {
+            pushes.push(push);
+        }
+    }
+    Ok(pushes)
+}
 
 fn bench_git2(home: &Path, url: &str, rounds: usize) -> Res<Samples> {
     let pusher = init(&home.join("ours-push"))?;

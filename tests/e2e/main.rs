@@ -22,6 +22,7 @@ mod holds;
 mod local_runner;
 mod original_verbs;
 mod provenance;
+mod receive;
 mod reference;
 mod roundtrip;
 mod runners;

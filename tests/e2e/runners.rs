@@ -219,7 +219,19 @@ fn run_with_deadline(mut c: Command, what: &str) -> Out {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = c.spawn().unwrap_or_else(|e| panic!("starting {what}: {e}"));
+    // A runner copied in just now may be "text file busy" for a moment: a child another test
+    // thread forked meanwhile holds the copy's descriptor until its own exec.
+    let mut tries = 0;
+    let mut child = loop {
+        match c.spawn() {
+            Ok(child) => break child,
+            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                tries += 1;
+                thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("starting {what}: {e}"),
+        }
+    };
     let drain = |mut p: Box<dyn Read + Send>| {
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
@@ -1645,6 +1657,44 @@ fn slurm_without_accounting_records_no_usage_and_still_answers() {
     );
 }
 
+/// A task of a native array has no script of its own: what the job asked for is read from
+/// the array's, in the directory of the sweep's first job.
+#[test]
+fn slurm_usage_of_an_array_task_reads_the_arrays_script() {
+    let b = Bench::new();
+    slurm_usage_fakes(&b, "slurm/sacct-usage.txt");
+    let first = ran(
+        &b,
+        "slurm",
+        "ore000001",
+        "8706",
+        "#SBATCH --array=0-1\n#SBATCH --mem=1G\n#SBATCH --time=30\n",
+    );
+    first.write("job.sweep", "ore000001\n");
+    let task = b.job("slurm", "ore000002");
+    task.write("job.slurmid", "7616\n");
+    task.write("job.start", "2026-12-07 22:03:14 UTC\n");
+    task.write("job.sweep", "ore000001\n");
+    // Not of a sweep, and no script: no request.
+    let lone = b.job("slurm", "ore000003");
+    lone.write("job.slurmid", "7615\n");
+    lone.write("job.start", "2026-12-07 22:03:14 UTC\n");
+    let bf = batch_of(&b, &[&first, &task, &lone]);
+    let r = first.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let t = usage_lines(&task);
+    for want in ["mem_used=117316K", "mem_requested=300M"] {
+        assert!(t.contains(&want.to_string()), "{want}: {t:?}");
+    }
+    assert!(
+        !usage_lines(&lone)
+            .iter()
+            .any(|l| l.starts_with("mem_requested")),
+        "{:?}",
+        usage_lines(&lone)
+    );
+}
+
 /// Just after a job ended, sacct may give a half-written record (seen on Slurm 22.05: ReqMem
 /// `16?`, no Timelimit): no job.usage until the whole record is in.
 #[test]
@@ -1707,7 +1757,10 @@ esac"#,
     short.write("job.exitcode", "0\n");
     let gone = ran(&b, "sge", "ore000004", "99", "#!/bin/sh\n");
     gone.write("job.exitcode", "0\n");
-    let bf = batch_of(&b, &[&one, &pe, &short, &gone]);
+    // A task of an array (submit-batch): qacct -j N -t T.
+    let task = ran(&b, "sge", "ore000005", "184.2", "#!/bin/sh\n");
+    task.write("job.exitcode", "0\n");
+    let bf = batch_of(&b, &[&one, &pe, &short, &gone, &task]);
     let r = one.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
     assert_eq!(r.code, Some(0), "{r:?}");
     assert_eq!(
@@ -1730,11 +1783,17 @@ esac"#,
         assert!(s.contains(&want.to_string()), "{want}: {s:?}");
     }
     assert!(!gone.has("job.usage"), "qacct knows nothing: no file");
+    assert!(usage_lines(&task).contains(&"cpus=2".to_string()));
+    assert!(
+        b.calls().contains(&"qacct -j 184 -t 2".to_string()),
+        "{:?}",
+        b.calls()
+    );
     let qacct = |b: &Bench| b.count("qacct");
-    assert_eq!(qacct(&b), 4, "{:?}", b.calls());
+    assert_eq!(qacct(&b), 5, "{:?}", b.calls());
     // Recorded: qacct is not asked again, except for the job it knows nothing about.
     one.run_with("GRUNT_BATCH_FILE", &bf, "batch-status");
-    assert_eq!(qacct(&b), 5, "{:?}", b.calls());
+    assert_eq!(qacct(&b), 6, "{:?}", b.calls());
 }
 
 #[test]
@@ -2204,4 +2263,25 @@ fn grunt_runner_installs_the_committed_runners() {
     let unknown = run(&["runner", "install", "pbs"]);
     assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
     assert!(!installed.exists());
+}
+
+/// Grid Engine task ids are compared as text: task 184.20 is not task 184.2 (awk would
+/// compare the two as the same number).
+#[test]
+fn sge_task_ids_are_compared_as_text() {
+    let b = Bench::new();
+    b.fake(
+        "qstat",
+        "printf '%s\\n' \
+         'job-ID prior name user state submit/start at queue slots ja-task-ID' \
+         '184 0.55500 job root r 12/07/2026 10:00:00 all.q@vm 1 2' \
+         '184 0.55500 job root qw 12/07/2026 10:00:00 1 20'",
+    );
+    b.fake("qacct", "exit 1");
+    let two = b.job("sge", "ore000001");
+    two.write("job.slurmid", "184.2\n");
+    let twenty = b.job("sge", "ore000002");
+    twenty.write("job.slurmid", "184.20\n");
+    assert_eq!(two.run("status").stdout.trim(), "RUNNING");
+    assert_eq!(twenty.run("status").stdout.trim(), "PENDING");
 }

@@ -671,7 +671,8 @@ fn a_sweep_is_one_slurm_array_with_a_throttle() {
     if !slurm_is_up() {
         return;
     }
-    let toml = "[run]\ncommand = \"sh point.sh\"\n\n[resources]\narray_throttle = 2\n";
+    let toml =
+        "[run]\ncommand = \"sh point.sh\"\n\n[resources]\narray_throttle = 2\nmem = \"1G\"\n";
     let w = World::new(&slurm_runner_text(), toml);
     commit(&w, &[("point.sh", Some(POINT_SH))]);
     let wrappers = w.tmp.path().join("wrappers");
@@ -756,6 +757,21 @@ fn a_sweep_is_one_slurm_array_with_a_throttle() {
         task3.get("JobState").is_none_or(|s| s == "CANCELLED"),
         "{task3:?}"
     );
+    // Each task's usage from sacct, with the array's memory request (its script is the
+    // first job's).
+    eventually(90, "each Done task's job.usage", || {
+        let jobs = jobs_by_id(&w);
+        let got: Vec<Value> = (1..=3)
+            .map(|n| jobs[&format!("ore{n:06}")]["usage"].clone())
+            .collect();
+        match got
+            .iter()
+            .all(|u| u["source"] == "sacct" && u["mem_requested_bytes"] == 1u64 << 30)
+        {
+            true => Ok(()),
+            false => Err(format!("{got:?}")),
+        }
+    });
 }
 
 /// The original's replicate arrays: `array = "0-2"` in a profile runs the job's command as

@@ -5,7 +5,8 @@
 //! - over ssh, `submit` is one push (no fetch first; a rejected push is fetched and replayed),
 //!   and `--wait` asks the server once: `grunt await` there blocks until grund has answered
 //!   and sends the answer back; without `grunt` on the server it polls. The server's `grunt` is
-//!   named explicitly (`GRUNT_REMOTE_GRUNT`), so nothing depends on sshd's PATH.
+//!   named explicitly (`GRUNT_REMOTE_GRUNT`), so nothing depends on sshd's PATH. The push
+//!   itself goes through the server's `grunt receive`, which also waits (see `receive.rs`).
 
 use std::path::Path;
 
@@ -163,6 +164,8 @@ fn kinds(lines: &[String]) -> Vec<&'static str> {
                 "fetch"
             } else if l.contains(" await ") {
                 "await"
+            } else if l.contains(" receive ") {
+                "receive"
             } else {
                 "other"
             }
@@ -195,8 +198,9 @@ fn status_wait_asks_the_server_once() {
 
     let (r, ssh) = grunt_ssh(&w, &grunt, &["status", "--wait=60", "1"]);
     let r = r.success();
-    // Before: a fetch, the push, then a fetch every 0.1-2 s until the answer was there.
-    assert_eq!(kinds(&ssh), ["push", "await"], "{ssh:#?}");
+    // Before: a fetch, the push, then a fetch every 0.1-2 s until the answer was there; then
+    // a push and an await. Now the receive waits for the answer in the same session.
+    assert_eq!(kinds(&ssh), ["receive"], "{ssh:#?}");
     assert!(r.stdout.contains("ore000001"), "{}", r.stdout);
     // The answer came with the await: both clones are at the server's tips, no fetch needed.
     for kind in ["jobs", "results"] {
@@ -232,7 +236,9 @@ fn await_gives_up_at_the_deadline() {
         "{}",
         r.stderr
     );
-    assert_eq!(&kinds(&ssh)[..2], ["push", "await"], "{ssh:#?}");
+    // The one session, then the look at grund's health for the message.
+    assert_eq!(&kinds(&ssh)[..1], ["receive"], "{ssh:#?}");
+    assert!(!kinds(&ssh).contains(&"push"), "{ssh:#?}");
 }
 
 #[test]
@@ -271,7 +277,7 @@ fn submit_pushes_without_fetching_first() {
     // The clone is current: the submit is one push. Before: a fetch, then the push.
     let (r, ssh) = grunt_ssh(&w, &grunt, &["submit", "-m", "two"]);
     assert!(r.success().stdout.contains("submitted job ore000002"));
-    assert_eq!(kinds(&ssh), ["push"], "{ssh:#?}");
+    assert_eq!(kinds(&ssh), ["receive"], "{ssh:#?}");
     // grund answers job 2: the server moves past what this client saw.
     wait_until(60, "grund's answer to job 2", || {
         let s = w.server_git(&w.bare("jobs"), &["show", "master:grund_status.txt"]);
@@ -284,15 +290,29 @@ fn submit_pushes_without_fetching_first() {
     // The stale push is rejected, fetched and replayed, never forced.
     let (r, ssh) = grunt_ssh(&w, &grunt, &["submit", "-m", "three"]);
     assert!(r.success().stdout.contains("submitted job ore000003"));
-    assert_eq!(kinds(&ssh), ["push", "fetch", "push"], "{ssh:#?}");
+    // (grund may commit once more meanwhile, e.g. its refresh of the ended job 2: another
+    // fetch and replay.)
+    let k = kinds(&ssh);
+    assert_eq!(&k[..3], ["receive", "fetch", "receive"], "{ssh:#?}");
+    assert!(
+        k[3..].chunks(2).all(|c| c == ["fetch", "receive"]),
+        "{ssh:#?}"
+    );
     let log = w.server_git(&w.bare("jobs"), &["log", "--format=%s", "master"]);
     let subjects: Vec<&str> = log.stdout.lines().collect();
+    // (grund may already have answered job 3 on top of it.)
+    let three = subjects
+        .iter()
+        .position(|s| s.starts_with("Submit job: ore000003"));
+    let Some(three) = three else {
+        panic!("job 3 is not on the server: {subjects:?}")
+    };
     assert!(
-        subjects[0].starts_with("Submit job: ore000003"),
+        subjects[..three].iter().all(|s| s.starts_with("GRUND: ")),
         "{subjects:?}"
     );
     assert!(
-        subjects[1].starts_with("GRUND: processed"),
+        subjects[three + 1].starts_with("GRUND: processed"),
         "job 3 is on top of grund's answer: {subjects:?}"
     );
 }

@@ -90,10 +90,11 @@ pub fn run_until(opts: &Options, stop: &AtomicBool) -> Result<()> {
     let mut scan = Scan::default();
     let mut last_refresh: Option<Instant> = None;
     let mut wake = Wake::Timeout;
+    // At once at the start (people and tests wait for it), then after each wake's work.
+    beat.write(opts, &pool);
     // Bounded by the process's life or `stop`: a daemon runs until it is stopped.
     while !stop.load(Ordering::Relaxed) {
         lock.check()?;
-        beat.write(opts, &pool);
         let unknown = match &wake {
             Wake::Changed(names) => names.iter().any(|n| !scan.projects.contains(n)),
             Wake::Timeout => false,
@@ -131,6 +132,8 @@ pub fn run_until(opts: &Options, stop: &AtomicBool) -> Result<()> {
         }
         let (retry, next_retry) = pool.due_retries();
         pool.want(&retry, false, false);
+        // After the work is handed out: its two fsyncs delayed every push's answer.
+        beat.write(opts, &pool);
         let until_refresh =
             last_refresh.map_or(Duration::ZERO, |t| opts.refresh.saturating_sub(t.elapsed()));
         let until_retry =

@@ -244,13 +244,23 @@ fn note_too_large(dir: &Path, files: &[(String, u64)], limit: u64) -> Result<Vec
     Ok(text.into_bytes())
 }
 
-/// Rewrites `job.list` for a job directory.
+/// Rewrites `job.list` for a job directory (unless it is current). Not synced: it is derived
+/// from the directory, and every command that commits it writes it again first, also when it
+/// is replayed after a crash; its two fsyncs were a good part of grund's answer to a `status`.
 pub fn write_job_list(dir: &Path) -> Result<()> {
     let entries = joblist::scan(dir)?;
-    fsutil::atomic_write(
-        &dir.join(jobfile::LIST),
-        joblist::render(&entries).as_bytes(),
-    )
+    let text = joblist::render(&entries);
+    let path = dir.join(jobfile::LIST);
+    if fsutil::read_regular(&path).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(());
+    }
+    let tmp = dir.join(format!(".{}.tmp{}", jobfile::LIST, std::process::id()));
+    fs::write(&tmp, text.as_bytes())
+        .and_then(|()| fs::rename(&tmp, &path))
+        .map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            Error::io("writing", &path)(e)
+        })
 }
 
 /// Records an error for the client in `job.error`.

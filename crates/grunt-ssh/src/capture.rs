@@ -3,6 +3,7 @@
 
 use std::io::{self, Read, Write};
 use std::process::{Child, ExitStatus};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -86,6 +87,30 @@ impl Captured {
     }
 }
 
+/// How often a wait looks whether it should stop.
+const STOP_LOOK: Duration = Duration::from_millis(100);
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Ends the waits for remote commands of this process, now and later, killing their ssh: for
+/// Ctrl-C, which a program that handles it must pass on (ssh may outlive it, e.g. a
+/// ControlMaster's client while the remote command waits).
+pub fn stop_waiting() {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Whether waits should stop; kills `child` then.
+fn stopped(child: &mut Child) -> io::Result<bool> {
+    if !STOP.load(Ordering::SeqCst) {
+        return Ok(false);
+    }
+    match child.kill() {
+        // Exited meanwhile: nothing to kill.
+        Err(e) if e.kind() != io::ErrorKind::InvalidInput => Err(e),
+        _ => Ok(true),
+    }
+}
+
 /// Waits until `child` exits or `timeout` passes. ssh closing its stderr
 /// is the event to wait for (std cannot wait on a child with a timeout);
 /// the exit itself follows within moments, so the polling after it starts
@@ -99,11 +124,20 @@ pub(super) fn wait_deadline(
     if let Some(st) = child.try_wait()? {
         return Ok(Some(st));
     }
-    drop(stderr.wait_eof(timeout));
+    // In slices, to see a stop (Ctrl-C) while a remote command waits.
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if stderr.wait_eof(left.min(STOP_LOOK)).eof || left.is_zero() || stopped(child)? {
+            break;
+        }
+    }
     let mut pause = Duration::from_micros(200);
     loop {
         if let Some(st) = child.try_wait()? {
             return Ok(Some(st));
+        }
+        if stopped(child)? {
+            return child.wait().map(Some);
         }
         let now = Instant::now();
         if now >= deadline {

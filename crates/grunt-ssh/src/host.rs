@@ -41,6 +41,18 @@ impl RemoteOutput {
     }
 }
 
+/// What [`Host::run_with_input`] saw.
+#[derive(Debug)]
+pub struct InputRun {
+    /// The remote command's exit code (None: ssh was killed by a signal).
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    /// The tail of the remote command's (and ssh's) stderr.
+    pub stderr: String,
+    /// ssh's own failure (exit status 255, or killed), explained.
+    pub failure: Option<SshError>,
+}
+
 /// Whether a ControlMaster connection serves a host (`ssh -O check`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ControlMaster {
@@ -157,6 +169,32 @@ impl Host {
         Ok((code, stdout, stderr))
     }
 
+    /// [`Host::run_bytes`] with `input` on the remote command's stdin (closed after it), for
+    /// a command that reads data, such as `grunt receive` reading a pack. When ssh itself
+    /// failed or was killed (Ctrl-C), the output is still returned, with the explained error:
+    /// the command may have done its work and said so before.
+    pub fn run_with_input(
+        &self,
+        command: &str,
+        input: &[u8],
+        timeout: Duration,
+    ) -> Result<InputRun, SshError> {
+        let launcher = Launcher::from_env();
+        let interactive = io::stdin().is_terminal();
+        let args = base_args(&self.url, !interactive, &[], Some(command.to_owned()));
+        let (status, stdout, stderr) =
+            self.run_args_input(&launcher, &args, command, interactive, timeout, input)?;
+        let code = status.code();
+        let failure = (code.is_none() || code == Some(255))
+            .then(|| explain(&self.url, None, Some(status), &stderr, None));
+        Ok(InputRun {
+            code,
+            stdout,
+            stderr,
+            failure,
+        })
+    }
+
     /// Runs `command` there (as [`Host::run`]), copying its output to `out` as it comes,
     /// until it ends: for following a file live. Returns the command's exit code.
     pub fn stream(&self, command: &str, out: &mut dyn io::Write) -> Result<Option<i32>, SshError> {
@@ -217,8 +255,44 @@ impl Host {
         interactive: bool,
         timeout: Duration,
     ) -> Result<(ExitStatus, Vec<u8>, String), SshError> {
+        self.run_args_input(launcher, args, what, interactive, timeout, &[])
+    }
+
+    /// [`Host::run_args`] writing `input` to ssh's stdin (null when empty).
+    fn run_args_input(
+        &self,
+        launcher: &Launcher,
+        args: &[String],
+        what: &str,
+        interactive: bool,
+        timeout: Duration,
+        input: &[u8],
+    ) -> Result<(ExitStatus, Vec<u8>, String), SshError> {
         let deadline = Instant::now() + timeout;
-        let (mut child, stderr) = spawn_ssh(launcher, args, Stdio::null(), interactive)?;
+        let stdin = if input.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        };
+        let (mut child, stderr) = spawn_ssh(launcher, args, stdin, interactive)?;
+        if let Some(mut pipe) = child.stdin.take() {
+            // From a thread: the remote side may answer (or fail) before reading it all. A
+            // failed write shows as the remote command's own complaint or exit code.
+            let data = input.to_vec();
+            let spawned = thread::Builder::new()
+                .name("ssh-stdin".to_owned())
+                .spawn(move || {
+                    let _ = io::Write::write_all(&mut pipe, &data);
+                });
+            if let Err(source) = spawned {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(SshError::Spawn {
+                    program: launcher.describe(),
+                    source,
+                });
+            }
+        }
         let (tx, rx) = mpsc::channel();
         if let Some(mut out) = child.stdout.take() {
             let spawned = thread::Builder::new()

@@ -41,8 +41,9 @@ use std::sync::OnceLock;
 use git2::transport::Transport;
 use git2::{ErrorClass, ErrorCode};
 
+pub use capture::stop_waiting;
 pub use error::SshError;
-pub use host::{ControlMaster, Host, RemoteOutput};
+pub use host::{ControlMaster, Host, InputRun, RemoteOutput};
 pub use launch::shell_quote;
 
 use stream::SshSubtransport;

@@ -13,6 +13,7 @@ use grunt_core::jobfile;
 use grunt_core::jobid::{self, JobId, JobSpec};
 use grunt_core::jobs::{self, JobRecord};
 use grunt_core::layout::{self, ClientLayout, Location, ProjectDirs, ProjectKey};
+use grunt_core::protocol::answer::Reply;
 
 use crate::{error, ui};
 
@@ -42,6 +43,10 @@ pub struct Ctx {
     pub prefix: String,
     pub dirs: ProjectDirs,
     pub jobs: Repository,
+    /// Set by a command that waits after its push: the push asks the server to wait too.
+    pub wait_after_push: std::cell::Cell<Option<u64>>,
+    /// grund's answer that came back with a push, for the commit pushed.
+    pub answer: std::cell::RefCell<Option<(Oid, Reply)>>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -131,6 +136,8 @@ impl Ctx {
             prefix,
             dirs,
             jobs,
+            wait_after_push: std::cell::Cell::new(None),
+            answer: std::cell::RefCell::new(None),
         }))
     }
 
@@ -254,39 +261,65 @@ impl Ctx {
         grunt_core::name::check_command(word)?;
         let sig = git::signature(&self.jobs, &self.key.user)?;
         let runners = self.runner_files();
-        let commit = sync::push_change_fresh(&self.jobs, &sig, PUSH_TRIES, |repo, parent| {
-            let tip = parent.map(|p| p.tree()).transpose()?;
-            let mut edits = Vec::new();
-            for id in ids {
-                let rec = tip
-                    .as_ref()
-                    .and_then(|t| jobs::find(repo, t, id, &self.key.project));
-                let Some(rec) = rec else {
-                    ui::note(format!("note: job {id} is gone from the server; skipped"));
-                    continue;
-                };
-                let dir = rec.dir();
-                for (name, data, exec) in &runners {
+        let wait = self.push_wait();
+        let (commit, answer) = sync::push_change_then(
+            &self.jobs,
+            &sig,
+            PUSH_TRIES,
+            wait.as_ref(),
+            |repo, parent| {
+                let tip = parent.map(|p| p.tree()).transpose()?;
+                let mut edits = Vec::new();
+                for id in ids {
+                    let rec = tip
+                        .as_ref()
+                        .and_then(|t| jobs::find(repo, t, id, &self.key.project));
+                    let Some(rec) = rec else {
+                        ui::note(format!("note: job {id} is gone from the server; skipped"));
+                        continue;
+                    };
+                    let dir = rec.dir();
+                    for (name, data, exec) in &runners {
+                        edits.push(tree::put_bytes(
+                            repo,
+                            &format!("{dir}/{name}"),
+                            data,
+                            *exec,
+                        )?);
+                    }
                     edits.push(tree::put_bytes(
                         repo,
-                        &format!("{dir}/{name}"),
-                        data,
-                        *exec,
+                        &format!("{dir}/{}{word}", command::PREFIX),
+                        content(id).as_bytes(),
+                        false,
                     )?);
                 }
-                edits.push(tree::put_bytes(
-                    repo,
-                    &format!("{dir}/{}{word}", command::PREFIX),
-                    content(id).as_bytes(),
-                    false,
-                )?);
-            }
-            Ok(sync::Change {
-                edits,
-                message: format!("Command: {word}"),
-            })
-        })?;
+                Ok(sync::Change {
+                    edits,
+                    message: format!("Command: {word}"),
+                })
+            },
+        )?;
+        self.keep_answer(commit, answer);
         Ok(commit)
+    }
+
+    /// What a push asks the server to wait for (see [`Ctx::wait_after_push`]).
+    pub fn push_wait(&self) -> Option<grunt_core::git::receive::Wait> {
+        let secs = self.wait_after_push.get()?;
+        crate::wait::catch_interrupt();
+        let have_results = git::open(&self.dirs.results())
+            .ok()
+            .and_then(|r| git::ref_target(&r, sync::TRACKING_REF).ok().flatten());
+        Some(grunt_core::git::receive::Wait {
+            secs,
+            have_results: have_results.into_iter().collect(),
+        })
+    }
+
+    /// Keeps grund's answer that came back with the push of `commit`, for `wait`.
+    pub fn keep_answer(&self, commit: Oid, answer: Option<Reply>) {
+        *self.answer.borrow_mut() = answer.map(|a| (commit, a));
     }
 
     /// The runner scripts of the project directory, to refresh in jobs with each command.

@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use git2::{FileMode, Oid, Repository, Tree};
 use grunt_core::git::{self, sync, tree, tree::Edit};
 use grunt_core::jobid::JobId;
@@ -43,63 +43,79 @@ pub fn publish_many(
     let sig = git::signature(&ctx.jobs, &ctx.key.user)?;
     let chosen: RefCell<Vec<JobId>> = RefCell::new(Vec::new());
     let refused: RefCell<Option<anyhow::Error>> = RefCell::new(None);
-    let pushed = sync::push_change(&ctx.jobs, &sig, PUSH_TRIES, |repo, parent| {
-        let parent_tree = parent
-            .map(|c| c.tree())
-            .transpose()
-            .map_err(|e| grunt_core::Error::git("reading tree", repo.path())(e))?;
-        if let Err(e) = check(repo, parent_tree.as_ref()) {
-            *refused.borrow_mut() = Some(e);
-            return Err(grunt_core::Error::GitOther(git2::Error::from_str(
-                "refused before pushing",
-            )));
-        }
-        let first = choose(ctx, next, repo, parent)?;
-        let mut ids = Vec::with_capacity(trees.len());
-        let mut edits = Vec::with_capacity(trees.len());
-        let sweep_put = if sweep {
-            Some(tree::put_bytes(
-                repo,
-                jobfile::SWEEP,
-                format!("{first}\n").as_bytes(),
-                false,
-            )?)
-        } else {
-            None
-        };
-        for (i, t) in trees.iter().enumerate() {
-            let id = JobId::new(&ctx.prefix, first.number() + i as u64)?;
-            let oid = match &sweep_put {
-                Some(put) => tree::apply(repo, Some(*t), std::slice::from_ref(put))?,
-                None => *t,
+    let wait = ctx.push_wait();
+    let pushed = sync::push_change_then(
+        &ctx.jobs,
+        &sig,
+        PUSH_TRIES,
+        wait.as_ref(),
+        |repo, parent| {
+            let parent_tree = parent
+                .map(|c| c.tree())
+                .transpose()
+                .map_err(|e| grunt_core::Error::git("reading tree", repo.path())(e))?;
+            if let Err(e) = check(repo, parent_tree.as_ref()) {
+                *refused.borrow_mut() = Some(e);
+                return Err(grunt_core::Error::GitOther(git2::Error::from_str(
+                    "refused before pushing",
+                )));
+            }
+            let first = choose(ctx, next, repo, parent)?;
+            let mut ids = Vec::with_capacity(trees.len());
+            let mut edits = Vec::with_capacity(trees.len());
+            let sweep_put = if sweep {
+                Some(tree::put_bytes(
+                    repo,
+                    jobfile::SWEEP,
+                    format!("{first}\n").as_bytes(),
+                    false,
+                )?)
+            } else {
+                None
             };
-            edits.push(Edit::Put {
-                path: layout::job_dir(Location::Active, &id, &ctx.key.project),
-                oid,
-                mode: FileMode::Tree,
-            });
-            ids.push(id);
-        }
-        let what = match ids.as_slice() {
-            [one] => format!("Submit job: {one}"),
-            [a, .., b] => format!("Submit jobs: {a}..{b} ({} jobs)", ids.len()),
-            [] => String::new(),
-        };
-        *chosen.borrow_mut() = ids;
-        Ok(sync::Change {
-            edits,
-            message: format!("{what} {message}"),
-        })
-    });
-    let commit = match (pushed, refused.into_inner()) {
+            for (i, t) in trees.iter().enumerate() {
+                let id = JobId::new(&ctx.prefix, first.number() + i as u64)?;
+                let oid = match &sweep_put {
+                    Some(put) => tree::apply(repo, Some(*t), std::slice::from_ref(put))?,
+                    None => *t,
+                };
+                edits.push(Edit::Put {
+                    path: layout::job_dir(Location::Active, &id, &ctx.key.project),
+                    oid,
+                    mode: FileMode::Tree,
+                });
+                ids.push(id);
+            }
+            let what = match ids.as_slice() {
+                [one] => format!("Submit job: {one}"),
+                [a, .., b] => format!("Submit jobs: {a}..{b} ({} jobs)", ids.len()),
+                [] => String::new(),
+            };
+            *chosen.borrow_mut() = ids;
+            Ok(sync::Change {
+                edits,
+                message: format!("{what} {message}"),
+            })
+        },
+    );
+    let (commit, answer) = match (pushed, refused.into_inner()) {
         (Err(_), Some(why)) => return Err(why),
         (pushed, _) => pushed?,
     };
+    ctx.keep_answer(commit, answer);
     let ids = chosen.into_inner();
     let Some(last) = ids.last() else {
         bail!("internal: no job id was chosen");
     };
-    fsutil::write_line(&next_file, &(last.number() + 1).to_string())?;
+    // Not synced (an fsync here cost ~2-4 ms of every submit): ids above it are also in the
+    // server's history, which `choose` reads, so a value lost in a crash is never reused.
+    let tmp = next_file.with_extension(format!("tmp{}", std::process::id()));
+    next_file
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&tmp, format!("{}\n", last.number() + 1)))
+        .and_then(|()| std::fs::rename(&tmp, &next_file))
+        .with_context(|| format!("writing {}", next_file.display()))?;
     Ok((ids, commit))
 }
 

@@ -35,7 +35,7 @@ pub const DEFAULT_SECS: u64 = 60;
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
 /// The environment variable naming the server's `grunt` for `grunt await` (default `grunt`).
-pub const REMOTE_GRUNT_VAR: &str = "GRUNT_REMOTE_GRUNT";
+pub const REMOTE_GRUNT_VAR: &str = grunt_core::protocol::receive::REMOTE_GRUNT_VAR;
 
 /// Time the server's `grunt await` gets beyond the deadline to pack and send the answer.
 const SEND_GRACE: Duration = Duration::from_secs(30);
@@ -50,11 +50,18 @@ pub struct WaitArg {
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// Ctrl-C while waiting ends the wait, not the process in the middle of a git write.
-fn catch_interrupt() {
+/// Ctrl-C while waiting ends the wait, not the process in the middle of a git write. Also
+/// taken before a push that waits on the server (see `Ctx::push_wait`), so that Ctrl-C there
+/// ends only ssh, and the push that was done is still recorded and said.
+pub fn catch_interrupt() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        if let Err(e) = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst)) {
+        let handler = || {
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            // A wait on the server's side ends too (its ssh may not end on Ctrl-C).
+            grunt_ssh::stop_waiting();
+        };
+        if let Err(e) = ctrlc::set_handler(handler) {
             log::debug!("no Ctrl-C handler: {e}");
         }
     });
@@ -86,7 +93,13 @@ pub fn wait_for_what(ctx: &Ctx, commit: Oid, secs: u64, what: &str) -> Result<()
         "waiting for {what} from grund on {}",
         ctx.key.server
     ));
-    let result = match ask_server(ctx, commit, secs) {
+    let asked = match came_with_push(ctx, commit) {
+        Some(r) => r,
+        // Ctrl-C during a push that waited: the push is done, the wait is over.
+        None if INTERRUPTED.load(Ordering::SeqCst) => Ok(None),
+        None => ask_server(ctx, commit, secs),
+    };
+    let result = match asked {
         _ if INTERRUPTED.load(Ordering::SeqCst) => Err(interrupted(ctx, commit)),
         Ok(Some(true)) => Ok(()),
         Ok(Some(false)) => Err(not_answered(ctx, commit, secs)),
@@ -97,6 +110,20 @@ pub fn wait_for_what(ctx: &Ctx, commit: Oid, secs: u64, what: &str) -> Result<()
     result
 }
 
+/// grund's answer to `commit` if it came back with the push (see `Ctx::wait_after_push`),
+/// taken into the clones: `Some(answered)`.
+fn came_with_push(ctx: &Ctx, commit: Oid) -> Option<Result<Option<bool>>> {
+    let (pushed, reply) = ctx.answer.borrow_mut().take()?;
+    if pushed != commit {
+        return None;
+    }
+    Some((|| {
+        let results = git::open(&ctx.dirs.results())?;
+        take_in(ctx, &results, &reply)?;
+        Ok(Some(reply.answered))
+    })())
+}
+
 /// Waits on the server's side: `Some(answered)` with the answer taken in, `None` when the
 /// server cannot wait for us (no `grunt` there): then the caller polls.
 fn ask_server(ctx: &Ctx, commit: Oid, secs: u64) -> Result<Option<bool>> {
@@ -104,7 +131,11 @@ fn ask_server(ctx: &Ctx, commit: Oid, secs: u64) -> Result<Option<bool>> {
         Remote::Local(path) => {
             let bare = git::open(&path)?;
             let deadline = Instant::now() + Duration::from_secs(secs);
-            let answered = answer::wait_answered(&bare, commit, deadline, &mut ref_pause(&path))?;
+            let mut pause = ref_pause(&path);
+            let answered = answer::wait_answered(&bare, commit, deadline, &mut |d| {
+                pause(d);
+                !INTERRUPTED.load(Ordering::SeqCst)
+            })?;
             ctx.pull_jobs()?;
             ctx.pull_results()?;
             Ok(Some(answered))
@@ -168,11 +199,17 @@ fn take_in(ctx: &Ctx, results: &git2::Repository, reply: &Reply) -> Result<()> {
     Ok(())
 }
 
-/// A pause that ends early when a bare repo's refs change (inotify), else a short sleep.
+/// A pause that ends early when a bare repo's refs change (inotify; opens and reads are not
+/// changes), else a short sleep.
 pub fn ref_pause(bare: &Path) -> impl FnMut(Duration) {
     use notify::{RecursiveMode, Watcher as _};
     let (tx, rx) = std::sync::mpsc::channel();
-    let watcher = notify::recommended_watcher(move |_| {
+    let watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        // inotify reports every open (IN_OPEN) of a watched file: our own look at the ref
+        // would wake us again at once, a busy loop that took the CPU grund needed to answer.
+        if ev.is_ok_and(|e| matches!(e.kind, notify::EventKind::Access(_))) {
+            return;
+        }
         let _ = tx.send(());
     })
     .and_then(|mut w| {

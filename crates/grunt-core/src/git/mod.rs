@@ -6,6 +6,7 @@
 //! ~0.9 s a commit through the index). [`remote`] fetches and pushes, never forcing.
 
 pub mod locks;
+pub mod receive;
 pub mod refs;
 pub mod remote;
 pub mod sync;

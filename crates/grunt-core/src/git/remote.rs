@@ -92,6 +92,28 @@ impl Remote {
 
     /// Pushes `new` to the server's branch if that is still at `expected`.
     pub fn push(&self, repo: &Repository, new: Oid, expected: Option<Oid>) -> Result<Pushed> {
+        self.push_then(repo, new, expected, None).map(|(p, _)| p)
+    }
+
+    /// [`Remote::push`]; over ssh, through the server's `grunt receive` when it has one (one
+    /// session, see [`crate::protocol::receive`]), which with `wait` also waits there for
+    /// grund's answer and returns it. Else with git's smart protocol.
+    pub fn push_then(
+        &self,
+        repo: &Repository,
+        new: Oid,
+        expected: Option<Oid>,
+        wait: Option<&super::receive::Wait>,
+    ) -> Result<(Pushed, Option<crate::protocol::answer::Reply>)> {
+        if let Remote::Url(url) = self {
+            if let Some(done) = super::receive::push(repo, url, new, expected, wait)? {
+                return Ok(done);
+            }
+        }
+        self.push_git(repo, new, expected).map(|p| (p, None))
+    }
+
+    fn push_git(&self, repo: &Repository, new: Oid, expected: Option<Oid>) -> Result<Pushed> {
         match self {
             Remote::Local(path) => {
                 let remote = open_remote(path)?;

@@ -9,6 +9,7 @@ pub use super::remote::TRACKING_REF;
 use super::remote::{set_ref, Pushed, Remote};
 use super::tree::{self, Edit};
 use crate::layout::BRANCH_REF;
+use crate::protocol::answer::Reply;
 use crate::{Error, Result};
 
 /// Fetches and moves the local branch to the server's. With `checkout`, the working tree
@@ -74,7 +75,23 @@ pub fn push_change<F>(repo: &Repository, sig: &Signature<'_>, tries: u32, build:
 where
     F: FnMut(&Repository, Option<&git2::Commit<'_>>) -> Result<Change>,
 {
-    push_change_from(repo, sig, tries, build)
+    push_change_from(repo, sig, tries, None, build).map(|(c, _)| c)
+}
+
+/// [`push_change`], and with `wait`, waits on the server for grund's answer to the pushed
+/// commit in the same ssh session when the server's `grunt receive` can (see
+/// [`super::receive`]): returns that answer too (`None`: wait for it otherwise).
+pub fn push_change_then<F>(
+    repo: &Repository,
+    sig: &Signature<'_>,
+    tries: u32,
+    wait: Option<&super::receive::Wait>,
+    build: F,
+) -> Result<(Oid, Option<Reply>)>
+where
+    F: FnMut(&Repository, Option<&git2::Commit<'_>>) -> Result<Change>,
+{
+    push_change_from(repo, sig, tries, wait, build)
 }
 
 /// The same as [`push_change`] (whose first try no longer fetches either), kept for callers
@@ -88,15 +105,16 @@ pub fn push_change_fresh<F>(
 where
     F: FnMut(&Repository, Option<&git2::Commit<'_>>) -> Result<Change>,
 {
-    push_change_from(repo, sig, tries, build)
+    push_change_from(repo, sig, tries, None, build).map(|(c, _)| c)
 }
 
 fn push_change_from<F>(
     repo: &Repository,
     sig: &Signature<'_>,
     tries: u32,
+    wait: Option<&super::receive::Wait>,
     mut build: F,
-) -> Result<Oid>
+) -> Result<(Oid, Option<Reply>)>
 where
     F: FnMut(&Repository, Option<&git2::Commit<'_>>) -> Result<Change>,
 {
@@ -124,17 +142,17 @@ where
             }
             if let Some(b) = base {
                 set_ref(repo, BRANCH_REF, b)?;
-                return Ok(b);
+                return Ok((b, None));
             }
         }
         let commit = make_commit(repo, sig, &change.message, new_tree, parent.as_ref())?;
-        match remote.push(repo, commit, base)? {
-            Pushed::Ok => {
+        match remote.push_then(repo, commit, base, wait)? {
+            (Pushed::Ok, answer) => {
                 set_ref(repo, TRACKING_REF, commit)?;
                 set_ref(repo, BRANCH_REF, commit)?;
-                return Ok(commit);
+                return Ok((commit, answer));
             }
-            Pushed::Rejected(why) => {
+            (Pushed::Rejected(why), _) => {
                 log::debug!("push rejected ({why}); fetching and replaying");
                 last_reason = why;
             }

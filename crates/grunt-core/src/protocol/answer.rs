@@ -203,13 +203,14 @@ pub fn is_answered(jobs: &Repository, commit: Oid) -> Result<bool> {
 }
 
 /// Waits until the bare jobs repo answers `commit` or `deadline` passes; `pause(max)` blocks
-/// until the repo may have changed or `max` has passed (a watcher, or a sleep). Returns
-/// whether it was answered.
+/// until the repo may have changed or `max` has passed (a watcher, or a sleep), and says
+/// whether to go on (false: nobody waits for the answer any more). Returns whether it was
+/// answered.
 pub fn wait_answered(
     jobs: &Repository,
     commit: Oid,
     deadline: Instant,
-    pause: &mut dyn FnMut(Duration),
+    pause: &mut dyn FnMut(Duration) -> bool,
 ) -> Result<bool> {
     loop {
         if is_answered(jobs, commit)? {
@@ -220,7 +221,9 @@ pub fn wait_answered(
             return Ok(false);
         }
         // Bounded even if the watcher says nothing: a look every 250 ms at most.
-        pause((deadline - now).min(Duration::from_millis(250)));
+        if !pause((deadline - now).min(Duration::from_millis(250))) {
+            return Ok(false);
+        }
     }
 }
 

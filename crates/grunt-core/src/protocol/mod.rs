@@ -10,6 +10,7 @@
 //! - [`words`]: the command words grund gives the runner.
 //! - [`answer`]: `grunt await`, the server-side wait for grund's answer (`--wait`), and the
 //!   framed reply it sends back over ssh.
+//! - [`receive`]: `grunt receive`, a push in one ssh session without `git-receive-pack`.
 //!
 //! The on-disk formats are the original Python grunt's (PROTOCOL.md §1–3) plus the additions of
 //! §4, which the original ignores, so they carry no version; the reply of `grunt await` has its
@@ -17,6 +18,7 @@
 
 pub mod answer;
 pub mod batch;
+pub mod receive;
 pub mod status_file;
 pub mod submit_batch;
 pub mod vars;

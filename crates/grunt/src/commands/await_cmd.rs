@@ -4,7 +4,7 @@
 //! `grunt_core::protocol::answer`: whether it was answered, and both repos' tips with a pack of
 //! what the client's `--have-*` commits do not reach.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -41,26 +41,55 @@ pub fn run(a: Args) -> Result<()> {
     let commit = oid(&a.commit)?;
     let haves = |v: &[String]| v.iter().map(|s| oid(s)).collect::<Result<Vec<_>, _>>();
     let (have_jobs, have_results) = (haves(&a.have_jobs)?, haves(&a.have_results)?);
-    let jobs_path = a.base.join("jobs");
+    let reply = answer(&a.base, commit, a.secs, &have_jobs, &have_results)?;
+    let mut out = std::io::stdout().lock();
+    reply.write(&mut out).context("sending the answer")?;
+    Ok(())
+}
+
+/// Whether nobody reads our stdout any more (the pipe or socket to sshd is closed).
+fn stdout_gone() -> bool {
+    let mut fd = libc::pollfd {
+        fd: 1,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no timeout; fd 1 is only looked at.
+    let n = unsafe { libc::poll(&mut fd, 1, 0) };
+    n > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
+/// Waits at most `secs` until the bare jobs repo under `base` answers `commit`, then packs
+/// what the client's haves do not reach (also for `grunt receive --wait`).
+pub fn answer(
+    base: &Path,
+    commit: Oid,
+    secs: u64,
+    have_jobs: &[Oid],
+    have_results: &[Oid],
+) -> Result<Reply> {
+    let jobs_path = base.join("jobs");
     let jobs = git::open(&jobs_path)?;
-    let deadline = Instant::now() + Duration::from_secs(a.secs.min(MAX_SECS));
-    let answered = answer::wait_answered(&jobs, commit, deadline, &mut ref_pause(&jobs_path))?;
+    let deadline = Instant::now() + Duration::from_secs(secs.min(MAX_SECS));
+    let mut pause = ref_pause(&jobs_path);
+    // Over ssh: a client gone (Ctrl-C, a lost connection) ends the wait, not the deadline.
+    let answered = answer::wait_answered(&jobs, commit, deadline, &mut |d| {
+        pause(d);
+        !stdout_gone()
+    })?;
     // The jobs tip first: grund commits results before jobs, so the results read after it
     // hold at least what that jobs tip answers.
-    let jobs_update = answer::update_since(&jobs, &have_jobs)?;
-    let results = match git::open(&a.base.join("results")) {
-        Ok(r) => answer::update_since(&r, &have_results)?,
+    let jobs_update = answer::update_since(&jobs, have_jobs)?;
+    let results = match git::open(&base.join("results")) {
+        Ok(r) => answer::update_since(&r, have_results)?,
         Err(e) => {
             log::warn!("{e}");
             None
         }
     };
-    let reply = Reply {
+    Ok(Reply {
         answered,
         jobs: jobs_update,
         results,
-    };
-    let mut out = std::io::stdout().lock();
-    reply.write(&mut out).context("sending the answer")?;
-    Ok(())
+    })
 }

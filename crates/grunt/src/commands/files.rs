@@ -31,6 +31,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     };
     // Unique per request (a blank-looking last line), so repeating it is a new commit.
     let list = grunt_core::command::files_content(&a.files);
+    ctx.wait_after_push.set(a.wait.wait);
     let commit = ctx.push_command(std::slice::from_ref(&job.id), "results", &|_| list.clone())?;
     ui::out(format!("files: {} {}", job.id, a.files.join(" ")))?;
     super::link::make_link(ctx, job)?;

@@ -129,6 +129,7 @@ pub fn send(ctx: &Ctx, word: &str, targets: &[JobRecord], wait_secs: Option<u64>
         }
     }
     let ids: Vec<_> = targets.iter().map(|j| j.id.clone()).collect();
+    ctx.wait_after_push.set(wait_secs);
     let commit = ctx.push_command(&ids, word, &|_| command::timestamp_content())?;
     let names: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
     ui::out(format!(

@@ -21,6 +21,7 @@ pub mod newproj;
 pub mod newproj_server;
 pub mod out;
 pub mod queue;
+pub mod receive_cmd;
 pub mod reference;
 pub mod reproduce;
 pub mod rerun;
@@ -157,6 +158,9 @@ pub enum Command {
     /// the answer back.
     #[command(hide = true)]
     Await(await_cmd::Args),
+    /// On the server, for a client's push: take a pack from stdin and move the branch.
+    #[command(hide = true)]
+    Receive(receive_cmd::Args),
     /// Any other word is a user command for the runner: <word> <jobs..>.
     #[command(external_subcommand)]
     Other(Vec<String>),
@@ -275,6 +279,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Runner(a) => runner::run(a),
         Command::CliReference => reference::run(),
         Command::Await(a) => await_cmd::run(a),
+        Command::Receive(a) => receive_cmd::run(a),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
         Command::Submit(a) => submit::run(&Ctx::open()?, a),

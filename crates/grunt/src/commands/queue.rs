@@ -26,10 +26,12 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     else {
         bail!("queue needs an active job to run in (the runner's queue command runs in a job); submit one first");
     };
+    let secs = a.wait.wait.unwrap_or(wait::DEFAULT_SECS);
+    ctx.wait_after_push.set(Some(secs));
     let commit = ctx.push_command(std::slice::from_ref(&job.id), "queue", &|_| {
         grunt_core::command::timestamp_content()
     })?;
-    wait::wait_for(ctx, commit, a.wait.wait.unwrap_or(wait::DEFAULT_SECS))?;
+    wait::wait_for(ctx, commit, secs)?;
     let Some(root) = ctx.tip()? else {
         return Ok(());
     };

@@ -262,6 +262,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
             _ => Ok(()),
         }
     };
+    ctx.wait_after_push.set(a.wait);
     let (ids, commit) = newjob::publish_many(ctx, &trees, &message, is_sweep, &check)?;
     let Some(first) = ids.first().cloned() else {
         bail!("internal: no job was submitted");
