@@ -591,6 +591,13 @@ fn a_clone_shared_project_takes_numbers_ranges_and_lists_as_its_owner_does() {
     // A number means the owner's job even when it is gone from the tip, as `log` has it.
     let log = g(&["log", "3"]);
     assert!(log.contains("ore000003") && log.contains("nuke"), "{log}");
+    // Read-only: a command or a submit is refused, and nothing goes into the mirror.
+    let before = g(&["jobs", "--json"]);
+    w.grunt_as(&bob, &proj, &["status", "1"])
+        .failure("read-only");
+    w.grunt_as(&bob, &proj, &["submit", "0.4", "-m", "mine"])
+        .failure("read-only");
+    assert_eq!(g(&["jobs", "--json"]), before);
 }
 
 #[test]

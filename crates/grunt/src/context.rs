@@ -43,6 +43,8 @@ pub struct Ctx {
     pub prefix: String,
     pub dirs: ProjectDirs,
     pub jobs: Repository,
+    /// A `clone-shared` project: a read-only record that no server runs, so nothing is pushed.
+    pub shared: bool,
     /// Set by a command that waits after its push: the push asks the server to wait too.
     pub wait_after_push: std::cell::Cell<Option<u64>>,
     /// grund's answer that came back with a push, for the commit pushed.
@@ -126,7 +128,10 @@ impl Ctx {
         if let Ok(results) = git::open(&dirs.results()) {
             crate::worktree::refuse_unpushed(&results)?;
         }
-        let prefix = match shared_prefix(cl, &key, &jobs) {
+        let shared = crate::commands::share::mirror_dir(cl, &key.server, &key.project)
+            .join("jobs")
+            .is_dir();
+        let prefix = match shared.then(|| shared_prefix(&jobs)).flatten() {
             Some(p) => p,
             None => JobId::prefix_for_user(user)?,
         };
@@ -136,6 +141,7 @@ impl Ctx {
             prefix,
             dirs,
             jobs,
+            shared,
             wait_after_push: std::cell::Cell::new(None),
             answer: std::cell::RefCell::new(None),
         }))
@@ -259,6 +265,7 @@ impl Ctx {
         content: &dyn Fn(&JobId) -> String,
     ) -> Result<Oid> {
         grunt_core::name::check_command(word)?;
+        self.refuse_shared()?;
         let sig = git::signature(&self.jobs, &self.key.user)?;
         let runners = self.runner_files();
         let wait = self.push_wait();
@@ -302,6 +309,19 @@ impl Ctx {
         )?;
         self.keep_answer(commit, answer);
         Ok(commit)
+    }
+
+    /// A `clone-shared` project takes no commands: nothing would ever run them.
+    pub fn refuse_shared(&self) -> Result<()> {
+        if !self.shared {
+            return Ok(());
+        }
+        Err(error::error(format!(
+            "{} is a shared record (clone-shared): read-only, no server runs its commands; nothing was pushed",
+            self.key.project
+        ))
+        .hint("browse it with jobs, show, out, diff, log; `grunt clone-shared REMOTE` again updates it")
+        .into())
     }
 
     /// What a push asks the server to wait for (see [`Ctx::wait_after_push`]).
@@ -407,17 +427,11 @@ impl Ctx {
     }
 }
 
-/// The only server a project is set up for, when no default is configured (the original
-/// takes the first it finds; one is unambiguous).
 /// The job prefix of a `clone-shared` project (its mirror is under `<gruntdat>/shared/`): the
 /// jobs there are someone else's, so a number means one of *theirs*, as it does for them (and
 /// `log N` of a nuked job, the original's job lists follow). Theirs is the prefix most of the
-/// jobs carry. `None` for a project of one's own, or a shared one without jobs.
-fn shared_prefix(cl: &ClientLayout, key: &ProjectKey, jobs: &Repository) -> Option<String> {
-    let mirror = crate::commands::share::mirror_dir(cl, &key.server, &key.project);
-    if !mirror.join("jobs").is_dir() {
-        return None;
-    }
+/// jobs carry. `None` for a shared project without jobs.
+fn shared_prefix(jobs: &Repository) -> Option<String> {
     let tip = jobs.find_commit(git::head(jobs).ok()??).ok()?.tree().ok()?;
     let mut count: std::collections::BTreeMap<String, usize> = Default::default();
     for loc in Location::ALL {
@@ -436,6 +450,8 @@ fn shared_prefix(cl: &ClientLayout, key: &ProjectKey, jobs: &Repository) -> Opti
         .map(|(prefix, _)| prefix)
 }
 
+/// The only server a project is set up for, when no default is configured (the original
+/// takes the first it finds; one is unambiguous).
 fn only_server(cl: &ClientLayout, user: &str, project: &str) -> Option<String> {
     let mut found = std::fs::read_dir(cl.wc_root())
         .ok()?

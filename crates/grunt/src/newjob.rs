@@ -39,6 +39,7 @@ pub fn publish_many(
     if trees.is_empty() {
         bail!("internal: nothing to publish");
     }
+    ctx.refuse_shared()?;
     let (next_file, next) = recorded_next(ctx)?;
     let sig = git::signature(&ctx.jobs, &ctx.key.user)?;
     let chosen: RefCell<Vec<JobId>> = RefCell::new(Vec::new());

@@ -153,6 +153,7 @@ pub fn args_text(args: &[String]) -> Result<String> {
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<()> {
     let (args, message, a) = a.resolve()?;
+    ctx.refuse_shared()?;
     let cfg = ProjectConfig::load(&ctx.cwd)?;
     let has_runner = [jobfile::RUNNER_EXE, jobfile::RUNNER_PY]
         .iter()
