@@ -264,7 +264,12 @@ fn project_subtree<'r>(
     job_tree: &Tree<'_>,
     project: &str,
 ) -> Option<Tree<'r>> {
-    let sub = job_tree
+    repo.find_tree(project_entry(job_tree, project)?.id()).ok()
+}
+
+/// The entry of [`project_subtree`].
+fn project_entry<'t>(job_tree: &'t Tree<'_>, project: &str) -> Option<git2::TreeEntry<'t>> {
+    job_tree
         .get_name(project)
         .filter(|e| e.kind() == Some(ObjectType::Tree))
         .or_else(|| {
@@ -273,8 +278,7 @@ fn project_subtree<'r>(
                 .filter(|e| e.kind() == Some(ObjectType::Tree));
             let first = dirs.next()?;
             dirs.next().is_none().then_some(first)
-        })?;
-    repo.find_tree(sub.id()).ok()
+        })
 }
 
 fn read_job(
@@ -284,17 +288,7 @@ fn read_job(
     location: Location,
     project: &str,
 ) -> Option<JobRecord> {
-    // The project subdirectory, or the only subdirectory when the project was renamed.
-    let sub = job_tree
-        .get_name(project)
-        .filter(|e| e.kind() == Some(ObjectType::Tree))
-        .or_else(|| {
-            let mut dirs = job_tree
-                .iter()
-                .filter(|e| e.kind() == Some(ObjectType::Tree));
-            let first = dirs.next()?;
-            dirs.next().is_none().then_some(first)
-        })?;
+    let sub = project_entry(job_tree, project)?;
     let project = sub.name().ok()?.to_string();
     let t = repo.find_tree(sub.id()).ok()?;
     let mut files = JobFiles::default();
