@@ -379,16 +379,22 @@ fn one_refresh_of_200_active_jobs_is_one_squeue_call() {
     }
 }
 
-#[test]
-fn the_original_grunter_py_keeps_working_with_slurm() {
-    if !slurm_is_up() {
-        return;
-    }
+/// A project whose runner is the original grunt's Slurm `grunter.py` (and no `grunter`).
+fn original_grunter_world() -> World {
     let w = World::new("#!/bin/sh\nexit 1\n", "");
     let original =
         std::fs::read_to_string(repo_file("tests/data/schedulers/slurm/original-grunter.py"))
             .unwrap();
     commit(&w, &[("grunter", None), ("grunter.py", Some(&original))]);
+    w
+}
+
+#[test]
+fn the_original_grunter_py_keeps_working_with_slurm() {
+    if !slurm_is_up() {
+        return;
+    }
+    let w = original_grunter_world();
     let _d = w.inproc_grund(Duration::from_millis(250), Duration::from_secs(2));
     let mut slurm = SlurmJobs::default();
 
@@ -852,11 +858,7 @@ fn the_original_grunter_py_gets_a_sweep_one_job_at_a_time() {
     if !slurm_is_up() {
         return;
     }
-    let w = World::new("#!/bin/sh\nexit 1\n", "");
-    let original =
-        std::fs::read_to_string(repo_file("tests/data/schedulers/slurm/original-grunter.py"))
-            .unwrap();
-    commit(&w, &[("grunter", None), ("grunter.py", Some(&original))]);
+    let w = original_grunter_world();
     let mut slurm = SlurmJobs::default();
     w.grunt(&["submit", "--sweep", "x=0.5,0.7", "-m", "a sweep"])
         .success();
