@@ -576,56 +576,6 @@ cmd_queue() {
 	return "$_rc"
 }
 
-# Is the (relative) path $1 inside the job directory, also physically?
-inside() {
-	case $1 in /* | .. | ../* | */.. | */../*) return 1 ;; esac
-	case $1 in
-	*/*)
-		_d=$(cd -P -- "${1%/*}" 2>/dev/null && pwd -P) || return 1
-		case $_d in "$top" | "$top"/*) return 0 ;; esac
-		return 1
-		;;
-	esac
-	return 0
-}
-
-cmd_results() {
-	[ -n "${GRUNT_RUN_RESULTS:-}" ] || return 0
-	top=$(pwd -P)
-	seen=$NL
-	# Patterns are one a line: split on newlines only, without globbing; then
-	# glob each pattern with no field splitting, so spaces survive.
-	set -f
-	IFS=$NL
-	for _pat in $GRUNT_RUN_RESULTS; do
-		has_text "$_pat" || continue
-		case $_pat in
-		/* | .. | ../* | */.. | */../*)
-			warn "results: ignoring pattern outside the job directory: $_pat"
-			continue
-			;;
-		esac
-		set +f
-		IFS=
-		for _f in $_pat; do
-			if [ ! -f "$_f" ] || [ -L "$_f" ]; then continue; fi
-			while :; do
-				case $_f in ./*) _f=${_f#./} ;; *) break ;; esac
-			done
-			case $_f in *"$NL"*) continue ;; esac
-			inside "$_f" || continue
-			case $seen in *"$NL$_f$NL"*) continue ;; esac
-			seen=$seen$_f$NL
-			say "$_f"
-		done
-		set -f
-		IFS=$NL
-	done
-	set +f
-	IFS=' 	
-'
-}
-
 main() {
 	cd "${GRUNT_JOB_DIR:-.}" || {
 		warn "cannot enter the job directory: ${GRUNT_JOB_DIR:-.}"

@@ -335,61 +335,6 @@ cmd_cancel() {
 	fi
 }
 
-# Is the (relative) path $1 inside the job directory, also physically?
-inside() {
-	case $1 in /* | .. | ../* | */.. | */../*) return 1 ;; esac
-	case $1 in
-	*/*)
-		_d=$(cd -P -- "${1%/*}" 2>/dev/null && pwd -P) || return 1
-		case $_d in "$top" | "$top"/*) return 0 ;; esac
-		return 1
-		;;
-	esac
-	return 0
-}
-
-cmd_results() {
-	[ -n "${GRUNT_RUN_RESULTS:-}" ] || return 0
-	top=$(pwd -P)
-	nl='
-'
-	seen=$nl
-	# Patterns are one a line: split on newlines only, without globbing; then
-	# glob each pattern with no field splitting, so spaces survive.
-	set -f
-	IFS=$nl
-	for _pat in $GRUNT_RUN_RESULTS; do
-		case $_pat in
-		*[![:space:]]*) ;;
-		*) continue ;;
-		esac
-		case $_pat in
-		/* | .. | ../* | */.. | */../*)
-			warn "results: ignoring pattern outside the job directory: $_pat"
-			continue
-			;;
-		esac
-		set +f
-		IFS=
-		for _f in $_pat; do
-			if [ ! -f "$_f" ] || [ -L "$_f" ]; then continue; fi
-			while :; do
-				case $_f in ./*) _f=${_f#./} ;; *) break ;; esac
-			done
-			case $_f in *"$nl"*) continue ;; esac
-			inside "$_f" || continue
-			case $seen in *"$nl$_f$nl"*) continue ;; esac
-			seen=$seen$_f$nl
-			say "$_f"
-		done
-		set -f
-		IFS=$nl
-	done
-	set +f
-	IFS=' 	
-'
-}
-
 cmd_queue() {
 	_list=$(
 		ps -ww -u "$(id -u)" -o pid= -o pgid= -o etime= -o args= 2>/dev/null |
