@@ -30,6 +30,20 @@ has_text() {
 	esac
 }
 
+# The profile's extra scheduler lines (its `sbatch` key), trimmed, each given
+# the scheduler's directive prefix $1 (`#SBATCH`, `#$`, `#BSUB`) unless it
+# has it already.
+extra_directives() {
+	res SBATCH | while IFS= read -r _l || [ -n "$_l" ]; do
+		_l=$(printf '%s' "$_l" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+		case $_l in
+		'') ;;
+		"$1"*) say "$_l" ;;
+		*) say "$1 $_l" ;;
+		esac
+	done
+}
+
 # $1 quoted for sh: it's -> 'it'\''s'.
 sq() {
 	printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"

@@ -99,14 +99,7 @@ directives() {
 	[ -z "$_a" ] || say "#BSUB -P $_a"
 	[ -z "$_q" ] || warn "qos = \"$_q\" means nothing to LSF; ignored (use an sla in sbatch lines)"
 	# Extra lines last, so that they can override the ones above.
-	res SBATCH | while IFS= read -r _l || [ -n "$_l" ]; do
-		_l=$(printf '%s' "$_l" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
-		case $_l in
-		'') ;;
-		'#BSUB'*) say "$_l" ;;
-		*) say "#BSUB $_l" ;;
-		esac
-	done
+	extra_directives '#BSUB'
 }
 
 # Native arrays (submit-batch): element i runs the job on line i of

@@ -111,14 +111,7 @@ directives() {
 	[ -z "$_a" ] || say "#\$ -A $_a"
 	[ -z "$_q" ] || warn "qos = \"$_q\" means nothing to Grid Engine; ignored"
 	# Extra lines last, so that they can override the ones above.
-	res SBATCH | while IFS= read -r _l || [ -n "$_l" ]; do
-		_l=$(printf '%s' "$_l" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
-		case $_l in
-		'') ;;
-		'#$'*) say "$_l" ;;
-		*) say "#\$ $_l" ;;
-		esac
-	done
+	extra_directives '#$'
 }
 
 # Native arrays (submit-batch): task i runs the job on line i of job.array;

@@ -94,14 +94,7 @@ directives() {
 	[ -z "$_q" ] || say "#SBATCH --qos=$_q"
 	[ -z "$_a" ] || say "#SBATCH --account=$_a"
 	# Extra lines last, so that they can override the ones above.
-	res SBATCH | while IFS= read -r _l || [ -n "$_l" ]; do
-		_l=$(printf '%s' "$_l" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
-		case $_l in
-		'') ;;
-		'#SBATCH'*) say "$_l" ;;
-		*) say "#SBATCH $_l" ;;
-		esac
-	done
+	extra_directives '#SBATCH'
 }
 
 # Native arrays (submit-batch): task i of the array runs the job on line i
