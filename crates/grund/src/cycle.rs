@@ -282,6 +282,26 @@ fn commit_batch(
     Ok(())
 }
 
+/// Commits the `job.*` files of `jobs` as they are on disk, on top of the branch (nothing
+/// when the branch has no commit yet). The commit, if one was made.
+pub fn commit_job_files(
+    p: &Project,
+    repo: &Repository,
+    sig: &git2::Signature<'_>,
+    message: &str,
+    jobs: &[(grunt_core::jobid::JobId, String)],
+) -> Result<Option<Oid>> {
+    refs::commit_edits(repo, sig, message, COMMIT_TRIES, |r, parent| {
+        let Some(parent) = parent else {
+            return Ok(Vec::new());
+        };
+        let tree = parent
+            .tree()
+            .map_err(Error::git("reading tree", r.path()))?;
+        job_file_edits(p, r, &tree, jobs)
+    })
+}
+
 /// Edits that bring the `job.*` files of `jobs` in `tree` up to date with the disk. Files go
 /// where each job is now; a job that is gone (nuked) or not on disk has none.
 pub fn job_file_edits<'a>(

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use git2::{Repository, Tree};
 use grunt_core::config::ProjectConfig;
-use grunt_core::git::{self, refs};
+use grunt_core::git;
 use grunt_core::jobfile::{self, JobFiles};
 use grunt_core::jobid::JobId;
 use grunt_core::layout::Location;
@@ -72,21 +72,7 @@ pub fn refresh(p: &Project) -> Result<Refreshed> {
         "{GRUND_COMMIT_PREFIX} status refresh of {} job(s)",
         live.len()
     );
-    let c = refs::commit_edits(
-        &repo,
-        &sig,
-        &message,
-        crate::cycle::COMMIT_TRIES,
-        |r, parent| {
-            let Some(parent) = parent else {
-                return Ok(Vec::new());
-            };
-            let tree = parent
-                .tree()
-                .map_err(Error::git("reading tree", r.path()))?;
-            cycle::job_file_edits(p, r, &tree, &keys)
-        },
-    )?;
+    let c = cycle::commit_job_files(p, &repo, &sig, &message, &keys)?;
     out.committed = c.is_some();
     crate::notify::after_commit(p, &keys);
     Ok(out)

@@ -293,20 +293,6 @@ fn submit_reserved(p: &Project, repo: &git2::Repository, on_disk: &[OnDisk]) -> 
         "{GRUND_COMMIT_PREFIX} submitted {} retry job(s)",
         touched.len()
     );
-    refs::commit_edits(
-        repo,
-        &sig,
-        &message,
-        crate::cycle::COMMIT_TRIES,
-        |r, parent| {
-            let Some(parent) = parent else {
-                return Ok(Vec::new());
-            };
-            let t = parent
-                .tree()
-                .map_err(Error::git("reading tree", r.path()))?;
-            cycle::job_file_edits(p, r, &t, &touched)
-        },
-    )?;
+    cycle::commit_job_files(p, repo, &sig, &message, &touched)?;
     Ok(submitted)
 }
